@@ -1,0 +1,15 @@
+#pragma once
+// Each `hy3` subcommand registers itself on the CLI11 app and returns the action to run after
+// parsing. Actions return the process exit status; hy3::Error escapes them and becomes exit 2.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace hy3::cli {
+
+using Action = std::function<int()>;
+
+void addInfoCommand(CLI::App& app, Action& action);
+void addModelInfoCommand(CLI::App& app, Action& action);
+
+}  // namespace hy3::cli

@@ -1,0 +1,39 @@
+// hy3: the headless engine. The same binary the workbench starts for training runs and that
+// cluster nodes run under torchrun or srun.
+#include "cli/commands.h"
+#include "util/error.h"
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+    CLI::App app{"hy3: supervised fine-tuning of Hy3 mixture-of-experts models"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", HY3_VERSION);
+
+    hy3::cli::Action action;
+    hy3::cli::addInfoCommand(app, action);
+    hy3::cli::addModelInfoCommand(app, action);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return 2;  // usage errors share the bad-input status
+    }
+
+    try {
+        return action();
+    } catch (const hy3::Error& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+}

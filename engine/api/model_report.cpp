@@ -1,0 +1,138 @@
+#include "api/model_report.h"
+
+#include "config/resources.h"
+#include "util/error.h"
+#include "util/format.h"
+
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+namespace hy3::api {
+namespace {
+
+std::string onOff(bool value) { return value ? "on" : "off"; }
+
+std::vector<std::pair<std::string, std::string>> architectureLines(const ModelConfig& c) {
+    std::vector<std::pair<std::string, std::string>> lines;
+    std::string layers = std::to_string(c.num_hidden_layers) + " (" + describeLayerPlan(c) + ")";
+    if (c.num_nextn_predict_layers > 0)
+        layers += " + " + std::to_string(c.num_nextn_predict_layers) + " MTP block (skipped for SFT)";
+    lines.emplace_back("Layers", layers);
+    lines.emplace_back("Hidden size", std::to_string(c.hidden_size));
+    lines.emplace_back("Attention", std::to_string(c.num_attention_heads) + " heads x " + std::to_string(c.head_dim) +
+                                        ", " + std::to_string(c.num_key_value_heads) +
+                                        " KV heads (GQA), per-head q/k RMSNorm");
+    if (c.denseLayerCount() > 0) lines.emplace_back("Dense MLP", "SwiGLU, width " + std::to_string(c.intermediate_size));
+    if (c.moeLayerCount() > 0) {
+        lines.emplace_back("MoE", std::to_string(c.num_experts) + " routed experts x " +
+                                      std::to_string(c.moe_intermediate_size) + ", top-" +
+                                      std::to_string(c.num_experts_per_tok) + ", " +
+                                      std::to_string(c.num_shared_experts) + " shared");
+        lines.emplace_back("Router", "sigmoid, scaling " + fixed(c.router_scaling_factor, 3) + ", renormalise " +
+                                         onOff(c.route_norm) + ", expert bias " +
+                                         onOff(c.moe_router_enable_expert_bias) + ", fp32 combine " +
+                                         onOff(c.enable_moe_fp32_combine));
+    }
+    lines.emplace_back("Vocabulary", std::to_string(c.vocab_size) + (c.tie_word_embeddings ? " (tied lm_head)" : ""));
+    lines.emplace_back("RoPE", "theta " + plainNumber(c.rope_theta) + ", max positions " +
+                                   std::to_string(c.max_position_embeddings));
+    lines.emplace_back("Dtype", c.dtype);
+    return lines;
+}
+
+}  // namespace
+
+ModelReport describeModel(const std::string& source, int64_t seqLen) {
+    if (seqLen <= 0) fail("--seq-len", "must be a positive integer, got " + std::to_string(seqLen));
+    ModelReport report;
+    report.source = source;
+    std::filesystem::path configPath = source;
+    std::error_code ec;
+    if (!std::filesystem::exists(configPath, ec)) {
+        if (!presetExists(source)) {
+            std::string known;
+            for (const auto& name : listPresets()) known += (known.empty() ? "" : ", ") + name;
+            fail(source, "no such file or directory, and not a preset (presets: " + known + ")");
+        }
+        report.is_preset = true;
+        configPath = presetConfigPath(source);
+    }
+    report.config = loadModelConfig(configPath);
+    report.config_path = std::filesystem::is_directory(configPath) ? (configPath / "config.json").string() : configPath.string();
+    report.parameters = countParameters(report.config);
+    report.seq_len = seqLen;
+    report.training_flops_per_token = trainingFlopsPerToken(report.config, seqLen);
+    report.architecture = architectureLines(report.config);
+    return report;
+}
+
+std::string formatModelReport(const ModelReport& r) {
+    std::ostringstream out;
+    out << "Model        " << r.source << (r.is_preset ? " (preset)" : "") << "\n";
+    out << "Config       " << r.config_path << "\n";
+    for (const auto& [name, value] : r.architecture) {
+        out << name << std::string(name.size() < 13 ? 13 - name.size() : 1, ' ') << value << "\n";
+    }
+    out << "\nParameters   " << std::string(16, ' ') << "total" << std::string(16, ' ') << "active\n";
+    auto row = [&](const std::string& name, int64_t total, int64_t active) {
+        const std::string t = groupDigits(total), a = groupDigits(active);
+        out << "  " << name << std::string(name.size() < 20 ? 20 - name.size() : 1, ' ')
+            << std::string(t.size() < 19 ? 19 - t.size() : 1, ' ') << t
+            << std::string(a.size() < 22 ? 22 - a.size() : 1, ' ') << a << "\n";
+    };
+    for (const ParameterRow& p : r.parameters.rows) row(p.component, p.total, p.active);
+    row("total", r.parameters.total, r.parameters.active);
+    out << "  = " << shortCount(static_cast<double>(r.parameters.total)) << " total, "
+        << shortCount(static_cast<double>(r.parameters.active)) << " active per token\n";
+    if (r.parameters.mtp > 0)
+        out << "  MTP block on disk (not trained): " << groupDigits(r.parameters.mtp) << " (with it "
+            << groupDigits(r.parameters.total + r.parameters.mtp) << ")\n";
+    if (r.parameters.buffers > 0)
+        out << "  expert-bias buffers (not trained): " << groupDigits(r.parameters.buffers) << "\n";
+    out << "\nTraining FLOPs per token at seq len " << r.seq_len << ": "
+        << siUnits(r.training_flops_per_token, "FLOP") << "\n"
+        << "  (Megatron convention: forward + backward = 3x forward, causal attention counted half)\n";
+    return out.str();
+}
+
+std::string modelReportJson(const ModelReport& r) {
+    const ModelConfig& c = r.config;
+    nlohmann::json components = nlohmann::json::array();
+    for (const ParameterRow& p : r.parameters.rows)
+        components.push_back({{"component", p.component}, {"total", p.total}, {"active", p.active}});
+    nlohmann::json layers = nlohmann::json::array();
+    for (bool dense : c.dense_layers) layers.push_back(dense ? "dense" : "moe");
+    nlohmann::json out = {
+        {"source", r.source},
+        {"is_preset", r.is_preset},
+        {"config_path", r.config_path},
+        {"model_type", c.model_type},
+        {"num_hidden_layers", c.num_hidden_layers},
+        {"layer_plan", describeLayerPlan(c)},
+        {"layer_types", layers},
+        {"hidden_size", c.hidden_size},
+        {"num_attention_heads", c.num_attention_heads},
+        {"num_key_value_heads", c.num_key_value_heads},
+        {"head_dim", c.head_dim},
+        {"intermediate_size", c.intermediate_size},
+        {"num_experts", c.num_experts},
+        {"num_experts_per_tok", c.num_experts_per_tok},
+        {"num_shared_experts", c.num_shared_experts},
+        {"moe_intermediate_size", c.moe_intermediate_size},
+        {"vocab_size", c.vocab_size},
+        {"parameters",
+         {{"total", r.parameters.total},
+          {"active", r.parameters.active},
+          {"mtp", r.parameters.mtp},
+          {"total_with_mtp", r.parameters.total + r.parameters.mtp},
+          {"buffers", r.parameters.buffers},
+          {"components", components}}},
+        {"seq_len", r.seq_len},
+        {"training_flops_per_token", r.training_flops_per_token},
+        {"flops_convention", "megatron: 3x forward, causal attention halved"},
+    };
+    return out.dump(2);
+}
+
+}  // namespace hy3::api

@@ -1,0 +1,32 @@
+#pragma once
+// Engine facade: what `hy3 model-info` and the GUI's Model page show about a model config.
+// No torch headers here or below.
+#include "config/model_config.h"
+#include "config/model_cost.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hy3::api {
+
+struct ModelReport {
+    std::string source;        // the preset name or the directory/file given
+    std::string config_path;   // the config.json read
+    bool is_preset = false;
+    ModelConfig config;
+    ParameterCount parameters;
+    int64_t seq_len = 0;
+    double training_flops_per_token = 0;
+    // Human-readable architecture lines ("Attention" -> "64 heads x 128, 8 KV heads (GQA), q/k norm").
+    std::vector<std::pair<std::string, std::string>> architecture;
+};
+
+// `source` is a preset name or a path to a config.json or a model directory. Throws hy3::Error.
+ModelReport describeModel(const std::string& source, int64_t seqLen);
+
+std::string formatModelReport(const ModelReport& report);  // the text `hy3 model-info` prints
+std::string modelReportJson(const ModelReport& report);    // the JSON `hy3 model-info --json` prints
+
+}  // namespace hy3::api

@@ -1,0 +1,42 @@
+#pragma once
+// Parameter counts and training FLOPs of a Hy3 config. Every count or FLOP figure the product shows
+// (model-info, the planner, MFU in training and benchmarks) comes from these functions.
+#include "config/model_config.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hy3 {
+
+// Parameters of one piece of one layer (no layer count applied).
+int64_t attentionParams(const ModelConfig& c);     // q, k, v, o projections and the q/k norms
+int64_t denseMlpParams(const ModelConfig& c);      // gate, up, down of the dense MLP
+int64_t routedExpertParams(const ModelConfig& c);  // gate, up, down of ONE routed expert
+int64_t sharedExpertParams(const ModelConfig& c);  // the shared MLP (all shared experts together)
+int64_t routerParams(const ModelConfig& c);        // router gate [E, H]
+
+struct ParameterRow {
+    std::string component;  // "embedding", "attention", ...
+    int64_t total = 0;      // parameters stored
+    int64_t active = 0;     // parameters used for one token
+};
+
+struct ParameterCount {
+    std::vector<ParameterRow> rows;  // per component, in model order
+    int64_t total = 0;               // trainable parameters without the MTP block
+    int64_t active = 0;              // of which used per token (top-k experts only)
+    int64_t mtp = 0;                 // parameters of the MTP block(s) stored on disk, never trained here
+    int64_t buffers = 0;             // non-trainable tensors (the expert-bias vectors)
+};
+
+ParameterCount countParameters(const ModelConfig& c);
+
+// Training FLOPs per token (forward + backward = 3x forward, causal attention halved; the Megatron
+// convention of docs/hy3-model.md) at sequence length `seqLen`.
+double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen);
+
+// Forward-only FLOPs per token (a third of the training figure).
+double forwardFlopsPerToken(const ModelConfig& c, int64_t seqLen);
+
+}  // namespace hy3

@@ -1,0 +1,124 @@
+#pragma once
+// Project files (*.hy3proj): JSON with `schema_version: 1`. The JSON document is the source of
+// truth: edits go into it by dotted key, unknown fields survive load/save, and `resolve()` turns it
+// into typed settings with paths made absolute. Paths are stored relative to the project file.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace hy3 {
+
+constexpr int kProjectSchemaVersion = 1;
+
+struct Layout {
+    int64_t pp = 1;  // pipeline stages
+    int64_t dp = 1;  // data-parallel replicas
+    int64_t ep = 1;  // expert-parallel group size (divides dp)
+    int64_t worldSize() const { return pp * dp; }
+};
+
+struct ModelSource {
+    std::string preset;               // a preset name from resources/presets, or empty
+    std::filesystem::path directory;  // an HF model directory (absolute), or empty
+    bool isPreset() const { return !preset.empty(); }
+};
+
+struct DatasetSpec {
+    std::filesystem::path path;   // absolute
+    std::string format = "auto";  // auto, messages, sharegpt, alpaca, prompt_completion, text
+    std::string split = "train";  // train or validation
+};
+
+struct FreezeSettings {
+    bool embeddings = false, attention = false, router = false;
+    bool shared_expert = false, experts = false, lm_head = false;
+};
+
+struct TrainingSettings {
+    double learning_rate = 0, min_lr = 0;
+    std::string lr_schedule;
+    int64_t warmup_steps = 0, epochs = 1, max_steps = 0;
+    int64_t global_batch = 1, micro_batch = 1, seq_len = 0;
+    bool packing = true;
+    int64_t eval_every = 0, checkpoint_every = 0, keep_last = 1, keep_best = 0;
+    double weight_decay = 0, adam_beta1 = 0.9, adam_beta2 = 0.95, adam_eps = 1e-8, grad_clip = 0;
+    int64_t seed = 0, max_bad_steps = 3;
+    std::string dtype;
+    double expert_bias_update = 0, aux_loss_coef = 0;
+    bool activation_checkpointing = false;
+    FreezeSettings freeze;
+};
+
+struct DataSettings {
+    double validation_fraction = 0;
+    std::string loss_mask, truncation, reasoning_effort;
+    std::string chat_template;  // "auto", "hy3", or an absolute path to a Jinja file
+};
+
+struct Project {
+    std::string name;
+    ModelSource model;
+    std::vector<DatasetSpec> datasets;
+    DataSettings data;
+    TrainingSettings training;
+    Layout layout;
+    std::filesystem::path output_dir;  // absolute
+};
+
+// One problem with a project file: the dotted key of the field ("training.learning_rate",
+// "datasets[1].path") and the reason.
+struct FieldError {
+    std::string key;
+    std::string message;
+};
+
+class ProjectFile {
+public:
+    // A new project with defaults, to be saved at `file` (which fixes the base of relative paths).
+    static ProjectFile createNew(const std::filesystem::path& file, const std::string& name);
+    // Reads a project file. Throws hy3::Error when the file is missing or not a JSON object.
+    // Field problems do not throw here; see validate().
+    static ProjectFile load(const std::filesystem::path& file);
+    static ProjectFile fromJson(const nlohmann::json& doc, const std::filesystem::path& file);
+
+    const nlohmann::json& document() const { return doc_; }
+    const std::filesystem::path& file() const { return file_; }
+    std::filesystem::path directory() const { return file_.parent_path(); }
+
+    // The value at a dotted key, or null when absent. Settings from the schema fall back to their default.
+    nlohmann::json get(const std::string& key) const;
+    // Sets a value at a dotted key ("training.learning_rate", "layout.dp", "datasets[0].format").
+    void set(const std::string& key, const nlohmann::json& value);
+    // Parses "KEY=VALUE" (VALUE as JSON; a bare word is taken as a string) and sets it. Throws hy3::Error.
+    void applyOverride(const std::string& assignment);
+    // Stores an absolute path at a key, relative to the project's directory.
+    void setPath(const std::string& key, const std::filesystem::path& absolute);
+    std::filesystem::path absolutePath(const std::string& stored) const;
+
+    void setModelPreset(const std::string& preset);
+    void setModelDirectory(const std::filesystem::path& absolute);
+    void addDataset(const std::filesystem::path& absolute, const std::string& format, const std::string& split);
+    void removeDataset(size_t index);
+
+    // Every problem, each naming its field. Empty means resolve() succeeds.
+    std::vector<FieldError> validate() const;
+    // Typed settings. Throws hy3::Error naming the file and the first invalid field.
+    Project resolve() const;
+
+    // Writes atomically to file(). saveAs() moves the project: relative paths are rebased.
+    void save() const;
+    void saveAs(const std::filesystem::path& file);
+
+private:
+    ProjectFile(nlohmann::json doc, std::filesystem::path file);
+    nlohmann::json doc_;
+    std::filesystem::path file_;
+};
+
+// "a.b[2].c" -> JSON pointer "/a/b/2/c". Throws hy3::Error on a malformed key.
+nlohmann::json::json_pointer keyToPointer(const std::string& key);
+
+}  // namespace hy3

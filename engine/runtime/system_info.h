@@ -1,0 +1,39 @@
+#pragma once
+// What `hy3 info` reports: LibTorch build, the BLAS library really in use with a measured matmul
+// rate, CPU threads, CUDA devices, and which c10d backends this build has.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hy3 {
+
+struct GpuInfo {
+    int index = 0;
+    std::string name;
+    int64_t memory_bytes = 0;
+};
+
+struct SystemInfo {
+    std::string engine_version;
+    std::string torch_version;
+    std::string blas_library;   // path of the library that provides sgemm, or how LibTorch bundles it
+    std::string blas_config;    // e.g. OpenBLAS's own build description; empty when unknown
+    bool blas_is_reference = false;  // the slow reference BLAS was found
+    std::string cpu_model;
+    int hardware_threads = 0;   // logical CPUs
+    int torch_threads = 0;      // LibTorch's intra-op threads
+    double matmul_gflops_1thread = 0;   // 1024x1024 fp32 matmul, one thread
+    double matmul_gflops_all = 0;       // the same with torch_threads threads
+    bool cuda_built = false;
+    std::vector<GpuInfo> gpus;
+    bool nccl_available = false;
+    bool gloo_available = false;
+};
+
+// Measures the matmul rate, which takes about a second.
+SystemInfo collectSystemInfo();
+
+// Achieved GFLOP/s of an n x n fp32 matmul on the CPU with `threads` threads (median of several).
+double measureMatmulGflops(int64_t n, int threads);
+
+}  // namespace hy3

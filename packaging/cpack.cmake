@@ -1,0 +1,15 @@
+# `cpack -G DEB` in the build folder: one package with both executables, the resources, the
+# .desktop entry, the icon and the man page. Dependencies are read from the binaries.
+set(CPACK_GENERATOR "DEB")
+set(CPACK_PACKAGE_NAME "hy3-workbench")
+set(CPACK_PACKAGE_VENDOR "Hy3 workbench team")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Fine-tuning workbench for Hy3 mixture-of-experts models")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "Hy3 workbench team <hy3@example.invalid>")
+set(CPACK_DEBIAN_PACKAGE_SECTION "science")
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libopenblas0-openmp")
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_STRIP_FILES ON)
+include(CPack)

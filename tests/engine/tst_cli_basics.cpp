@@ -1,0 +1,98 @@
+// `hy3 info` and `hy3 model-info` run as real processes: the released figures, JSON output, and
+// one-line errors with exit status 2 for bad input.
+#include "test_support.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using hy3::test::runHy3;
+
+namespace {
+
+QString writeConfig(const QTemporaryDir& dir, const QString& name, const QByteArray& text) {
+    const QString path = dir.path() + "/" + name;
+    QFile file(path);
+    file.open(QIODevice::WriteOnly);
+    file.write(text);
+    return path;
+}
+
+}  // namespace
+
+class TestCliBasics : public QObject {
+    Q_OBJECT
+private slots:
+    void modelInfoReleasedPreset() {
+        const auto r = runHy3({"model-info", "hy3-preview"});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY(r.out.contains("295,033,528,320"));
+        QVERIFY(r.out.contains("20,675,715,072"));
+        QVERIFY(r.out.contains("136.8 GFLOP"));
+        QVERIFY(r.out.contains("0: dense, 1-79: MoE"));
+    }
+
+    void modelInfoJsonFromDirectory() {
+        const auto r = runHy3({"model-info", hy3::test::fixtureCheckpoint(), "--seq-len", "17", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QCOMPARE(o["parameters"].toObject()["total"].toInteger(), 156336);
+        QCOMPARE(o["layer_types"].toArray().size(), 3);
+        QCOMPARE(o["seq_len"].toInt(), 17);
+        QVERIFY(o["training_flops_per_token"].toDouble() > 0);
+    }
+
+    void modelInfoBadInput_data() {
+        QTest::addColumn<QString>("content");   // empty: pass a path that does not exist
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("missing file") << "" << "no such file or directory";
+        QTest::newRow("not json") << "{ nope" << "not valid JSON";
+        QTest::newRow("wrong model_type") << R"({"model_type": "qwen3"})" << "model_type: \"qwen3\" is not a Hy3 model";
+        QTest::newRow("heads") << R"({"model_type": "hy_v3", "vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1,
+            "num_attention_heads": 3, "num_key_value_heads": 2, "first_k_dense_replace": 1, "intermediate_size": 4})"
+                               << "num_attention_heads: 3 is not divisible by num_key_value_heads (2)";
+        QTest::newRow("top-k") << R"({"model_type": "hy_v3", "vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1,
+            "num_attention_heads": 2, "num_experts": 4, "num_experts_per_tok": 5, "moe_intermediate_size": 4})"
+                               << "num_experts_per_tok: 5 is larger than num_experts (4)";
+    }
+
+    void modelInfoBadInput() {
+        QFETCH(QString, content);
+        QFETCH(QString, expected);
+        QTemporaryDir dir;
+        const QString path = content.isEmpty() ? dir.path() + "/absent.json" : writeConfig(dir, "config.json", content.toUtf8());
+        const auto r = runHy3({"model-info", path});
+        QVERIFY(!r.crashed);
+        QCOMPARE(r.exitCode, 2);
+        const QString err = QString::fromUtf8(r.err).trimmed();
+        QVERIFY2(!err.contains('\n'), qPrintable(err));
+        QVERIFY2(err.contains(path), qPrintable(err));
+        QVERIFY2(err.contains(expected), qPrintable(err));
+        QVERIFY(r.out.isEmpty());
+    }
+
+    void usageErrorsExitTwo() {
+        const auto r = runHy3({"model-info"});
+        QCOMPARE(r.exitCode, 2);
+        QCOMPARE(runHy3({"no-such-command"}).exitCode, 2);
+    }
+
+    void infoReportsBlasAndMatmulRate() {
+        const auto r = runHy3({"info", "--json"});
+        QCOMPARE(r.exitCode, 0);
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        QVERIFY(!o["torch_version"].toString().isEmpty());
+        QVERIFY(!o["blas_library"].toString().isEmpty());
+        QVERIFY(o["matmul_gflops_1thread"].toDouble() > 0.5);
+        QVERIFY(o["hardware_threads"].toInt() >= 1);
+        QVERIFY(o["gloo"].toBool());
+        const auto text = runHy3({"info"});
+        QCOMPARE(text.exitCode, 0);
+        QVERIFY(text.out.contains("GFLOP/s"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCliBasics)
+#include "tst_cli_basics.moc"

@@ -1,0 +1,218 @@
+// The run store on real SQLite files: schema and migration from an empty file, every table written
+// and read back, refusal of foreign or newer files, and a reader polling while a writer inserts.
+#include "store/run_store.h"
+#include "util/error.h"
+
+#include <sqlite3.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+using hy3::RunStore;
+
+namespace {
+
+std::filesystem::path storePath(const QTemporaryDir& dir) { return (dir.path() + "/run.sqlite").toStdString(); }
+
+void rawExec(const std::filesystem::path& file, const char* sql) {
+    sqlite3* db = nullptr;
+    sqlite3_open(file.c_str(), &db);
+    sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+}
+
+// The value the writer stores for a step, so the reader can tell a torn or wrong row.
+double valueFor(int64_t step) { return 1.0 / static_cast<double>(step + 1) + static_cast<double>(step); }
+
+}  // namespace
+
+class TestRunStore : public QObject {
+    Q_OBJECT
+private slots:
+    void createsSchemaFromNothing() {
+        QTemporaryDir dir;
+        RunStore store = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
+        QCOMPARE(store.schemaVersion(), hy3::runStoreSchemaVersion());
+        QVERIFY(store.runs().empty());
+    }
+
+    void migratesAnEmptyFile() {
+        QTemporaryDir dir;
+        std::ofstream(storePath(dir)).close();  // 0 bytes: a valid, empty SQLite database
+        QCOMPARE(QFileInfo(dir.path() + "/run.sqlite").size(), 0);
+        {
+            RunStore store = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
+            QCOMPARE(store.schemaVersion(), 1);
+            store.createRun("r", "{}", 10);
+        }
+        // Reopening an up-to-date store migrates nothing and keeps the data.
+        RunStore again = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
+        QCOMPARE(again.runs().size(), size_t(1));
+    }
+
+    void refusesForeignAndNewerFiles() {
+        QTemporaryDir dir;
+        const auto foreign = storePath(dir);
+        rawExec(foreign, "CREATE TABLE other(x)");
+        try {
+            RunStore::open(foreign, RunStore::Mode::ReadWrite);
+            QFAIL("expected an error");
+        } catch (const hy3::Error& e) {
+            QVERIFY(QString(e.what()).contains("not a run store"));
+        }
+
+        QTemporaryDir dir2;
+        { RunStore::open(storePath(dir2), RunStore::Mode::ReadWrite); }
+        rawExec(storePath(dir2), "PRAGMA user_version = 99");
+        for (auto mode : {RunStore::Mode::ReadWrite, RunStore::Mode::ReadOnly}) {
+            try {
+                RunStore::open(storePath(dir2), mode);
+                QFAIL("expected an error");
+            } catch (const hy3::Error& e) {
+                QVERIFY(QString(e.what()).contains("schema version 99 is newer"));
+            }
+        }
+
+        QTemporaryDir dir3;
+        std::ofstream(storePath(dir3)) << "this is not a database, just text that is long enough to be a header...";
+        try {
+            RunStore::open(storePath(dir3), RunStore::Mode::ReadWrite);
+            QFAIL("expected an error");
+        } catch (const hy3::Error& e) {
+            QVERIFY(QString(e.what()).contains("run.sqlite"));
+        }
+        QVERIFY_THROWS_EXCEPTION(hy3::Error, RunStore::open((dir3.path() + "/absent.sqlite").toStdString(), RunStore::Mode::ReadOnly));
+    }
+
+    void everyTableRoundTrips() {
+        QTemporaryDir dir;
+        RunStore store = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
+        const int64_t run = store.createRun("first", R"({"lr":0.1})", 100);
+        store.addMetrics(run, 1, {{"loss", 2.5}, {"lr", 0.1}});
+        store.addMetrics(run, 2, {{"loss", 2.0}});
+        store.addRouterLoad(run, 1, 3, {5, 0, 7, 4}, {0.5f, -0.25f, 0.f, 1.f});
+        store.addRouterLoad(run, 1, 4, {1, 2, 3, 10}, {});
+        const int64_t ck1 = store.addCheckpoint(run, 50, "/out/checkpoints/step-00000050", 0);
+        store.setCheckpointStatus(ck1, "complete", 12345, R"({"loss":2.0})");
+        const int64_t ck2 = store.addCheckpoint(run, 100, "/out/checkpoints/step-00000100", ck1);
+        store.setCheckpointStatus(ck2, "failed", 0, "");
+        store.addEvent(run, 2, "step", "info", "step 2", R"({"loss":2.0})");
+        const int64_t last = store.addEvent(run, 3, "error", "error", "boom", "");
+        store.setRunState(run, "failed");
+
+        RunStore reader = RunStore::open(storePath(dir), RunStore::Mode::ReadOnly);
+        const auto runs = reader.runs();
+        QCOMPARE(runs.size(), size_t(1));
+        QCOMPARE(QString::fromStdString(runs[0].state), QString("failed"));
+        QVERIFY(runs[0].ended_at >= runs[0].started_at);
+        QCOMPARE(runs[0].total_steps, 100);
+        QCOMPARE(reader.metricNames(run), (std::vector<std::string>{"loss", "lr"}));
+        const auto loss = reader.metric(run, "loss");
+        QCOMPARE(loss.size(), size_t(2));
+        QCOMPARE(loss[1].step, 2);
+        QCOMPARE(loss[1].value, 2.0);
+        QCOMPARE(reader.metric(run, "loss", 1).size(), size_t(1));
+        const auto load = reader.routerLoad(run);
+        QCOMPARE(load.size(), size_t(2));
+        QCOMPARE(load[0].layer, 3);
+        QCOMPARE(load[0].counts, (std::vector<uint32_t>{5, 0, 7, 4}));
+        QCOMPARE(load[0].bias, (std::vector<float>{0.5f, -0.25f, 0.f, 1.f}));
+        QVERIFY(load[1].bias.empty());
+        const auto checkpoints = reader.checkpoints(run);
+        QCOMPARE(checkpoints.size(), size_t(2));
+        QCOMPARE(QString::fromStdString(checkpoints[0].status), QString("complete"));
+        QCOMPARE(checkpoints[0].size_bytes, 12345);
+        QCOMPARE(checkpoints[1].parent_id, ck1);
+        QCOMPARE(checkpoints[0].parent_id, 0);
+        const auto events = reader.events(run);
+        QCOMPARE(events.size(), size_t(2));
+        QCOMPARE(QString::fromStdString(events[1].message), QString("boom"));
+        QCOMPARE(QString::fromStdString(events[1].data_json), QString("{}"));
+        QVERIFY(reader.events(run, last).empty());
+
+        // The checkpoint status is constrained to the four documented states.
+        QVERIFY_THROWS_EXCEPTION(hy3::Error, store.setCheckpointStatus(ck1, "weird", 0, ""));
+    }
+
+    void failedTransactionLeavesNothing() {
+        QTemporaryDir dir;
+        RunStore store = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
+        const int64_t run = store.createRun("r", "{}", 1);
+        try {
+            store.transaction([&] {
+                store.addMetrics(run, 1, {{"loss", 1.0}});
+                throw hy3::Error("stop");
+            });
+        } catch (const hy3::Error&) {
+        }
+        QVERIFY(store.metric(run, "loss").empty());
+    }
+
+    void readerPollsWhileWriterInserts() {
+        QTemporaryDir dir;
+        const auto file = storePath(dir);
+        int64_t run = 0;
+        {
+            RunStore setup = RunStore::open(file, RunStore::Mode::ReadWrite);
+            run = setup.createRun("concurrent", "{}", 0);
+        }
+        constexpr int64_t kSteps = 4000;
+        constexpr int64_t kExperts = 64;
+        std::atomic<bool> done{false};
+        std::thread writer([&] {
+            RunStore store = RunStore::open(file, RunStore::Mode::ReadWrite);
+            for (int64_t step = 0; step < kSteps; ++step) {
+                // A few steps per transaction, as a trainer flushes.
+                store.transaction([&] {
+                    store.addMetrics(run, step, {{"loss", valueFor(step)}, {"lr", 0.001}});
+                    std::vector<uint32_t> counts(kExperts, static_cast<uint32_t>(step));
+                    store.addRouterLoad(run, step, 1, counts, {});
+                    store.addEvent(run, step, "step", "info", "step " + std::to_string(step), "");
+                });
+            }
+            done = true;
+        });
+
+        RunStore reader = RunStore::open(file, RunStore::Mode::ReadOnly);
+        int64_t seen = -1;
+        int64_t seenLoad = -1;
+        int64_t lastEvent = 0;
+        int polls = 0;
+        QStringList problems;
+        while (true) {
+            const bool finished = done.load();
+            // Follow the run as the GUI does: only rows newer than the last seen.
+            for (const auto& point : reader.metric(run, "loss", seen)) {
+                if (point.step != seen + 1) problems << QString("gap before step %1").arg(point.step);
+                if (point.value != valueFor(point.step)) problems << QString("wrong value at step %1").arg(point.step);
+                seen = point.step;
+            }
+            for (const auto& load : reader.routerLoad(run, seenLoad)) {
+                if (load.step != seenLoad + 1) problems << QString("router gap before step %1").arg(load.step);
+                if (load.counts.size() != size_t(kExperts) || load.counts.front() != load.step || load.counts.back() != load.step)
+                    problems << QString("torn router row at step %1").arg(load.step);
+                seenLoad = load.step;
+            }
+            for (const auto& event : reader.events(run, lastEvent)) {
+                if (event.id != lastEvent + 1) problems << QString("event gap at %1").arg(event.id);
+                lastEvent = event.id;
+            }
+            ++polls;
+            if (finished && seen == kSteps - 1 && seenLoad == kSteps - 1) break;
+            if (finished && polls > 100000) break;
+        }
+        writer.join();
+        QVERIFY2(problems.isEmpty(), qPrintable(problems.mid(0, 5).join("; ")));
+        QCOMPARE(seen, kSteps - 1);
+        QCOMPARE(seenLoad, kSteps - 1);
+        QCOMPARE(lastEvent, kSteps);
+        QVERIFY2(polls > 2, "the reader must have polled while the writer was writing");
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRunStore)
+#include "tst_run_store.moc"

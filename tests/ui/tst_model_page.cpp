@@ -1,0 +1,110 @@
+// The Model page, offscreen: choosing a preset or a model directory updates the project and shows
+// the same figures as `hy3 model-info`, computed off the GUI thread; bad directories show the error.
+#include "main_window.h"
+#include "pages/model_page.h"
+#include "project_session.h"
+#include "test_support.h"
+#include "ui_support.h"
+
+#include <QComboBox>
+#include <QLabel>
+#include <QRadioButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableView>
+
+using hy3::ui::MainWindow;
+using hy3::ui::ModelPage;
+
+namespace {
+
+// Waits until the page has shown the result of its latest request.
+bool waitForReport(ModelPage* page) {
+    QSignalSpy spy(page, &ModelPage::describeFinished);
+    return page->isBusy() ? spy.wait(20000) : true;
+}
+
+}  // namespace
+
+class TestModelPage : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase() { hy3::test::isolateSettings(); }
+
+    void showsTheProjectsPreset() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        ModelPage* page = window.modelPage();
+        QVERIFY(waitForReport(page));
+        QVERIFY(page->report().has_value());
+        QCOMPARE(page->findChild<QComboBox*>("presetCombo")->currentText(), QString("hy3-tiny"));
+        QVERIFY(page->findChild<QLabel*>("totalsLabel")->text().contains("active per token"));
+    }
+
+    void choosingTheReleasedPresetUpdatesSummaryAndProject() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        ModelPage* page = window.modelPage();
+        QVERIFY(waitForReport(page));
+        page->findChild<QComboBox*>("presetCombo")->setCurrentText("hy3-preview");
+        QVERIFY(waitForReport(page));
+        const QString totals = page->findChild<QLabel*>("totalsLabel")->text();
+        QVERIFY2(totals.contains("295,033,528,320"), qPrintable(totals));
+        QVERIFY2(totals.contains("20,675,715,072"), qPrintable(totals));
+        QVERIFY(page->findChild<QLabel*>("flopsLabel")->text().contains("136.8 GFLOP"));
+        auto* table = page->findChild<QTableView*>("parameterTable");
+        QCOMPARE(table->model()->rowCount(), 9);  // 8 components + total
+        QCOMPARE(table->model()->index(8, 1).data().toString(), QString("295,033,528,320"));
+        QCOMPARE(window.session()->project().get("model").value("preset", ""), std::string("hy3-preview"));
+        QVERIFY(window.session()->isDirty());
+    }
+
+    void sequenceLengthChangesFlops() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        ModelPage* page = window.modelPage();
+        QVERIFY(waitForReport(page));
+        page->findChild<QSpinBox*>("seqLenSpin")->setValue(128);
+        QVERIFY(waitForReport(page));
+        QCOMPARE(page->report()->seq_len, 128);
+        QVERIFY(page->findChild<QLabel*>("flopsLabel")->text().contains("at 128 tokens"));
+    }
+
+    void modelDirectoryIsReadAndStoredRelative() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        ModelPage* page = window.modelPage();
+        QVERIFY(waitForReport(page));
+        page->chooseDirectory(hy3::test::fixtureCheckpoint());
+        QVERIFY(waitForReport(page));
+        QVERIFY(page->findChild<QRadioButton*>("directoryRadio")->isChecked());
+        QVERIFY(page->findChild<QLabel*>("totalsLabel")->text().contains("156,336"));
+        const auto model = window.session()->project().get("model");
+        QVERIFY(model.contains("path"));
+        QCOMPARE(QString::fromStdString(window.session()->project().absolutePath(model["path"]).string()),
+                 QDir::cleanPath(hy3::test::fixtureCheckpoint()));
+        QVERIFY(window.session()->problems().empty());
+    }
+
+    void badDirectoryShowsTheError() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        ModelPage* page = window.modelPage();
+        QVERIFY(waitForReport(page));
+        page->chooseDirectory(dir.path() + "/no-model-here");
+        QVERIFY(waitForReport(page));
+        QVERIFY(!page->report().has_value());
+        QVERIFY(page->findChild<QLabel*>("statusLabel")->text().contains("no-model-here"));
+        QVERIFY(page->findChild<QLabel*>("totalsLabel")->text().isEmpty());
+        // The project page shows the same problem next to the model field.
+        QVERIFY(window.session()->problemsFor("model").join(" ").contains("directory not found"));
+    }
+};
+
+QTEST_MAIN(TestModelPage)
+#include "tst_model_page.moc"

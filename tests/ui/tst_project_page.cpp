@@ -1,0 +1,198 @@
+// The Project page and the window's File menu, offscreen: fields show and edit the project file,
+// validation problems appear next to their field, save/save-as/recent files, and the prompt before
+// unsaved changes are lost.
+#include "main_window.h"
+#include "models/dataset_table_model.h"
+#include "pages/project_page.h"
+#include "project_session.h"
+#include "recent_files.h"
+#include "ui_support.h"
+
+#include <QComboBox>
+#include <QLabel>
+#include <QLineEdit>
+#include <QTableView>
+
+#include <fstream>
+
+using hy3::ui::MainWindow;
+
+namespace {
+
+template <typename T>
+T* child(QWidget* parent, const QString& name) {
+    T* w = parent->findChild<T*>(name);
+    if (!w) qFatal("widget %s not found", qPrintable(name));
+    return w;
+}
+
+nlohmann::json readJson(const QString& path) {
+    std::ifstream in(path.toStdString());
+    return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+class TestProjectPage : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase() { hy3::test::isolateSettings(); }
+    void init() { hy3::ui::RecentFiles::clear(); }
+
+    void onlyWorkingPagesAreListed() {
+        MainWindow window;
+        QCOMPARE(window.pageNames(), (QStringList{"Project", "Model"}));
+    }
+
+    void fieldsShowTheOpenProject() {
+        QTemporaryDir dir;
+        const QString path = hy3::test::scratchProject(dir);
+        MainWindow window;
+        QVERIFY(window.openProject(path));
+        auto* page = window.projectPage();
+        QCOMPARE(child<QLineEdit>(page, "nameEdit")->text(), QString("scratch"));
+        QCOMPARE(child<QLineEdit>(page, "outputDirEdit")->text(), QString("runs"));
+        QCOMPARE(child<QLabel>(page, "modelLabel")->text(), QString("preset hy3-tiny"));
+        QVERIFY(!window.isWindowModified());
+        QCOMPARE(hy3::ui::RecentFiles::list(), QStringList{path});
+    }
+
+    void editingMarksModifiedAndSaves() {
+        QTemporaryDir dir;
+        const QString path = hy3::test::scratchProject(dir);
+        MainWindow window;
+        window.openProject(path);
+        auto* name = child<QLineEdit>(window.projectPage(), "nameEdit");
+        name->clear();
+        QTest::keyClicks(name, "renamed run");
+        QVERIFY(window.session()->isDirty());
+        QVERIFY(window.isWindowModified());
+        QVERIFY(window.windowTitle().startsWith("renamed run"));
+        QVERIFY(window.saveProject());
+        QVERIFY(!window.isWindowModified());
+        QCOMPARE(readJson(path)["name"].get<std::string>(), std::string("renamed run"));
+    }
+
+    void problemsShowNextToTheirField() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        auto* page = window.projectPage();
+        auto* outputError = child<QLabel>(page, "error:output_dir");
+        QVERIFY(outputError->isHidden());
+        auto* output = child<QLineEdit>(page, "outputDirEdit");
+        output->selectAll();
+        QTest::keyClick(output, Qt::Key_Delete);
+        QVERIFY(!outputError->isHidden());
+        QVERIFY(outputError->text().contains("required"));
+        QTest::keyClicks(output, "elsewhere");
+        QVERIFY(outputError->isHidden());
+
+        // Choosing a Jinja file without naming one is an error on the template field.
+        auto* combo = child<QComboBox>(page, "templateCombo");
+        combo->setCurrentIndex(combo->findData("file"));
+        auto* templateError = child<QLabel>(page, "error:chat_template");
+        QVERIFY(!templateError->isHidden());
+        QVERIFY(templateError->text().contains("template file not found"));
+        QTest::keyClicks(child<QLineEdit>(page, "templatePathEdit"), "missing.jinja");
+        QCOMPARE(window.session()->project().get("chat_template").get<std::string>(), std::string("missing.jinja"));
+        QVERIFY(templateError->text().contains("missing.jinja"));
+    }
+
+    void problemsWithoutAFieldAreListed() {
+        QTemporaryDir dir;
+        const QString path = dir.path() + "/bad.hy3proj";
+        std::ofstream(path.toStdString()) << R"({"schema_version": 1, "name": "bad", "model": {"preset": "hy3-tiny"},
+            "output_dir": "runs", "training": {"learning_rate": -3}, "layout": {"dp": 2, "ep": 4}})";
+        MainWindow window;
+        QVERIFY(window.openProject(path));
+        const QString other = child<QLabel>(window.projectPage(), "otherProblems")->text();
+        QVERIFY2(other.contains("training.learning_rate: must be > 0"), qPrintable(other));
+        QVERIFY2(other.contains("layout.ep: 4 does not divide dp (2)"), qPrintable(other));
+    }
+
+    void datasetsAreAddedRelativeAndEditable() {
+        QTemporaryDir dir;
+        const QString data = dir.path() + "/data/chat.jsonl";
+        QDir().mkpath(dir.path() + "/data");
+        std::ofstream(data.toStdString()) << "{}\n";
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        window.projectPage()->addDatasetPaths({data});
+        auto* table = child<QTableView>(window.projectPage(), "datasetTable");
+        QCOMPARE(table->model()->rowCount(), 1);
+        QCOMPARE(table->model()->index(0, 0).data().toString(), QString("data/chat.jsonl"));
+        QVERIFY(table->model()->setData(table->model()->index(0, 1), "sharegpt", Qt::EditRole));
+        QCOMPARE(window.session()->project().get("datasets[0].format").get<std::string>(), std::string("sharegpt"));
+
+        // A dataset that disappears is flagged in its row.
+        QFile::remove(data);
+        window.session()->setValue("datasets[0].split", "validation");
+        QVERIFY(table->model()->index(0, 0).data(Qt::ToolTipRole).toString().contains("not found"));
+        table->selectRow(0);
+        QTest::mouseClick(child<QPushButton>(window.projectPage(), "removeDatasetButton"), Qt::LeftButton);
+        QCOMPARE(table->model()->rowCount(), 0);
+    }
+
+    void saveAsRebasesAndRemembers() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        const QString target = dir.path() + "/nested/copy";  // .hy3proj is added
+        QDir().mkpath(dir.path() + "/nested");
+        QVERIFY(window.saveProjectAs(target));
+        QCOMPARE(window.session()->filePath(), target + ".hy3proj");
+        QCOMPARE(readJson(target + ".hy3proj")["output_dir"].get<std::string>(), std::string("../runs"));
+        QCOMPARE(hy3::ui::RecentFiles::list().first(), target + ".hy3proj");
+    }
+
+    void unsavedChangesPrompt() {
+        QTemporaryDir dir;
+        const QString path = hy3::test::scratchProject(dir);
+        MainWindow window;
+        window.show();
+        window.openProject(path);
+        window.session()->setValue("name", "changed");
+
+        QString prompt;
+        hy3::test::answerNextMessageBox(QMessageBox::Cancel, &prompt);
+        QVERIFY(!window.close());  // cancelled: the window stays with its changes
+        QVERIFY(prompt.contains("unsaved changes"));
+        QVERIFY(window.isVisible());
+        QVERIFY(window.session()->isDirty());
+
+        hy3::test::answerNextMessageBox(QMessageBox::Save);
+        QVERIFY(window.maybeSave());
+        QCOMPARE(readJson(path)["name"].get<std::string>(), std::string("changed"));
+
+        window.session()->setValue("name", "thrown away");
+        hy3::test::answerNextMessageBox(QMessageBox::Discard);
+        QVERIFY(window.close());
+        QCOMPARE(readJson(path)["name"].get<std::string>(), std::string("changed"));
+    }
+
+    void openingABrokenFileKeepsTheCurrentProject() {
+        QTemporaryDir dir;
+        const QString good = hy3::test::scratchProject(dir);
+        const QString broken = dir.path() + "/broken.hy3proj";
+        std::ofstream(broken.toStdString()) << "{ not json";
+        MainWindow window;
+        window.openProject(good);
+        QString error;
+        hy3::test::answerNextMessageBox(QMessageBox::Ok, &error);
+        QVERIFY(!window.openProject(broken));
+        QVERIFY(error.contains("not valid JSON"));
+        QCOMPARE(window.session()->filePath(), good);
+    }
+
+    void newProjectIsUntitledAndValid() {
+        MainWindow window;
+        window.newProject();
+        QVERIFY(window.session()->isUntitled());
+        QVERIFY(window.session()->problems().empty());
+        QVERIFY(!window.session()->isDirty());
+    }
+};
+
+QTEST_MAIN(TestProjectPage)
+#include "tst_project_page.moc"

@@ -1,0 +1,43 @@
+#pragma once
+// Helpers for the offscreen GUI tests: a scratch copy of a project, and answering modal prompts.
+#include "api/project_api.h"
+
+#include <QApplication>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QtTest>
+
+namespace hy3::test {
+
+// Every GUI test keeps its settings (recent files) away from the user's.
+inline void isolateSettings() {
+    QStandardPaths::setTestModeEnabled(true);
+    QApplication::setOrganizationName("hy3-tests");
+    QApplication::setApplicationName("hy3-workbench-tests");
+}
+
+// Writes a valid project into `dir` (tiny preset, no datasets) and returns its path.
+inline QString scratchProject(const QTemporaryDir& dir, const QString& name = "p.hy3proj") {
+    const QString path = dir.path() + "/" + name;
+    ProjectFile p = ProjectFile::createNew(path.toStdString(), "scratch");
+    p.save();
+    return path;
+}
+
+// Clicks `button` on the next modal message box that opens; records its text in `seen`.
+inline void answerNextMessageBox(QMessageBox::StandardButton button, QString* seen = nullptr) {
+    QTimer::singleShot(0, [button, seen] {
+        auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+        if (!box) {
+            answerNextMessageBox(button, seen);  // not open yet: try again on the next turn
+            return;
+        }
+        if (seen) *seen = box->text();
+        box->button(button)->click();
+    });
+}
+
+}  // namespace hy3::test

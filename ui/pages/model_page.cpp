@@ -1,0 +1,224 @@
+#include "pages/model_page.h"
+
+#include "models/parameter_table_model.h"
+#include "project_session.h"
+#include "util/error.h"
+#include "util/format.h"
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QSpinBox>
+#include <QTableView>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace hy3::ui {
+namespace {
+
+DescribeResult describe(const QString& source, int seqLen) {
+    DescribeResult result;
+    try {
+        result.report = api::describeModel(source.toStdString(), seqLen);
+    } catch (const std::exception& e) {
+        result.error = QString::fromStdString(e.what());
+    }
+    return result;
+}
+
+}  // namespace
+
+ModelPage::ModelPage(ProjectSession* session, QWidget* parent)
+    : QWidget(parent), session_(session), parameters_(new ParameterTableModel(this)) {
+    presetRadio_ = new QRadioButton(tr("Preset"));
+    presetRadio_->setObjectName("presetRadio");
+    directoryRadio_ = new QRadioButton(tr("HF model directory"));
+    directoryRadio_->setObjectName("directoryRadio");
+    presetCombo_ = new QComboBox;
+    presetCombo_->setObjectName("presetCombo");
+    for (const std::string& name : listPresets()) presetCombo_->addItem(QString::fromStdString(name));
+    directoryEdit_ = new QLineEdit;
+    directoryEdit_->setObjectName("directoryEdit");
+    directoryEdit_->setPlaceholderText(tr("folder with config.json and *.safetensors"));
+    auto* browse = new QPushButton(tr("Browse…"));
+    seqLenSpin_ = new QSpinBox;
+    seqLenSpin_->setObjectName("seqLenSpin");
+    seqLenSpin_->setRange(1, 1 << 20);
+    seqLenSpin_->setValue(4096);
+    seqLenSpin_->setSuffix(tr(" tokens"));
+
+    auto* sourceBox = new QGroupBox(tr("Model"));
+    auto* sourceGrid = new QFormLayout(sourceBox);
+    sourceGrid->addRow(presetRadio_, presetCombo_);
+    auto* dirRow = new QWidget;
+    auto* dirLayout = new QHBoxLayout(dirRow);
+    dirLayout->setContentsMargins(0, 0, 0, 0);
+    dirLayout->addWidget(directoryEdit_);
+    dirLayout->addWidget(browse);
+    sourceGrid->addRow(directoryRadio_, dirRow);
+    sourceGrid->addRow(tr("Sequence length for FLOPs"), seqLenSpin_);
+
+    statusLabel_ = new QLabel;
+    statusLabel_->setObjectName("statusLabel");
+    statusLabel_->setWordWrap(true);
+
+    auto* archBox = new QGroupBox(tr("Architecture"));
+    architecture_ = new QFormLayout(archBox);
+
+    parameterTable_ = new QTableView;
+    parameterTable_->setObjectName("parameterTable");
+    parameterTable_->setModel(parameters_);
+    parameterTable_->verticalHeader()->hide();
+    parameterTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    parameterTable_->setMinimumHeight(300);
+    totalsLabel_ = new QLabel;
+    totalsLabel_->setObjectName("totalsLabel");
+    totalsLabel_->setWordWrap(true);
+    flopsLabel_ = new QLabel;
+    flopsLabel_->setObjectName("flopsLabel");
+    flopsLabel_->setWordWrap(true);
+    auto* paramBox = new QGroupBox(tr("Parameters"));
+    auto* paramLayout = new QVBoxLayout(paramBox);
+    paramLayout->addWidget(parameterTable_);
+    paramLayout->addWidget(totalsLabel_);
+    paramLayout->addWidget(flopsLabel_);
+
+    auto* columns = new QHBoxLayout;
+    columns->addWidget(archBox, 1);
+    columns->addWidget(paramBox, 1);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(new QLabel(tr("<h2>Model</h2><p>A preset trains from scratch; a model directory "
+                                    "(HF format) is fine-tuned.</p>")));
+    layout->addWidget(sourceBox);
+    layout->addWidget(statusLabel_);
+    layout->addLayout(columns, 1);
+
+    connect(presetRadio_, &QRadioButton::toggled, this, &ModelPage::onPresetRadioToggled);
+    connect(presetCombo_, &QComboBox::currentIndexChanged, this, &ModelPage::onPresetChosen);
+    connect(directoryEdit_, &QLineEdit::editingFinished, this, &ModelPage::onDirectoryEdited);
+    connect(browse, &QPushButton::clicked, this, &ModelPage::onBrowseClicked);
+    connect(seqLenSpin_, &QSpinBox::valueChanged, this, &ModelPage::onSeqLenChanged);
+    connect(&watcher_, &QFutureWatcher<DescribeResult>::finished, this, &ModelPage::onDescribeDone);
+    connect(session_, &ProjectSession::projectReplaced, this, &ModelPage::reloadFromProject);
+    connect(session_, &ProjectSession::fileChanged, this, &ModelPage::reloadFromProject);
+    reloadFromProject();
+}
+
+void ModelPage::reloadFromProject() {
+    if (!session_->hasProject()) return;
+    loading_ = true;
+    const auto model = session_->project().get("model");
+    if (model.is_object() && model.contains("path") && model["path"].is_string()) {
+        directoryRadio_->setChecked(true);
+        directoryEdit_->setText(
+            QString::fromStdString(session_->project().absolutePath(model["path"].get<std::string>()).string()));
+    } else {
+        presetRadio_->setChecked(true);
+        if (model.is_object() && model.contains("preset") && model["preset"].is_string())
+            presetCombo_->setCurrentText(QString::fromStdString(model["preset"].get<std::string>()));
+    }
+    presetCombo_->setEnabled(presetRadio_->isChecked());
+    directoryEdit_->setEnabled(directoryRadio_->isChecked());
+    loading_ = false;
+    describeCurrent();
+}
+
+QString ModelPage::currentSource() const {
+    return presetRadio_->isChecked() ? presetCombo_->currentText() : directoryEdit_->text().trimmed();
+}
+
+void ModelPage::onPresetRadioToggled(bool checked) {
+    presetCombo_->setEnabled(checked);
+    directoryEdit_->setEnabled(!checked);
+    if (loading_) return;
+    if (checked) onPresetChosen(presetCombo_->currentIndex());
+    else if (!directoryEdit_->text().trimmed().isEmpty()) onDirectoryEdited();
+}
+
+void ModelPage::onPresetChosen(int) {
+    if (loading_ || !presetRadio_->isChecked()) return;
+    session_->setModelPreset(presetCombo_->currentText());
+    describeCurrent();
+}
+
+void ModelPage::onDirectoryEdited() {
+    if (loading_ || !directoryRadio_->isChecked()) return;
+    const QString dir = directoryEdit_->text().trimmed();
+    if (dir.isEmpty()) return;
+    session_->setModelDirectory(dir);
+    describeCurrent();
+}
+
+void ModelPage::chooseDirectory(const QString& directory) {
+    directoryRadio_->setChecked(true);
+    directoryEdit_->setText(directory);
+    onDirectoryEdited();
+}
+
+void ModelPage::onBrowseClicked() {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("HF model directory"), directoryEdit_->text());
+    if (!dir.isEmpty()) chooseDirectory(dir);
+}
+
+void ModelPage::onSeqLenChanged(int) { describeCurrent(); }
+
+void ModelPage::describeCurrent() {
+    const QString source = currentSource();
+    if (source.isEmpty()) return;
+    statusLabel_->setText(tr("Reading %1…").arg(source));
+    statusLabel_->setStyleSheet("");
+    // Replacing the watched future drops the result of a request still running.
+    pending_ = true;
+    watcher_.setFuture(QtConcurrent::run(describe, source, seqLenSpin_->value()));
+}
+
+void ModelPage::onDescribeDone() {
+    const DescribeResult result = watcher_.result();
+    pending_ = false;
+    if (result.report) showReport(*result.report);
+    else showError(result.error);
+    emit describeFinished();
+}
+
+void ModelPage::showReport(const api::ModelReport& r) {
+    report_ = r;
+    statusLabel_->setText(tr("Config: %1").arg(QString::fromStdString(r.config_path)));
+    while (architecture_->rowCount() > 0) architecture_->removeRow(0);
+    for (const auto& [name, value] : r.architecture) {
+        auto* label = new QLabel(QString::fromStdString(value));
+        label->setWordWrap(true);
+        architecture_->addRow(QString::fromStdString(name), label);
+    }
+    parameters_->setCount(r.parameters);
+    QString totals = tr("<b>%1</b> parameters (%2), <b>%3</b> active per token (%4)")
+                         .arg(QString::fromStdString(groupDigits(r.parameters.total)),
+                              QString::fromStdString(shortCount(static_cast<double>(r.parameters.total))),
+                              QString::fromStdString(groupDigits(r.parameters.active)),
+                              QString::fromStdString(shortCount(static_cast<double>(r.parameters.active))));
+    if (r.parameters.mtp > 0)
+        totals += tr("<br>MTP block on disk, not trained: %1").arg(QString::fromStdString(groupDigits(r.parameters.mtp)));
+    totalsLabel_->setText(totals);
+    flopsLabel_->setText(tr("Training FLOPs per token at %1 tokens: <b>%2</b> (3x forward, causal attention halved)")
+                             .arg(r.seq_len)
+                             .arg(QString::fromStdString(siUnits(r.training_flops_per_token, "FLOP"))));
+}
+
+void ModelPage::showError(const QString& error) {
+    report_.reset();
+    statusLabel_->setText(error);
+    statusLabel_->setStyleSheet("color: #c0392b;");
+    while (architecture_->rowCount() > 0) architecture_->removeRow(0);
+    parameters_->clear();
+    totalsLabel_->clear();
+    flopsLabel_->clear();
+}
+
+}  // namespace hy3::ui

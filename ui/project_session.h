@@ -1,0 +1,60 @@
+#pragma once
+// The open project, shared by every page: the hy3::ProjectFile document, whether it has unsaved
+// changes, and its validation problems. Pages edit it through this object and listen to its signals.
+#include "api/project_api.h"
+
+#include <QObject>
+#include <QString>
+
+#include <optional>
+#include <vector>
+
+namespace hy3::ui {
+
+class ProjectSession : public QObject {
+    Q_OBJECT
+public:
+    explicit ProjectSession(QObject* parent = nullptr);
+
+    bool hasProject() const { return project_.has_value(); }
+    const ProjectFile& project() const { return *project_; }
+    QString filePath() const;
+    QString displayName() const;
+    bool isDirty() const { return dirty_; }
+    bool isUntitled() const { return untitled_; }
+    const std::vector<FieldError>& problems() const { return problems_; }
+    // Problems whose key is `key` or lies below it ("datasets" covers "datasets[0].path").
+    QStringList problemsFor(const QString& key) const;
+
+    // Replace the open project. open() returns false and sets `error` when the file cannot be read.
+    void newProject(const QString& directory);
+    bool open(const QString& path, QString* error);
+    bool save(QString* error);
+    bool saveAs(const QString& path, QString* error);
+
+    // Edits (each marks the project modified, revalidates and emits changed()).
+    void setValue(const std::string& key, const nlohmann::json& value);
+    void setPath(const std::string& key, const QString& absolutePath);
+    void setModelPreset(const QString& preset);
+    void setModelDirectory(const QString& directory);
+    void addDataset(const QString& path, const QString& format, const QString& split);
+    void removeDataset(int index);
+
+signals:
+    void projectReplaced();      // a different project is open: reload every field
+    void changed();              // the document changed
+    void dirtyChanged(bool dirty);
+    void fileChanged(const QString& path);
+
+private:
+    void afterEdit();
+    void setDirty(bool dirty);
+    void revalidate();
+
+    std::optional<ProjectFile> project_;
+    std::vector<FieldError> problems_;
+    bool dirty_ = false;
+    bool untitled_ = false;
+};
+
+}  // namespace hy3::ui
