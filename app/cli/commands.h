@@ -11,5 +11,7 @@ using Action = std::function<int()>;
 
 void addInfoCommand(CLI::App& app, Action& action);
 void addModelInfoCommand(CLI::App& app, Action& action);
+void addForwardCommand(CLI::App& app, Action& action);
+void addBenchCommand(CLI::App& app, Action& action);
 
 }  // namespace hy3::cli

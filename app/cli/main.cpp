@@ -1,11 +1,14 @@
 // hy3: the headless engine. The same binary the workbench starts for training runs and that
 // cluster nodes run under torchrun or srun.
 #include "cli/commands.h"
+#include "runtime/process_setup.h"
 #include "util/error.h"
 
 #include <iostream>
+#include <string>
 
 int main(int argc, char** argv) {
+    hy3::keepFreedMemoryForReuse();
     CLI::App app{"hy3: supervised fine-tuning of Hy3 mixture-of-experts models"};
     app.require_subcommand(1);
     app.set_version_flag("--version", HY3_VERSION);
@@ -13,6 +16,8 @@ int main(int argc, char** argv) {
     hy3::cli::Action action;
     hy3::cli::addInfoCommand(app, action);
     hy3::cli::addModelInfoCommand(app, action);
+    hy3::cli::addForwardCommand(app, action);
+    hy3::cli::addBenchCommand(app, action);
 
     try {
         app.parse(argc, argv);
@@ -33,7 +38,9 @@ int main(int argc, char** argv) {
         std::cerr << "error: " << e.what() << "\n";
         return 2;
     } catch (const std::exception& e) {
-        std::cerr << "error: " << e.what() << "\n";
+        // An internal failure (LibTorch errors carry a backtrace after the first line).
+        const std::string what = e.what();
+        std::cerr << "internal error: " << what.substr(0, what.find('\n')) << "\n";
         return 1;
     }
 }

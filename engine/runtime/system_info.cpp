@@ -62,7 +62,7 @@ void detectBlas(SystemInfo& info) {
 
 }  // namespace
 
-double measureMatmulGflops(int64_t n, int threads) {
+double measureMatmulGflops(int64_t n, int threads, int reps) {
     torch::NoGradGuard noGrad;
     const int previous = at::get_num_threads();
     at::set_num_threads(threads);
@@ -71,7 +71,7 @@ double measureMatmulGflops(int64_t n, int threads) {
     auto c = torch::empty({n, n});
     at::mm_out(c, a, b);  // warm-up: thread pool, page faults
     std::vector<double> seconds;
-    for (int rep = 0; rep < 7; ++rep) {
+    for (int rep = 0; rep < std::max(1, reps); ++rep) {
         const auto start = std::chrono::steady_clock::now();
         at::mm_out(c, a, b);
         seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

@@ -33,7 +33,8 @@ struct SystemInfo {
 // Measures the matmul rate, which takes about a second.
 SystemInfo collectSystemInfo();
 
-// Achieved GFLOP/s of an n x n fp32 matmul on the CPU with `threads` threads (median of several).
-double measureMatmulGflops(int64_t n, int threads);
+// Achieved GFLOP/s of an n x n fp32 matmul on the CPU with `threads` threads (median of `reps`
+// after a warm-up).
+double measureMatmulGflops(int64_t n, int threads, int reps = 7);
 
 }  // namespace hy3

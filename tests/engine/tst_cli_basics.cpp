@@ -79,6 +79,19 @@ private slots:
         QCOMPARE(runHy3({"no-such-command"}).exitCode, 2);
     }
 
+    void benchModelReportsWhatItMeasured() {
+        const auto r = runHy3({"bench", "model", "--preset", "hy3-tiny", "--seq-len", "32", "--batch", "2", "--threads", "1",
+                               "--iterations", "2", "--warmup", "1", "--json"});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject o = QJsonDocument::fromJson(r.out).object();
+        for (const char* key : {"forward_ms", "forward_backward_ms", "tokens_per_s", "flops_per_s", "peak_flops_per_s", "mfu"})
+            QVERIFY2(o[key].toDouble() > 0, key);
+        QVERIFY(o["forward_backward_ms"].toDouble() > o["forward_ms"].toDouble());
+        // tokens/s is what the median step time gives for 2 x 32 tokens.
+        QVERIFY(std::abs(o["tokens_per_s"].toDouble() - 64.0 / (o["forward_backward_ms"].toDouble() / 1000)) < 1e-6 * o["tokens_per_s"].toDouble());
+        QCOMPARE(runHy3({"bench", "model", "--seq-len", "32"}).exitCode, 2);  // neither --preset nor --model
+    }
+
     void infoReportsBlasAndMatmulRate() {
         const auto r = runHy3({"info", "--json"});
         QCOMPARE(r.exitCode, 0);

@@ -1,0 +1,43 @@
+#include "api/model_tools.h"
+#include "cli/commands.h"
+
+#include <iostream>
+
+namespace hy3::cli {
+
+namespace {
+
+void addBenchModel(CLI::App& bench, Action& action) {
+    auto* cmd = bench.add_subcommand("model", "forward and forward+backward time, tokens/s and MFU of a model shape");
+    auto req = std::make_shared<api::ModelBenchRequest>();
+    auto json = std::make_shared<bool>(false);
+    auto* preset = cmd->add_option("--preset", req->source, "preset name");
+    auto* model = cmd->add_option("--model", req->source, "model directory (its config.json)");
+    preset->excludes(model);
+    cmd->add_option("--seq-len", req->seqLen, "tokens per row")->capture_default_str();
+    cmd->add_option("--batch", req->batch, "rows per step")->capture_default_str();
+    cmd->add_option("--threads", req->threads, "CPU threads (default: LibTorch's)");
+    cmd->add_option("--iterations", req->iterations, "timed steps (median reported)")->capture_default_str();
+    cmd->add_option("--warmup", req->warmup, "untimed steps first")->capture_default_str();
+    cmd->add_option("--dtype", req->dtype, "fp32 or bf16")->capture_default_str();
+    cmd->add_flag("--reference", req->reference, "time the plain eager reference implementation instead");
+    cmd->add_flag("--json", *json, "print one JSON object");
+    cmd->callback([&action, req, json, preset, model] {
+        if (preset->count() + model->count() == 0) throw CLI::RequiredError("--preset or --model");
+        action = [req, json] {
+            const api::ModelBenchResult r = api::benchModel(*req);
+            std::cout << (*json ? api::modelBenchJson(r) + "\n" : api::formatModelBench(r));
+            return 0;
+        };
+    });
+}
+
+}  // namespace
+
+void addBenchCommand(CLI::App& app, Action& action) {
+    auto* bench = app.add_subcommand("bench", "benchmarks that report what they measured");
+    bench->require_subcommand(1);
+    addBenchModel(*bench, action);
+}
+
+}  // namespace hy3::cli

@@ -1,0 +1,315 @@
+#include "model/hy3_model.h"
+
+#include "checkpoint/key_names.h"
+#include "model/ops.h"
+#include "util/error.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+namespace hy3 {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+double initializerRange(const ModelConfig& c) {
+    const auto it = c.raw.find("initializer_range");
+    return it != c.raw.end() && it->is_number() ? it->get<double>() : 0.02;
+}
+
+// Truncated normal in [-2 std, 2 std] by inverse-CDF sampling, drawn on the CPU from `gen` so the
+// weights depend only on the seed (not on the device or on other users of the global generator).
+void truncatedNormal(torch::Tensor& target, double stdDev, at::Generator& gen) {
+    auto normCdf = [](double x) { return (1.0 + std::erf(x / std::sqrt(2.0))) / 2.0; };
+    const double lo = normCdf(-2.0), hi = normCdf(2.0);
+    auto values = torch::empty(target.sizes(), torch::kFloat);
+    values.uniform_(2 * lo - 1, 2 * hi - 1, gen);
+    values.erfinv_().mul_(stdDev * std::sqrt(2.0)).clamp_(-2 * stdDev, 2 * stdDev);
+    torch::NoGradGuard noGrad;
+    target.copy_(values);
+}
+
+}  // namespace
+
+// State of one forward pass that every block reads.
+struct Hy3ModelImpl::Step {
+    AttentionGeometry geometry;
+    AttentionMask mask;
+    RopeTable rope;
+    torch::Tensor routedRows;      // rows of real tokens (int64) when the batch has padding
+    torch::Tensor sequenceOfRow;   // batch row of each routed token (for the balance loss)
+    torch::Tensor auxLoss;         // accumulates coefficient * balance loss
+    bool recordRouting = false;
+    std::vector<LayerRouting> routing;
+};
+
+namespace {
+
+// Activation checkpointing of one block: the forward runs without a graph; the backward runs the
+// block again with one and back-propagates through it (parameters accumulate their .grad there).
+struct BlockRerun : torch::CustomClassHolder {
+    std::function<std::pair<torch::Tensor, torch::Tensor>(const torch::Tensor&)> run;  // h -> (h', aux)
+};
+
+struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
+    static variable_list forward(AutogradContext* ctx, const torch::Tensor& h, c10::intrusive_ptr<BlockRerun> rerun,
+                                 std::function<std::pair<torch::Tensor, torch::Tensor>(const torch::Tensor&)> firstRun) {
+        auto [out, aux] = firstRun(h);
+        ctx->save_for_backward({h});
+        ctx->saved_data["rerun"] = c10::IValue::make_capsule(rerun);
+        return {out, aux};
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        const torch::Tensor h = ctx->get_saved_variables()[0].detach().requires_grad_(true);
+        auto rerun = c10::static_intrusive_pointer_cast<BlockRerun>(ctx->saved_data["rerun"].toCapsule());
+        torch::AutoGradMode enable(true);
+        auto [out, aux] = rerun->run(h);
+        std::vector<torch::Tensor> outputs{out}, outGrads{grads[0]};
+        if (aux.requires_grad() && grads[1].defined()) {
+            outputs.push_back(aux);
+            outGrads.push_back(grads[1]);
+        }
+        torch::autograd::backward(outputs, outGrads);
+        return {h.grad(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+}  // namespace
+
+Hy3ModelImpl::Hy3ModelImpl(const ModelConfig& config, const ModelOptions& options) : config_(config), options_(options) {
+    const ModelConfig& c = config_;
+    expertFirst_ = options.expertFirst;
+    expertLast_ = options.expertLast < 0 ? c.num_experts : options.expertLast;
+    if (expertFirst_ < 0 || expertLast_ > c.num_experts || expertFirst_ > expertLast_)
+        fail("expert range", "[" + std::to_string(expertFirst_) + ", " + std::to_string(expertLast_) +
+                                  ") is outside the model's " + std::to_string(c.num_experts) + " experts");
+    const auto opts = torch::TensorOptions().dtype(options.dtype).device(options.device);
+    const auto fp32 = opts.dtype(torch::kFloat);
+    const int64_t H = c.hidden_size, D = c.head_dim;
+    const int64_t qkvRows = (c.num_attention_heads + 2 * c.num_key_value_heads) * D;
+    const int64_t F = c.moe_intermediate_size, E = localExperts(), Fs = F * c.num_shared_experts;
+
+    embed_ = register_parameter("embed_tokens", torch::zeros({c.vocab_size, H}, opts));
+    auto list = register_module("layers", torch::nn::ModuleList());
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+        auto holder = std::make_shared<torch::nn::Module>();
+        Layer L;
+        L.inputNorm = holder->register_parameter("input_norm", torch::ones({H}, opts));
+        L.qkv = holder->register_parameter("qkv_proj", torch::zeros({qkvRows, H}, opts));
+        L.qNorm = holder->register_parameter("q_norm", torch::ones({D}, opts));
+        L.kNorm = holder->register_parameter("k_norm", torch::ones({D}, opts));
+        L.o = holder->register_parameter("o_proj", torch::zeros({H, c.num_attention_heads * D}, opts));
+        L.postNorm = holder->register_parameter("post_norm", torch::ones({H}, opts));
+        if (!c.isMoeLayer(i)) {
+            L.gateUp = holder->register_parameter("gate_up_proj", torch::zeros({2 * c.intermediate_size, H}, opts));
+            L.down = holder->register_parameter("down_proj", torch::zeros({H, c.intermediate_size}, opts));
+        } else {
+            L.router = holder->register_parameter("router", torch::zeros({c.num_experts, H}, fp32));
+            if (c.moe_router_enable_expert_bias)
+                L.bias = holder->register_buffer("expert_bias", torch::zeros({c.num_experts}, fp32));
+            L.expertsGateUp = holder->register_parameter("experts_gate_up", torch::zeros({E, 2 * F, H}, opts));
+            L.expertsDown = holder->register_parameter("experts_down", torch::zeros({E, H, F}, opts));
+            if (Fs > 0) {
+                L.sharedGateUp = holder->register_parameter("shared_gate_up", torch::zeros({2 * Fs, H}, opts));
+                L.sharedDown = holder->register_parameter("shared_down", torch::zeros({H, Fs}, opts));
+            }
+            L.loadSinceUpdate = torch::zeros({c.num_experts}, torch::kLong);
+        }
+        list->push_back(holder);
+        layers_.push_back(L);
+    }
+    norm_ = register_parameter("norm", torch::ones({H}, opts));
+    lmHead_ = c.tie_word_embeddings ? embed_ : register_parameter("lm_head", torch::zeros({c.vocab_size, H}, opts));
+}
+
+std::vector<int64_t> Hy3ModelImpl::moeLayers() const {
+    std::vector<int64_t> out;
+    for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
+        if (config_.isMoeLayer(i)) out.push_back(i);
+    return out;
+}
+
+torch::Tensor Hy3ModelImpl::tensor(const std::string& name) const {
+    if (const torch::Tensor* p = named_parameters(true).find(name)) return *p;
+    if (const torch::Tensor* b = named_buffers(true).find(name)) return *b;
+    fail("model", "no tensor named " + name);
+}
+
+void Hy3ModelImpl::initializeWeights(uint64_t seed) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const double stdDev = initializerRange(config_);
+    torch::NoGradGuard noGrad;
+    for (auto& item : named_parameters(true)) {
+        torch::Tensor p = item.value();
+        const std::string& name = item.key();
+        const bool isNorm = name.find("norm") != std::string::npos;
+        if (isNorm) p.fill_(1.0);
+        else truncatedNormal(p, stdDev, gen);
+    }
+    for (auto& item : named_buffers(true)) item.value().zero_();
+}
+
+torch::Tensor shiftedTargets(const Batch& batch, const AttentionMask& mask) {
+    const int64_t B = batch.input_ids.size(0), S = batch.input_ids.size(1);
+    torch::Tensor targets = torch::full({B, S}, -100, torch::kLong);
+    if (S > 1) targets.narrow(1, 0, S - 1).copy_(batch.labels.to(torch::kCPU, torch::kLong).narrow(1, 1, S - 1));
+    // The next token starts another document (or is padding): nothing to predict across that edge.
+    const torch::Tensor next = torch::arange(1, S + 1, torch::kLong).unsqueeze(0).expand({B, S});
+    torch::Tensor edge = torch::zeros({B, S}, torch::kBool);
+    if (S > 1) edge.narrow(1, 0, S - 1).copy_(mask.start.narrow(1, 1, S - 1).eq(next.narrow(1, 0, S - 1)));
+    return targets.masked_fill(edge, -100);
+}
+
+ForwardOutput Hy3ModelImpl::forward(const Batch& batch, const ForwardOptions& fo) {
+    const ModelConfig& c = config_;
+    const torch::Tensor ids = batch.input_ids;
+    if (!ids.defined() || ids.dim() != 2) fail("input_ids", "expected a [batch, seq] tensor");
+    const int64_t B = ids.size(0), S = ids.size(1);
+    const torch::Device device = options_.device;
+
+    Step step;
+    step.geometry = {B, S, c.num_attention_heads, c.num_key_value_heads, c.head_dim};
+    step.mask = buildAttentionMask(B, S, batch.attention_mask, batch.position_ids, batch.cu_seqlens);
+    const torch::Tensor positions =
+        batch.position_ids.defined() ? batch.position_ids : torch::arange(S, torch::kLong).unsqueeze(0).expand({B, S});
+    step.rope = buildRopeTable(positions, c.head_dim, c.rope_theta, device);
+    step.recordRouting = fo.recordRouting;
+    torch::Tensor rowOfToken = torch::arange(B, torch::kLong).unsqueeze(1).expand({B, S}).reshape({B * S});
+    if (batch.attention_mask.defined()) {
+        // Padding tokens are not routed.
+        step.routedRows = batch.attention_mask.to(torch::kCPU).reshape({B * S}).nonzero().squeeze(1).to(device);
+        step.sequenceOfRow = rowOfToken.index_select(0, step.routedRows.cpu());
+    } else {
+        step.sequenceOfRow = rowOfToken;
+    }
+    step.auxLoss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(device));
+
+    torch::Tensor h = torch::embedding(embed_, ids.to(device).reshape({B * S}));
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+        h = options_.activationCheckpointing && is_training() ? checkpointedBlock(i, h, step) : block(i, h, step, true);
+    h = ops::rmsNorm(h, norm_, c.rms_norm_eps);
+
+    ForwardOutput out;
+    if (batch.labels.defined()) {
+        const torch::Tensor targets = shiftedTargets(batch, step.mask).reshape({B * S});
+        out.labelTokens = targets.ne(-100).sum().item<int64_t>();
+        out.lossSum = ops::linearCrossEntropySum(h, lmHead_, targets.to(device), options_.lossChunkRows);
+    }
+    if (options_.auxLossCoef > 0) out.auxLoss = step.auxLoss;
+    if (fo.logitsToKeep >= 0) {
+        torch::NoGradGuard noGrad;
+        const int64_t keep = fo.logitsToKeep == 0 ? S : std::min(fo.logitsToKeep, S);
+        const torch::Tensor rows = h.detach().reshape({B, S, -1}).narrow(1, S - keep, keep).reshape({B * keep, -1});
+        out.logits = torch::mm(rows, lmHead_.t()).to(torch::kFloat).reshape({B, keep, c.vocab_size});
+    }
+    out.routing = std::move(step.routing);
+    return out;
+}
+
+torch::Tensor Hy3ModelImpl::block(int64_t layer, const torch::Tensor& hIn, Step& step, bool record) {
+    const ModelConfig& c = config_;
+    const Layer& L = layers_[static_cast<size_t>(layer)];
+    const torch::Tensor a = ops::rmsNorm(hIn, L.inputNorm, c.rms_norm_eps);
+    const QKV heads = qkNormRope(torch::mm(a, L.qkv.t()), L.qNorm, L.kNorm, step.rope, step.geometry, c.rms_norm_eps);
+    const torch::Tensor h = torch::addmm(hIn, attention(heads, step.mask, step.geometry), L.o.t());
+    const torch::Tensor m = ops::rmsNorm(h, L.postNorm, c.rms_norm_eps);
+    if (!c.isMoeLayer(layer)) return torch::addmm(h, ops::swiglu(torch::mm(m, L.gateUp.t())), L.down.t());
+    return moe(layer, h, m, step, record);
+}
+
+torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, Step& step, bool record) {
+    const ModelConfig& c = config_;
+    Layer& L = layers_[static_cast<size_t>(layer)];
+    const int64_t K = c.num_experts_per_tok;
+    const torch::Tensor x = step.routedRows.defined() ? m.index_select(0, step.routedRows) : m;
+    const Routing r = route(x, L.router, L.bias, c);
+    if (record) {
+        L.loadSinceUpdate += r.load_E;
+        if (step.recordRouting)
+            step.routing.push_back({layer, r.logits_TE.detach(), std::get<0>(r.experts_TK.sort(1)), r.load_E});
+    }
+    if (options_.auxLossCoef > 0)
+        step.auxLoss = step.auxLoss + options_.auxLossCoef * sequenceBalanceLoss(r, step.sequenceOfRow, step.geometry.batch, K);
+
+    // Token-slots of the experts held here, sorted by expert so each expert's rows are contiguous.
+    torch::Tensor slots = r.experts_TK.flatten();
+    torch::Tensor slotIndex = torch::arange(slots.numel(), slots.options());
+    if (localExperts() != c.num_experts) {
+        slotIndex = slots.ge(expertFirst_).logical_and(slots.lt(expertLast_)).nonzero().squeeze(1);
+        slots = slots.index_select(0, slotIndex);
+    }
+    const auto sorted = slots.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
+    const torch::Tensor order = std::get<1>(sorted);
+    const torch::Tensor slotOfRow = slotIndex.index_select(0, order);
+    const torch::Tensor tokenOfRow = slotOfRow.div(K, "floor");
+    const torch::Tensor counts = torch::bincount((std::get<0>(sorted) - expertFirst_).cpu(), {}, localExperts());
+    const torch::Tensor xs = x.index_select(0, tokenOfRow);
+    const torch::Tensor ws = r.weights_TK.flatten().index_select(0, slotOfRow);
+    const torch::Tensor ys = groupedExperts(xs, ws, counts, L.expertsGateUp, L.expertsDown);
+    const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
+
+    if (c.enable_moe_fp32_combine && h.scalar_type() != torch::kFloat) {
+        // Shared and routed outputs are added in fp32, then rounded once onto the residual.
+        torch::Tensor mlp = torch::zeros(h.sizes(), h.options().dtype(torch::kFloat));
+        if (L.sharedGateUp.defined()) mlp = torch::mm(ops::swiglu(torch::mm(m, L.sharedGateUp.t())), L.sharedDown.t()).to(torch::kFloat);
+        return h + mlp.index_add(0, rows, ys.to(torch::kFloat)).to(h.scalar_type());
+    }
+    const torch::Tensor withShared =
+        L.sharedGateUp.defined() ? torch::addmm(h, ops::swiglu(torch::mm(m, L.sharedGateUp.t())), L.sharedDown.t()) : h;
+    return withShared.index_add(0, rows, ys);
+}
+
+torch::Tensor Hy3ModelImpl::checkpointedBlock(int64_t layer, const torch::Tensor& h, Step& step) {
+    // The block's closure owns copies of the per-step tensors so the backward can run it again.
+    auto shared = std::make_shared<Step>();
+    shared->geometry = step.geometry;
+    shared->mask = step.mask;
+    shared->rope = step.rope;
+    shared->routedRows = step.routedRows;
+    shared->sequenceOfRow = step.sequenceOfRow;
+    auto runBlock = [this, layer, shared](const torch::Tensor& input, bool record, Step* recordInto) {
+        Step local = *shared;
+        local.recordRouting = recordInto && recordInto->recordRouting;
+        local.auxLoss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(input.device()));
+        torch::Tensor out = block(layer, input, local, record);
+        if (recordInto)
+            for (auto& r : local.routing) recordInto->routing.push_back(std::move(r));
+        return std::make_pair(out, local.auxLoss);
+    };
+    auto rerun = c10::make_intrusive<BlockRerun>();
+    rerun->run = [runBlock](const torch::Tensor& input) { return runBlock(input, false, nullptr); };
+    auto outputs = CheckpointFunction::apply(h, rerun, std::function<std::pair<torch::Tensor, torch::Tensor>(const torch::Tensor&)>(
+                                                           [&](const torch::Tensor& input) { return runBlock(input, true, &step); }));
+    if (options_.auxLossCoef > 0) step.auxLoss = step.auxLoss + outputs[1];
+    return outputs[0];
+}
+
+void Hy3ModelImpl::updateExpertBias(double factor) {
+    torch::NoGradGuard noGrad;
+    for (Layer& L : layers_) {
+        if (!L.loadSinceUpdate.defined()) continue;
+        if (factor != 0 && L.bias.defined()) {
+            const torch::Tensor load = L.loadSinceUpdate.to(torch::kFloat);
+            L.bias.add_((load.mean() - load).sign().to(L.bias.device()), factor);
+        }
+        L.loadSinceUpdate.zero_();
+    }
+}
+
+std::vector<torch::Tensor> Hy3ModelImpl::loadSinceUpdate() const {
+    std::vector<torch::Tensor> out;
+    for (const Layer& L : layers_)
+        if (L.loadSinceUpdate.defined()) out.push_back(L.loadSinceUpdate.clone());
+    return out;
+}
+
+void Hy3ModelImpl::setLoadSinceUpdate(const std::vector<torch::Tensor>& load) {
+    size_t next = 0;
+    for (Layer& L : layers_)
+        if (L.loadSinceUpdate.defined()) L.loadSinceUpdate.copy_(load.at(next++));
+}
+
+}  // namespace hy3

@@ -1,0 +1,109 @@
+#pragma once
+// HYV3ForCausalLM as docs/hy3-model.md defines it. The model is single-device code: it never
+// mentions process groups; engine/dist wraps it. Parameters are held fused (q/k/v as one
+// projection, gate+up as one, each layer's routed experts as two grouped tensors); the checkpoint
+// key table (checkpoint/key_names.h) maps them to on-disk names.
+#include "config/model_config.h"
+#include "model/attention.h"
+#include "model/moe.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace hy3 {
+
+struct ModelOptions {
+    torch::Dtype dtype = torch::kFloat;        // parameters: kFloat or kBFloat16 (router and bias stay fp32)
+    torch::Device device = torch::kCPU;
+    int64_t expertFirst = 0;                   // routed experts held: [expertFirst, expertLast)
+    int64_t expertLast = -1;                   // -1: all experts
+    bool activationCheckpointing = false;      // recompute each block in backward
+    double auxLossCoef = 0.0;                  // sequence-level balance loss coefficient
+    int64_t lossChunkRows = 1024;              // rows of logits computed at once for the loss
+};
+
+// One micro-batch. Either padded rows (attention_mask) or packed rows (position_ids restarting at 0
+// per document, and/or cu_seqlens over the flattened rows), each document attending only to itself.
+struct Batch {
+    torch::Tensor input_ids;       // [B, S] int64
+    torch::Tensor labels;          // [B, S] int64, -100 = ignored; position t predicts labels[t+1]
+    torch::Tensor attention_mask;  // [B, S], 1 = real token (optional)
+    torch::Tensor position_ids;    // [B, S] (optional; default 0..S-1 per row)
+    torch::Tensor cu_seqlens;      // [docs+1] int32/int64 over the flattened B*S tokens (optional)
+};
+
+struct ForwardOptions {
+    int64_t logitsToKeep = -1;     // -1: no logits; 0: all positions; n > 0: the last n per row
+    bool recordRouting = false;    // keep router logits and selected experts per MoE layer
+};
+
+struct LayerRouting {
+    int64_t layer = 0;
+    torch::Tensor logits_TE;       // fp32 router logits of the routed tokens
+    torch::Tensor experts_TK;      // selected experts, sorted ascending per token
+    torch::Tensor load_E;          // token-slots per expert in this forward (int64)
+};
+
+struct ForwardOutput {
+    torch::Tensor lossSum;         // fp32 scalar: summed cross-entropy over label tokens (undefined without labels)
+    int64_t labelTokens = 0;       // how many positions counted
+    torch::Tensor auxLoss;         // coefficient * balance loss, when the coefficient is > 0
+    torch::Tensor logits;          // [B, S', V] fp32 when asked for
+    std::vector<LayerRouting> routing;  // when asked for
+};
+
+class Hy3ModelImpl : public torch::nn::Module {
+public:
+    Hy3ModelImpl(const ModelConfig& config, const ModelOptions& options);
+
+    ForwardOutput forward(const Batch& batch, const ForwardOptions& options = {});
+
+    // Initialisation for training from scratch: norms 1, matrices truncated normal
+    // (std = initializer_range, default 0.02, cut at 2 std), expert bias 0. Same seed, same weights.
+    void initializeWeights(uint64_t seed);
+
+    // Aux-loss-free balancing: bias += factor * sign(mean(load) - load), with the load accumulated
+    // since the last call (then reset). Factor 0 leaves the bias as it is.
+    void updateExpertBias(double factor);
+    // Token-slots per expert since the last update, per MoE layer (for metrics and the bias update).
+    std::vector<torch::Tensor> loadSinceUpdate() const;
+    // Replaces the accumulated load (after it was summed over the ranks sharing a router).
+    void setLoadSinceUpdate(const std::vector<torch::Tensor>& load);
+
+    const ModelConfig& config() const { return config_; }
+    const ModelOptions& options() const { return options_; }
+    int64_t localExperts() const { return expertLast_ - expertFirst_; }
+    int64_t expertFirst() const { return expertFirst_; }
+    std::vector<int64_t> moeLayers() const;
+
+    // The parameter or buffer registered under an internal name ("layers.1.experts_gate_up").
+    torch::Tensor tensor(const std::string& name) const;
+
+private:
+    struct Step;  // per-forward state shared by the blocks (mask, rope, routing records)
+    torch::Tensor block(int64_t layer, const torch::Tensor& h, Step& step, bool record);
+    torch::Tensor moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, Step& step, bool record);
+    torch::Tensor checkpointedBlock(int64_t layer, const torch::Tensor& h, Step& step);
+
+    ModelConfig config_;
+    ModelOptions options_;
+    int64_t expertFirst_ = 0, expertLast_ = 0;
+    torch::Tensor embed_, norm_, lmHead_;
+    struct Layer {
+        torch::Tensor inputNorm, qkv, qNorm, kNorm, o, postNorm;
+        torch::Tensor gateUp, down;                             // dense layers
+        torch::Tensor router, bias, expertsGateUp, expertsDown;  // MoE layers
+        torch::Tensor sharedGateUp, sharedDown;
+        torch::Tensor loadSinceUpdate;                          // int64 [E], CPU
+    };
+    std::vector<Layer> layers_;
+};
+TORCH_MODULE(Hy3Model);
+
+// The label positions a batch contributes to the loss: labels shifted left by one, -100 at the end
+// of each row and wherever the next token starts another document.
+torch::Tensor shiftedTargets(const Batch& batch, const AttentionMask& mask);
+
+}  // namespace hy3

@@ -1,0 +1,226 @@
+#include "model/moe.h"
+
+#include "model/cpu_gemm.h"
+#include "model/kernels/cpu_kernels.h"
+#include "model/ops.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+namespace hy3 {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Row offsets of each expert's slice from the counts.
+std::vector<int64_t> offsetsOf(const torch::Tensor& counts_E) {
+    const int64_t E = counts_E.numel();
+    std::vector<int64_t> offsets(static_cast<size_t>(E + 1), 0);
+    const int64_t* c = counts_E.data_ptr<int64_t>();
+    for (int64_t e = 0; e < E; ++e) offsets[static_cast<size_t>(e + 1)] = offsets[static_cast<size_t>(e)] + c[e];
+    return offsets;
+}
+
+// The six per-expert multiplies of the grouped experts, on expert e's rows [o, o+n). With fp32 on
+// the CPU they call sgemm on raw pointers; otherwise ATen on tensor views.
+class ExpertGemms {
+public:
+    ExpertGemms(const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF)
+        : gateUp_(gateUp_EFH), down_(down_EHF), H_(down_EHF.size(1)), F_(down_EHF.size(2)),
+          raw_(ops::useFusedCpu(gateUp_EFH) && down_EHF.scalar_type() == torch::kFloat && hasDirectSgemm()) {}
+
+    // h[o:o+n] = x[o:o+n] @ gateUp[e]^T
+    void gateUp(int64_t e, int64_t o, int64_t n, const torch::Tensor& x, torch::Tensor& h) const {
+        if (raw_) return sgemmRowMajor(false, true, n, 2 * F_, H_, row(x, o), H_, gateUp_.data_ptr<float>() + e * 2 * F_ * H_, H_, row(h, o), 2 * F_);
+        mmInto(h.narrow(0, o, n), x.narrow(0, o, n), gateUp_.select(0, e).t());
+    }
+    // y[o:o+n] = a[o:o+n] @ down[e]^T
+    void down(int64_t e, int64_t o, int64_t n, const torch::Tensor& a, torch::Tensor& y) const {
+        if (raw_) return sgemmRowMajor(false, true, n, H_, F_, row(a, o), F_, down_.data_ptr<float>() + e * H_ * F_, F_, row(y, o), H_);
+        mmInto(y.narrow(0, o, n), a.narrow(0, o, n), down_.select(0, e).t());
+    }
+    // da[o:o+n] = dy[o:o+n] @ down[e]
+    void downInput(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, torch::Tensor& da) const {
+        if (raw_) return sgemmRowMajor(false, false, n, F_, H_, row(dy, o), H_, down_.data_ptr<float>() + e * H_ * F_, F_, row(da, o), F_);
+        mmInto(da.narrow(0, o, n), dy.narrow(0, o, n), down_.select(0, e));
+    }
+    // dx[o:o+n] = dh[o:o+n] @ gateUp[e]
+    void gateUpInput(int64_t e, int64_t o, int64_t n, const torch::Tensor& dh, torch::Tensor& dx) const {
+        if (raw_) return sgemmRowMajor(false, false, n, H_, 2 * F_, row(dh, o), 2 * F_, gateUp_.data_ptr<float>() + e * 2 * F_ * H_, H_, row(dx, o), H_);
+        mmInto(dx.narrow(0, o, n), dh.narrow(0, o, n), gateUp_.select(0, e));
+    }
+    // dGateUp[e] = dh[o:o+n]^T @ x[o:o+n]
+    void gateUpWeight(int64_t e, int64_t o, int64_t n, const torch::Tensor& dh, const torch::Tensor& x, torch::Tensor& dGateUp) const {
+        if (raw_) return sgemmRowMajor(true, false, 2 * F_, H_, n, row(dh, o), 2 * F_, row(x, o), H_, dGateUp.data_ptr<float>() + e * 2 * F_ * H_, H_);
+        mmInto(dGateUp.select(0, e), dh.narrow(0, o, n).t(), x.narrow(0, o, n));
+    }
+    // dDown[e] = dy[o:o+n]^T @ a[o:o+n]
+    void downWeight(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, const torch::Tensor& a, torch::Tensor& dDown) const {
+        if (raw_) return sgemmRowMajor(true, false, H_, F_, n, row(dy, o), H_, row(a, o), F_, dDown.data_ptr<float>() + e * H_ * F_, F_);
+        mmInto(dDown.select(0, e), dy.narrow(0, o, n).t(), a.narrow(0, o, n));
+    }
+
+private:
+    static float* row(const torch::Tensor& t, int64_t r) { return t.data_ptr<float>() + r * t.size(1); }
+    torch::Tensor gateUp_, down_;
+    int64_t H_, F_;
+    bool raw_;
+};
+
+torch::Tensor weightedSwiglu(const torch::Tensor& h_N2F, const torch::Tensor& w_N) {
+    const int64_t N = h_N2F.size(0), F = h_N2F.size(1) / 2;
+    if (ops::useFusedCpu(h_N2F)) {
+        auto out = torch::empty({N, F}, h_N2F.options());
+        at::parallel_for(0, N, 16, [&](int64_t begin, int64_t end) {
+            kernels::kernels().weightedSwigluForward(h_N2F.data_ptr<float>(), w_N.data_ptr<float>(), out.data_ptr<float>(),
+                                                     begin, end, F);
+        });
+        return out;
+    }
+    const auto parts = h_N2F.to(torch::kFloat).chunk(2, 1);
+    return (torch::silu(parts[0]) * parts[1] * w_N.unsqueeze(1)).to(h_N2F.scalar_type());
+}
+
+struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& wIn,
+                                 const torch::Tensor& counts_E, const torch::Tensor& gateUp, const torch::Tensor& down) {
+        const torch::Tensor x = xIn.contiguous();
+        const torch::Tensor w = wIn.to(torch::kFloat).contiguous();
+        const int64_t N = x.size(0), E = gateUp.size(0), F = down.size(2), H = x.size(1);
+        const auto offsets = offsetsOf(counts_E);
+        const ExpertGemms gemm(gateUp, down);
+        auto h = torch::empty({N, 2 * F}, x.options());
+        for (int64_t e = 0; e < E; ++e) {
+            const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
+            if (n > 0) gemm.gateUp(e, o, n, x, h);
+        }
+        const torch::Tensor a = weightedSwiglu(h, w);
+        auto y = torch::empty({N, H}, x.options());
+        for (int64_t e = 0; e < E; ++e) {
+            const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
+            if (n > 0) gemm.down(e, o, n, a, y);
+        }
+        ctx->save_for_backward({x, w, h, counts_E, gateUp, down});
+        ctx->saved_data["w_dtype"] = static_cast<int64_t>(wIn.scalar_type());
+        return y;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        const auto saved = ctx->get_saved_variables();
+        const torch::Tensor &x = saved[0], &w = saved[1], &h = saved[2], &counts = saved[3], &gateUp = saved[4], &down = saved[5];
+        const torch::Tensor dy = grads[0].contiguous();
+        const int64_t N = x.size(0), E = gateUp.size(0), F = down.size(2);
+        const auto offsets = offsetsOf(counts);
+        const bool weightGrads = ctx->needs_input_grad(3) || ctx->needs_input_grad(4);
+        auto forEachExpert = [&](const std::function<void(int64_t e, int64_t offset, int64_t rows)>& fn) {
+            for (int64_t e = 0; e < E; ++e) {
+                const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
+                if (n > 0) fn(e, o, n);
+            }
+        };
+
+        // Back through the down projection to the weighted activation.
+        const ExpertGemms gemm(gateUp, down);
+        torch::Tensor da = torch::empty({N, F}, x.options());
+        forEachExpert([&](int64_t e, int64_t o, int64_t n) { gemm.downInput(e, o, n, dy, da); });
+
+        // Back through the weighted SwiGLU (recomputing the activation on the way).
+        torch::Tensor dh, dw, a;
+        if (ops::useFusedCpu(h)) {
+            dh = torch::empty_like(h);
+            dw = torch::empty({N}, w.options());
+            a = torch::empty({N, F}, x.options());
+            at::parallel_for(0, N, 16, [&](int64_t begin, int64_t end) {
+                kernels::kernels().weightedSwigluBackward(h.data_ptr<float>(), w.data_ptr<float>(), da.data_ptr<float>(),
+                                                          dh.data_ptr<float>(), dw.data_ptr<float>(), a.data_ptr<float>(),
+                                                          begin, end, F);
+            });
+        } else {
+            const auto parts = h.to(torch::kFloat).chunk(2, 1);
+            const torch::Tensor g = parts[0], u = parts[1], sig = torch::sigmoid(g);
+            const torch::Tensor act = g * sig * u;
+            const torch::Tensor daF = da.to(torch::kFloat);
+            dw = (daF * act).sum(1);
+            a = (act * w.unsqueeze(1)).to(h.scalar_type());
+            const torch::Tensor dAct = daF * w.unsqueeze(1);
+            dh = torch::cat({dAct * u * sig * (1 + g * (1 - sig)), dAct * g * sig}, 1).to(h.scalar_type());
+        }
+
+        // Inputs and weights. Experts without rows get zero weight gradients.
+        torch::Tensor dx = torch::empty_like(x), dGateUp, dDown;
+        if (weightGrads) {
+            dGateUp = torch::empty_like(gateUp);
+            dDown = torch::empty_like(down);
+            for (int64_t e = 0; e < E; ++e)
+                if (offsets[static_cast<size_t>(e + 1)] == offsets[static_cast<size_t>(e)]) {
+                    dGateUp.select(0, e).zero_();
+                    dDown.select(0, e).zero_();
+                }
+        }
+        forEachExpert([&](int64_t e, int64_t o, int64_t n) {
+            gemm.gateUpInput(e, o, n, dh, dx);
+            if (!weightGrads) return;
+            gemm.gateUpWeight(e, o, n, dh, x, dGateUp);
+            gemm.downWeight(e, o, n, dy, a, dDown);
+        });
+        const auto wType = static_cast<at::ScalarType>(ctx->saved_data["w_dtype"].toInt());
+        return {dx, dw.to(wType), torch::Tensor(), dGateUp, dDown};
+    }
+};
+
+}  // namespace
+
+Routing route(const torch::Tensor& x_TH, const torch::Tensor& router_EH, const torch::Tensor& bias_E, const ModelConfig& c) {
+    Routing r;
+    r.logits_TE = torch::mm(x_TH.to(torch::kFloat), router_EH.to(torch::kFloat).t());
+    r.scores_TE = torch::sigmoid(r.logits_TE);
+    const torch::Tensor choice = bias_E.defined() ? r.scores_TE.detach() + bias_E.to(torch::kFloat) : r.scores_TE.detach();
+    r.experts_TK = std::get<1>(torch::topk(choice, c.num_experts_per_tok, 1));
+    torch::Tensor w = r.scores_TE.gather(1, r.experts_TK);
+    if (c.route_norm) w = w / (w.sum(1, true) + 1e-20);
+    r.weights_TK = w * c.router_scaling_factor;
+    r.load_E = torch::bincount(r.experts_TK.flatten().cpu(), {}, c.num_experts);
+    return r;
+}
+
+torch::Tensor groupedExperts(const torch::Tensor& x_NH, const torch::Tensor& w_N, const torch::Tensor& counts_E,
+                             const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF) {
+    return GroupedExpertsFunction::apply(x_NH, w_N, counts_E, gateUp_EFH, down_EHF);
+}
+
+torch::Tensor expertsReferenceLoop(const torch::Tensor& x_NH, const torch::Tensor& w_N, const torch::Tensor& counts_E,
+                                   const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF) {
+    const auto offsets = offsetsOf(counts_E.cpu().contiguous());
+    const int64_t F = down_EHF.size(2);
+    std::vector<torch::Tensor> outputs;
+    for (int64_t e = 0; e < gateUp_EFH.size(0); ++e) {
+        const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
+        if (n == 0) continue;
+        const torch::Tensor x = x_NH.narrow(0, o, n);
+        const torch::Tensor gate = torch::mm(x, gateUp_EFH[e].narrow(0, 0, F).t());
+        const torch::Tensor up = torch::mm(x, gateUp_EFH[e].narrow(0, F, F).t());
+        const torch::Tensor y = torch::mm(torch::silu(gate) * up, down_EHF[e].t());
+        outputs.push_back(y * w_N.narrow(0, o, n).unsqueeze(1).to(y.scalar_type()));
+    }
+    return torch::cat(outputs, 0);
+}
+
+torch::Tensor sequenceBalanceLoss(const Routing& r, const torch::Tensor& sequenceOfToken_T, int64_t sequences, int64_t topK) {
+    const int64_t T = r.scores_TE.size(0), E = r.scores_TE.size(1);
+    const torch::Tensor normalized = r.scores_TE / (r.scores_TE.sum(1, true) + 1e-20);  // s / sum(s)
+    const torch::Tensor seq = sequenceOfToken_T.to(r.scores_TE.device());
+    const torch::Tensor tokensPerSeq = torch::bincount(seq, {}, sequences).to(torch::kFloat).clamp_min(1);  // [B]
+    // P_be: mean normalised score of expert e over sequence b's tokens.
+    const torch::Tensor P = torch::zeros({sequences, E}, normalized.options()).index_add(0, seq, normalized) /
+                            tokensPerSeq.unsqueeze(1);
+    // f_be: share of sequence b's token-slots that went to e, times E/K.
+    const torch::Tensor slotSeq = seq.unsqueeze(1).expand({T, topK}).flatten();
+    const torch::Tensor flat = slotSeq * E + r.experts_TK.flatten();
+    const torch::Tensor counts = torch::bincount(flat, {}, sequences * E).to(torch::kFloat).reshape({sequences, E});
+    const torch::Tensor f = counts * (static_cast<double>(E) / static_cast<double>(topK)) / tokensPerSeq.unsqueeze(1);
+    return (f * P).sum();
+}
+
+}  // namespace hy3

@@ -1,0 +1,11 @@
+#pragma once
+// Process-wide settings for the engine's executables, applied once at start.
+namespace hy3 {
+
+// Keeps freed memory in the process for reuse instead of returning it to the kernel: a training
+// step allocates and frees the same large buffers every time, and glibc's defaults (fresh mmap
+// above a threshold, trimming the heap) made each step page-fault through tens of MB anew, about
+// 10% of a CPU step. Peak resident size is unchanged; it just does not shrink between steps.
+void keepFreedMemoryForReuse();
+
+}  // namespace hy3

@@ -1,0 +1,73 @@
+#pragma once
+// In-process checks of the model that need LibTorch. Qt Test suites call these; this header has
+// neither torch nor Qt in it, so the two never meet in one translation unit. Each check returns
+// the measured figures; the Qt suites assert on them.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hy3::checks {
+
+// Largest absolute difference per named output between two ways of computing the same thing.
+using Differences = std::map<std::string, double>;
+
+// The grouped-experts function against a plain loop over experts (outputs and all gradients),
+// with some experts given no rows.
+Differences groupedExpertsVersusLoop(uint64_t seed);
+
+// The whole fixture model with the hand-written CPU kernels against the plain ATen path:
+// logits, loss, and every parameter gradient (max over tensors of |diff| / max |grad|).
+Differences fusedVersusAten(const std::string& fixtureDir);
+
+// The model against the plain eager reference implementation (same parameters).
+Differences modelVersusEagerReference(const std::string& fixtureDir);
+
+// Activation checkpointing on and off: loss and every gradient.
+Differences checkpointingVersusPlain(const std::string& fixtureDir);
+
+// Each document of the fixture's packed row run alone, against the packed row's logits.
+double packedVersusSeparate(const std::string& fixtureDir);
+
+// Padding added to the right and to the left of the fixture's rows: largest logit difference at
+// the real positions, and the loss difference.
+Differences paddingInvariance(const std::string& fixtureDir);
+
+// bf16 parameters against fp32 on the fixture: max |logit diff|, relative loss difference, and
+// the largest logit magnitude for scale.
+Differences bf16VersusFp32(const std::string& fixtureDir);
+
+// The chunked loss (several chunk sizes) against a plain full-logits cross-entropy: loss and
+// gradients of h and the head weight.
+Differences chunkedLossVersusFull(uint64_t seed);
+
+// logits_to_keep = n against the last n positions of the full logits.
+double logitsToKeepVersusFull(const std::string& fixtureDir, int64_t keep);
+
+struct InitFacts {
+    bool sameSeedIdentical = false;
+    bool otherSeedDifferent = false;
+    bool normsAreOne = false;
+    bool biasIsZero = false;
+    double matrixStd = 0;      // measured over every matrix
+    double matrixMaxAbs = 0;   // must stay within 2 std of the configured range
+};
+InitFacts initialisation(const std::string& preset);
+
+struct BiasFacts {
+    std::vector<float> biasBefore, biasAfterZeroFactor, biasAfterUpdate;
+    std::vector<int64_t> loadAfterTwoForwards, loadOfOneForward, loadAfterUpdate;
+};
+BiasFacts expertBiasUpdates(const std::string& fixtureDir, double factor);
+
+struct AuxLossFacts {
+    double auxLoss = 0;            // from the model (coefficient applied)
+    double expected = 0;           // the same formula evaluated directly, per sequence
+    double routerGradNorm = 0;     // the aux loss alone back-propagated into the routers
+};
+AuxLossFacts auxiliaryLoss(const std::string& fixtureDir, double coefficient);
+
+// Loading only experts [first, last): the held slices equal those of a full load.
+double expertRangeLoad(const std::string& fixtureDir, int64_t first, int64_t last);
+
+}  // namespace hy3::checks
