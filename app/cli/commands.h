@@ -13,5 +13,6 @@ void addInfoCommand(CLI::App& app, Action& action);
 void addModelInfoCommand(CLI::App& app, Action& action);
 void addForwardCommand(CLI::App& app, Action& action);
 void addBenchCommand(CLI::App& app, Action& action);
+void addCheckpointCommand(CLI::App& app, Action& action);
 
 }  // namespace hy3::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     hy3::cli::addModelInfoCommand(app, action);
     hy3::cli::addForwardCommand(app, action);
     hy3::cli::addBenchCommand(app, action);
+    hy3::cli::addCheckpointCommand(app, action);
 
     try {
         app.parse(argc, argv);

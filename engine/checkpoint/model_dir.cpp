@@ -10,7 +10,7 @@
 namespace hy3 {
 namespace fs = std::filesystem;
 
-ModelDirectory ModelDirectory::open(const fs::path& dir) {
+ModelDirectory ModelDirectory::open(const fs::path& dir, bool requireShards) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) fail(dir.string(), "not a directory (expected an HF model directory)");
     ModelDirectory md;
@@ -36,7 +36,7 @@ ModelDirectory ModelDirectory::open(const fs::path& dir) {
             md.fileOfTensor_[it.key()] = dir / name;
         }
         for (const fs::path& file : md.shardFiles())
-            if (!fs::exists(file, ec)) fail(index.string(), "names shard " + file.filename().string() + ", which does not exist");
+            if (requireShards && !fs::exists(file, ec)) fail(index.string(), "names shard " + file.filename().string() + ", which does not exist");
     } else if (fs::exists(single, ec)) {
         auto st = md.shard(single);
         for (const TensorInfo& t : st->tensors()) md.fileOfTensor_[t.name] = single;

@@ -15,7 +15,8 @@ namespace hy3 {
 class ModelDirectory {
 public:
     // Reads config.json and the index (or finds the single file). Throws hy3::Error naming the file.
-    static ModelDirectory open(const std::filesystem::path& dir);
+    // With requireShards false, shards the index names may be missing (verify reports them).
+    static ModelDirectory open(const std::filesystem::path& dir, bool requireShards = true);
 
     const std::filesystem::path& path() const { return dir_; }
     const ModelConfig& config() const { return config_; }

@@ -188,7 +188,7 @@ void SafetensorsFile::release(const TensorInfo& tensor) const {
 // ---------------------------------------------------------------------------------------------
 
 SafetensorsWriter::SafetensorsWriter(std::filesystem::path file, std::map<std::string, std::string> metadata)
-    : path_(std::move(file)), metadata_(std::move(metadata)) {}
+    : path_(std::move(file)), metadata_(std::move(metadata)), hash_(std::make_unique<Sha256>()) {}
 
 SafetensorsWriter::~SafetensorsWriter() {
     if (fd_ >= 0) ::close(fd_);
@@ -232,8 +232,13 @@ void SafetensorsWriter::begin() {
     fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) fail(path_.string(), std::string("cannot create: ") + std::strerror(errno));
     const uint64_t length = text.size();
-    writeAll(fd_, &length, 8, path_.string());
-    writeAll(fd_, text.data(), text.size(), path_.string());
+    append(&length, 8);
+    append(text.data(), text.size());
+}
+
+void SafetensorsWriter::append(const void* data, size_t bytes) {
+    writeAll(fd_, data, bytes, path_.string());
+    hash_->update(data, bytes);
 }
 
 void SafetensorsWriter::write(const std::string& name, const void* data, size_t bytes) {
@@ -242,18 +247,19 @@ void SafetensorsWriter::write(const std::string& name, const void* data, size_t 
         fail(path_.string() + ": " + name, "written out of declaration order");
     if (bytes != tensors_[next_].bytes())
         fail(path_.string() + ": " + name, "got " + std::to_string(bytes) + " bytes, declared " + std::to_string(tensors_[next_].bytes()));
-    writeAll(fd_, data, bytes, path_.string());
+    append(data, bytes);
     written_ += bytes;
     ++next_;
 }
 
-void SafetensorsWriter::finish() {
+std::string SafetensorsWriter::finish() {
     if (fd_ < 0) begin();
     if (next_ != tensors_.size())
         fail(path_.string(), "finished with " + std::to_string(tensors_.size() - next_) + " tensors not written");
     if (::fsync(fd_) != 0) fail(path_.string(), std::string("fsync failed: ") + std::strerror(errno));
     ::close(fd_);
     fd_ = -1;
+    return hash_->hex();
 }
 
 }  // namespace hy3

@@ -3,6 +3,8 @@
 // {dtype, shape, data_offsets}, then the raw bytes. The reader memory-maps the file and validates
 // the header completely before handing out any tensor, so a malformed file gives one clear error
 // naming the file and the tensor instead of a crash. No torch here: inspect/verify use it as is.
+#include "util/sha256.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -79,8 +81,9 @@ public:
     // Writes the header; then write() must be called once per declared tensor, in order.
     void begin();
     void write(const std::string& name, const void* data, size_t bytes);
-    // Flushes and fsyncs. The file is complete only after finish().
-    void finish();
+    // Flushes and fsyncs; returns the SHA-256 of the whole file (hashed as it was written). The
+    // file is complete only after finish().
+    std::string finish();
     uint64_t totalBytes() const;  // data bytes of all tensors declared
 
 private:
@@ -90,6 +93,8 @@ private:
     size_t next_ = 0;
     int fd_ = -1;
     uint64_t written_ = 0;
+    std::unique_ptr<Sha256> hash_;
+    void append(const void* data, size_t bytes);
 };
 
 }  // namespace hy3

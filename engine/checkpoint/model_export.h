@@ -1,0 +1,37 @@
+#pragma once
+// Writes a live model as an HF model directory in the released Hy3 layout: per-expert keys,
+// mlp.router.gate.weight, mlp.expert_bias in F32, mlp.shared_mlp.*, no MTP tensors; safetensors
+// shards up to a size limit with model.safetensors.index.json; config.json with every original
+// field; and the source model's generation config and tokenizer files when present. Tensors are
+// converted and written one at a time, so saving needs no second copy of the model in memory.
+#include "model/hy3_model.h"
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hy3 {
+
+constexpr uint64_t kDefaultShardBytes = 5'000'000'000ull;
+
+struct ExportOptions {
+    torch::Dtype dtype = torch::kBFloat16;     // weights (the expert bias is always F32)
+    uint64_t shardBytes = kDefaultShardBytes;  // a shard holds tensors up to this many bytes
+    std::filesystem::path filesFrom;           // copy tokenizer / generation config from here (optional)
+};
+
+struct ExportReport {
+    std::map<std::string, std::string> sha256;  // file name -> SHA-256, for every file written
+    uint64_t tensorBytes = 0;
+    int64_t tensors = 0;
+    int64_t shards = 0;
+};
+
+// `dir` must exist and be empty. Throws hy3::Error naming the file on failure.
+ExportReport exportModel(Hy3ModelImpl& model, const std::filesystem::path& dir, const ExportOptions& options);
+
+// "5GB", "500MB", "1.5GiB", "123456" -> bytes. Throws hy3::Error naming `what`.
+uint64_t parseByteSize(const std::string& text, const std::string& what);
+
+}  // namespace hy3

@@ -1,0 +1,204 @@
+#include "checkpoint/verify.h"
+
+#include "checkpoint/key_match.h"
+#include "checkpoint/key_names.h"
+#include "checkpoint/model_dir.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/format.h"
+#include "util/sha256.h"
+
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace hy3 {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string shapeText(const std::vector<int64_t>& shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+// Checks meta.json's file list: presence, size and SHA-256 of each, and nothing unlisted.
+void verifyMeta(const fs::path& checkpointDir, std::vector<std::string>& problems) {
+    const fs::path metaPath = checkpointDir / "meta.json";
+    nlohmann::json meta;
+    try {
+        meta = nlohmann::json::parse(readTextFile(metaPath));
+    } catch (const std::exception& e) {
+        problems.push_back(metaPath.string() + ": unreadable: " + e.what());
+        return;
+    }
+    if (!meta.contains("files") || !meta["files"].is_object()) {
+        problems.push_back(metaPath.string() + ": files: missing or not an object");
+        return;
+    }
+    std::set<std::string> listed;
+    for (auto it = meta["files"].begin(); it != meta["files"].end(); ++it) {
+        listed.insert(it.key());
+        const fs::path file = checkpointDir / it.key();
+        std::error_code ec;
+        if (!fs::is_regular_file(file, ec)) {
+            problems.push_back(file.string() + ": listed in meta.json but missing");
+            continue;
+        }
+        const uint64_t size = fs::file_size(file, ec);
+        if (it.value().contains("bytes") && it.value()["bytes"].get<uint64_t>() != size) {
+            problems.push_back(file.string() + ": size " + std::to_string(size) + " differs from meta.json (" +
+                               std::to_string(it.value()["bytes"].get<uint64_t>()) + ")");
+            continue;
+        }
+        if (it.value().contains("sha256") && it.value()["sha256"].get<std::string>() != sha256OfFile(file))
+            problems.push_back(file.string() + ": SHA-256 differs from meta.json (the file changed or is corrupt)");
+    }
+    std::error_code ec;
+    for (const auto& entry : fs::recursive_directory_iterator(checkpointDir, ec)) {
+        if (!entry.is_regular_file()) continue;
+        const std::string rel = fs::relative(entry.path(), checkpointDir).generic_string();
+        if (rel != "meta.json" && !listed.count(rel)) problems.push_back(entry.path().string() + ": not listed in meta.json");
+    }
+}
+
+}  // namespace
+
+CheckpointLocation locateCheckpoint(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) fail(path.string(), "no such file or directory");
+    fs::path dir = path;
+    if (fs::exists(dir / "LATEST", ec)) {
+        std::string name = readTextFile(dir / "LATEST");
+        name.erase(name.find_last_not_of(" \n\r\t") + 1);
+        dir = dir / name;
+    }
+    if (fs::exists(dir / "meta.json", ec) && fs::is_directory(dir / "model", ec)) return {dir / "model", dir};
+    if (fs::exists(dir / "config.json", ec)) return {dir, std::nullopt};
+    fail(path.string(), "not a checkpoint (meta.json + model/) or a model directory (config.json)");
+}
+
+InspectReport inspectCheckpoint(const fs::path& path) {
+    InspectReport r;
+    r.location = locateCheckpoint(path);
+    ModelDirectory dir = ModelDirectory::open(r.location.modelDir);
+    r.config = dir.config();
+    for (const fs::path& file : dir.shardFiles()) r.shards.push_back(file.filename().string());
+    for (const std::string& name : dir.tensorNames()) {
+        auto [file, info] = dir.locate(name);
+        r.tensors.push_back({name, file->path().filename().string(), dtypeName(info->dtype), info->shape, info->bytes()});
+        r.tensorBytes += info->bytes();
+        r.elements += info->numel();
+        if (layerOfKey(name) >= r.config.num_hidden_layers) ++r.mtpTensors;
+    }
+    if (r.location.checkpointDir) r.meta = nlohmann::json::parse(readTextFile(*r.location.checkpointDir / "meta.json"));
+    return r;
+}
+
+std::string formatInspectReport(const InspectReport& r) {
+    std::ostringstream out;
+    if (r.location.checkpointDir) out << "Checkpoint   " << r.location.checkpointDir->string() << "\n";
+    out << "Model        " << r.location.modelDir.string() << "\n";
+    out << "Config       " << r.config.num_hidden_layers << " layers (" << describeLayerPlan(r.config) << "), hidden "
+        << r.config.hidden_size << ", " << r.config.num_experts << " experts top-" << r.config.num_experts_per_tok
+        << ", vocab " << r.config.vocab_size << "\n";
+    out << "Shards       " << r.shards.size() << "\n";
+    out << "Tensors      " << r.tensors.size() << " (" << r.mtpTensors << " of the MTP block), "
+        << groupDigits(r.elements) << " elements, " << shortBytes(static_cast<double>(r.tensorBytes)) << "\n";
+    if (r.meta) {
+        out << "Step         " << r.meta->value("step", int64_t(0)) << " saved " << r.meta->value("time", std::string()) << "\n";
+        if (r.meta->contains("metrics")) out << "Metrics      " << (*r.meta)["metrics"].dump() << "\n";
+        if (!r.meta->value("parent", std::string()).empty()) out << "Parent       " << r.meta->value("parent", std::string()) << "\n";
+        if (r.meta->contains("source_model")) out << "Source model " << (*r.meta)["source_model"].get<std::string>() << "\n";
+    }
+    out << "\n";
+    for (const TensorRow& t : r.tensors)
+        out << t.name << "  " << t.dtype << " " << shapeText(t.shape) << "  " << groupDigits(static_cast<int64_t>(t.bytes))
+            << " B  (" << t.file << ")\n";
+    return out.str();
+}
+
+std::string inspectReportJson(const InspectReport& r) {
+    nlohmann::json tensors = nlohmann::json::array();
+    for (const TensorRow& t : r.tensors)
+        tensors.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"bytes", t.bytes}, {"file", t.file}});
+    nlohmann::json out = {
+        {"model_dir", r.location.modelDir.string()},
+        {"checkpoint_dir", r.location.checkpointDir ? r.location.checkpointDir->string() : ""},
+        {"config", {{"num_hidden_layers", r.config.num_hidden_layers}, {"hidden_size", r.config.hidden_size},
+                    {"num_experts", r.config.num_experts}, {"num_experts_per_tok", r.config.num_experts_per_tok},
+                    {"vocab_size", r.config.vocab_size}, {"layer_plan", describeLayerPlan(r.config)}}},
+        {"shards", r.shards},
+        {"totals", {{"tensors", r.tensors.size()}, {"bytes", r.tensorBytes}, {"elements", r.elements}, {"mtp_tensors", r.mtpTensors}}},
+        {"tensors", tensors},
+        {"meta", r.meta ? *r.meta : nlohmann::json()},
+    };
+    return out.dump(2);
+}
+
+std::vector<std::string> verifyCheckpoint(const fs::path& path) {
+    std::vector<std::string> problems;
+    CheckpointLocation where;
+    try {
+        where = locateCheckpoint(path);
+    } catch (const Error& e) {
+        return {e.what()};
+    }
+    std::optional<ModelDirectory> dir;
+    try {
+        dir = ModelDirectory::open(where.modelDir, /*requireShards=*/false);
+    } catch (const Error& e) {
+        problems.push_back(e.what());
+    }
+    if (dir) {
+        // Every shard: a sound header, no holes; every indexed tensor present, every tensor indexed.
+        bool shardsReadable = true;
+        std::map<fs::path, std::set<std::string>> indexedIn;
+        for (const std::string& name : dir->tensorNames()) indexedIn[dir->fileOf(name)].insert(name);
+        uint64_t tensorBytes = 0;
+        for (const auto& [file, names] : indexedIn) {
+            std::error_code ec;
+            if (!fs::exists(file, ec)) {
+                problems.push_back(file.string() + ": missing (the index names it for " + std::to_string(names.size()) + " tensors)");
+                shardsReadable = false;
+                continue;
+            }
+            std::shared_ptr<SafetensorsFile> shard;
+            try {
+                shard = dir->shard(file);
+            } catch (const Error& e) {
+                problems.push_back(e.what());
+                shardsReadable = false;
+                continue;
+            }
+            for (const std::string& name : names)
+                if (!shard->find(name)) problems.push_back(file.string() + ": " + name + ": listed in the index but not in this file");
+            for (const TensorInfo& t : shard->tensors()) {
+                tensorBytes += t.bytes();
+                if (dir->hasIndex() && !names.count(t.name))
+                    problems.push_back(file.string() + ": " + t.name + ": in the file but not in the index");
+            }
+            if (shard->unindexedBytes() > 0)
+                problems.push_back(file.string() + ": " + std::to_string(shard->unindexedBytes()) +
+                                   " bytes of data belong to no tensor (HF loaders reject such holes)");
+        }
+        if (dir->hasIndex() && shardsReadable) {
+            const auto index = nlohmann::json::parse(readTextFile(where.modelDir / "model.safetensors.index.json"));
+            if (index.contains("metadata") && index["metadata"].contains("total_size") &&
+                index["metadata"]["total_size"].is_number_unsigned() && index["metadata"]["total_size"].get<uint64_t>() != tensorBytes)
+                problems.push_back((where.modelDir / "model.safetensors.index.json").string() + ": metadata.total_size " +
+                                   std::to_string(index["metadata"]["total_size"].get<uint64_t>()) + " differs from the tensors' " +
+                                   std::to_string(tensorBytes) + " bytes");
+        }
+        // Coverage, shapes and dtypes against the config, once every shard could be read.
+        if (shardsReadable) {
+            const KeyMatchResult match = matchKeys(*dir, 0, dir->config().num_experts);
+            problems.insert(problems.end(), match.problems.begin(), match.problems.end());
+        }
+    }
+    if (where.checkpointDir) verifyMeta(*where.checkpointDir, problems);
+    return problems;
+}
+
+}  // namespace hy3
