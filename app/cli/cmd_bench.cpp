@@ -1,3 +1,4 @@
+#include "api/data_tools.h"
 #include "api/model_tools.h"
 #include "cli/commands.h"
 
@@ -32,12 +33,32 @@ void addBenchModel(CLI::App& bench, Action& action) {
     });
 }
 
+void addBenchTokenizer(CLI::App& bench, Action& action) {
+    auto* cmd = bench.add_subcommand("tokenizer", "MB/s of this engine's tokenizer and of HF's JavaScript one on the same corpus");
+    auto tokenizer = std::make_shared<std::string>();
+    auto corpus = std::make_shared<std::string>();
+    auto repeats = std::make_shared<int>(3);
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("--tokenizer", *tokenizer, "folder with tokenizer.json (default: Qwen3 from tests/reference)");
+    cmd->add_option("--corpus", *corpus, "JSONL of strings (default: a generated varied corpus of 20,000 lines)");
+    cmd->add_option("--repeats", *repeats, "timed passes over the corpus")->capture_default_str();
+    cmd->add_flag("--json", *json, "print one JSON object");
+    cmd->callback([&action, tokenizer, corpus, repeats, json] {
+        action = [tokenizer, corpus, repeats, json] {
+            const api::TokenizerBenchResult r = api::benchTokenizer(*tokenizer, *corpus, *repeats);
+            std::cout << (*json ? api::tokenizerBenchJson(r) + "\n" : api::formatTokenizerBench(r));
+            return 0;
+        };
+    });
+}
+
 }  // namespace
 
 void addBenchCommand(CLI::App& app, Action& action) {
     auto* bench = app.add_subcommand("bench", "benchmarks that report what they measured");
     bench->require_subcommand(1);
     addBenchModel(*bench, action);
+    addBenchTokenizer(*bench, action);
 }
 
 }  // namespace hy3::cli

@@ -14,5 +14,7 @@ void addModelInfoCommand(CLI::App& app, Action& action);
 void addForwardCommand(CLI::App& app, Action& action);
 void addBenchCommand(CLI::App& app, Action& action);
 void addCheckpointCommand(CLI::App& app, Action& action);
+void addTokenizeCommand(CLI::App& app, Action& action);
+void addRenderCommand(CLI::App& app, Action& action);
 
 }  // namespace hy3::cli

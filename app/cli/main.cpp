@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
     hy3::cli::addForwardCommand(app, action);
     hy3::cli::addBenchCommand(app, action);
     hy3::cli::addCheckpointCommand(app, action);
+    hy3::cli::addTokenizeCommand(app, action);
+    hy3::cli::addRenderCommand(app, action);
 
     try {
         app.parse(argc, argv);

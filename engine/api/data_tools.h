@@ -1,0 +1,71 @@
+#pragma once
+// Engine facade for the data commands (tokenize, render, prepare, data-stats, bench tokenizer)
+// and the GUI's data page. No torch headers.
+#include "data/tokenizer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hy3::api {
+
+std::shared_ptr<const Tokenizer> loadTokenizer(const std::string& dir);
+
+struct RenderRequest {
+    std::string tokenizer;               // folder with tokenizer.json
+    std::string templateChoice = "auto"; // auto, hy3, or a .jinja file
+    std::string reasoningEffort = "no_think";
+    bool addGenerationPrompt = false;
+    nlohmann::json extra = nlohmann::json::object();  // more template variables (enable_thinking, ...)
+};
+
+// A conversation file: an array of messages, or {"messages": [...], "tools": [...]}.
+struct Conversation {
+    nlohmann::json messages = nlohmann::json::array();
+    nlohmann::json tools;  // null when absent
+};
+Conversation readConversation(const std::string& file);
+
+// The rendered text.
+std::string renderConversation(const RenderRequest& request, const Conversation& conversation);
+// Token ids and loss mask of the conversation as training sees it.
+struct RenderedTokens {
+    std::vector<int32_t> ids;
+    std::vector<uint8_t> mask;
+    std::vector<std::string> tokens;
+};
+RenderedTokens renderTokens(const RenderRequest& request, const Conversation& conversation, const std::string& lossMask);
+// Each line of FILE is {"messages", "tools"?, "add_generation_prompt"?, "extra"?}; writes one JSON
+// string (the render) per line.
+void renderJsonLines(const RenderRequest& request, const std::string& file, std::ostream& out);
+
+// Reads FILE (one JSON string per line) and writes one JSON array of ids per line to `out`.
+// Throws hy3::Error naming the file and line for a line that is not a JSON string.
+void tokenizeJsonLines(const Tokenizer& tokenizer, const std::string& file, std::ostream& out);
+
+struct TokenizerBenchResult {
+    std::string tokenizer;
+    int64_t lines = 0;
+    uint64_t bytes = 0;           // per pass
+    int repeats = 0;
+    int64_t tokens = 0;           // per pass
+    double engineMbPerS = 0;      // one thread, after a warm-up pass
+    double referenceMbPerS = 0;   // @huggingface/tokenizers under Node.js, same corpus and passes
+    double speedup = 0;
+};
+
+// Tokenizes a corpus (a JSONL of strings, or the generated varied corpus when `corpus` is empty)
+// with the engine and with the JavaScript reference in the same run. `tokenizer` empty: the Qwen3
+// tokenizer of the reference package.
+TokenizerBenchResult benchTokenizer(const std::string& tokenizer, const std::string& corpus, int repeats);
+std::string formatTokenizerBench(const TokenizerBenchResult& r);
+std::string tokenizerBenchJson(const TokenizerBenchResult& r);
+
+// Where tests/reference (package.json, reference.mjs, node_modules) is: $HY3_REFERENCE_DIR or the
+// source tree the build came from.
+std::string referenceDir();
+
+}  // namespace hy3::api

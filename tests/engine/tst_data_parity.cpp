@@ -1,0 +1,156 @@
+// Parity with HF's JavaScript implementations, run under Node.js from tests/reference (pinned in
+// its package.json): token ids of a varied generated corpus on the Qwen3 tokenizer
+// (@huggingface/tokenizers), and chat-template renders of the Qwen3 template (@huggingface/jinja)
+// with and without tools, system prompts, reasoning, add_generation_prompt and enable_thinking.
+#include "data/sample_corpus.h"
+#include "test_support.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+
+using json = nlohmann::json;
+
+namespace {
+
+QString referenceDir() { return hy3::test::sourceDir() + "/tests/reference"; }
+
+QByteArray runNode(const QStringList& args) {
+    QProcess node;
+    node.start("node", QStringList{referenceDir() + "/reference.mjs"} + args);
+    if (!node.waitForFinished(300000) || node.exitCode() != 0) qFatal("node failed: %s", node.readAllStandardError().constData());
+    return node.readAllStandardOutput();
+}
+
+QList<QByteArray> nonEmptyLines(const QByteArray& text) {
+    QList<QByteArray> lines = text.split('\n');
+    while (!lines.isEmpty() && lines.last().isEmpty()) lines.removeLast();
+    return lines;
+}
+
+json conversationCases() {
+    const json tool = {{"type", "function"},
+                       {"function", {{"name", "get_weather"},
+                                     {"description", "Weather for a city, in °C"},
+                                     {"parameters", {{"type", "object"}, {"properties", {{"city", {{"type", "string"}}}}}, {"required", {"city"}}}}}}};
+    const json system = {{"role", "system"}, {"content", "You are a careful assistant. Réponds en français si on te parle français."}};
+    const json user1 = {{"role", "user"}, {"content", "What is 17 * 23?"}};
+    const json answer1 = {{"role", "assistant"}, {"content", "17 * 23 = 391."}};
+    const json user2 = {{"role", "user"}, {"content", "And the square root of 391, roughly? 🙂"}};
+    const json answer2 = {{"role", "assistant"}, {"content", "About 19.77."}, {"reasoning_content", "\n19^2 = 361, 20^2 = 400, so ~19.8.\n"}};
+    const json thinkInline = {{"role", "assistant"}, {"content", "<think>\nLet me add.\n</think>\n\nIt is 4."}};
+    const json callTool = {{"role", "assistant"},
+                           {"content", ""},
+                           {"tool_calls", {{{"type", "function"}, {"function", {{"name", "get_weather"}, {"arguments", {{"city", "Paris"}}}}}}}}};
+    const json callToolString = {{"role", "assistant"},
+                                 {"content", "Let me check."},
+                                 {"tool_calls", {{{"function", {{"name", "get_weather"}, {"arguments", "{\"city\": \"Tōkyō\"}"}}}}}}};
+    const json toolResult = {{"role", "tool"}, {"content", "{\"temp\": 21.5, \"sky\": \"clear\"}"}};
+    const json toolResult2 = {{"role", "tool"}, {"content", "<tool_response>no data</tool_response>"}};
+    const json weatherUser = {{"role", "user"}, {"content", "Weather in Paris and Tōkyō?"}};
+    const json finalAnswer = {{"role", "assistant"}, {"content", "Paris: 21.5 °C, clear. Tōkyō: no data."}};
+
+    std::vector<json> conversations = {
+        {user1, answer1},
+        {system, user1, answer1},
+        {system, user1, answer1, user2, answer2},
+        {user1, thinkInline, user2, answer2},
+        {system, weatherUser, callTool, toolResult, callToolString, toolResult2, finalAnswer},
+        {system, user1},
+        {user1},
+        {weatherUser, callTool, toolResult},
+        {system, user1, answer1, {{"role", "system"}, {"content", "A second system message."}}, user2},
+    };
+    json cases = json::array();
+    for (const json& messages : conversations)
+        for (const bool withTools : {false, true})
+            for (const bool generation : {false, true})
+                for (const int thinking : {-1, 0, 1}) {
+                    json c = {{"messages", messages}, {"add_generation_prompt", generation}};
+                    if (withTools) c["tools"] = json::array({tool});
+                    if (thinking >= 0) c["extra"] = {{"enable_thinking", thinking == 1}};
+                    cases.push_back(c);
+                }
+    return cases;
+}
+
+}  // namespace
+
+class TestDataParity : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase() {
+        QVERIFY2(QFile::exists(referenceDir() + "/node_modules/@huggingface/tokenizers/package.json"),
+                 "the JavaScript references are not installed: npm ci --prefix tests/reference (test.sh does it)");
+        qwen3_ = QString::fromUtf8(runNode({"qwen3-dir"})).trimmed();
+        QVERIFY(QFile::exists(qwen3_ + "/tokenizer.json"));
+    }
+
+    void tokenIdsMatchTheJavaScriptReference() {
+        QTemporaryDir dir;
+        const std::vector<std::string> specials = {"<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "</think>",
+                                                   "<tool_call>", "<|fim_prefix|>", "<|vision_pad|>"};
+        const auto corpus = hy3::generateVariedCorpus(20261129, 3000, specials);
+        const QString file = dir.path() + "/corpus.jsonl";
+        {
+            std::ofstream out(file.toStdString());
+            for (const auto& line : corpus) out << json(line).dump() << "\n";
+        }
+        const auto reference = nonEmptyLines(runNode({"tokenize", qwen3_, file}));
+        const auto engine = hy3::test::runHy3({"tokenize", "--tokenizer", qwen3_, "--jsonl", file});
+        QVERIFY2(engine.exitCode == 0, engine.err.constData());
+        const auto ours = nonEmptyLines(engine.out);
+        QCOMPARE(ours.size(), reference.size());
+        QCOMPARE(static_cast<size_t>(ours.size()), corpus.size());
+        int64_t tokens = 0;
+        for (qsizetype i = 0; i < ours.size(); ++i) {
+            QVERIFY2(ours[i] == reference[i], qPrintable(QString("line %1: %2\n ours: %3\n  ref: %4")
+                                                             .arg(i)
+                                                             .arg(QString::fromStdString(json(corpus[static_cast<size_t>(i)]).dump()))
+                                                             .arg(QString(ours[i]))
+                                                             .arg(QString(reference[i]))));
+            tokens += json::parse(ours[i].toStdString()).size();
+        }
+        qInfo("%lld lines, %lld tokens identical", static_cast<long long>(ours.size()), static_cast<long long>(tokens));
+    }
+
+    void chatTemplateMatchesTheJavaScriptReference() {
+        QTemporaryDir dir;
+        const json cases = conversationCases();
+        const QString file = dir.path() + "/cases.jsonl";
+        {
+            std::ofstream out(file.toStdString());
+            for (const json& c : cases) out << c.dump() << "\n";
+        }
+        const auto reference = nonEmptyLines(runNode({"render", qwen3_, file}));
+        const auto engine = hy3::test::runHy3({"render", "--tokenizer", qwen3_, "--jsonl", file});
+        QVERIFY2(engine.exitCode == 0, engine.err.constData());
+        const auto ours = nonEmptyLines(engine.out);
+        QCOMPARE(ours.size(), reference.size());
+        for (qsizetype i = 0; i < ours.size(); ++i)
+            QVERIFY2(ours[i] == reference[i], qPrintable(QString("case %1: %2\n ours: %3\n  ref: %4")
+                                                             .arg(i)
+                                                             .arg(QString::fromStdString(cases[static_cast<size_t>(i)].dump()))
+                                                             .arg(QString(ours[i]))
+                                                             .arg(QString(reference[i]))));
+        qInfo("%lld renders identical", static_cast<long long>(ours.size()));
+    }
+
+    void engineTokenizesAtLeastFiveTimesFaster() {
+        const auto r = hy3::test::runHy3({"bench", "tokenizer", "--tokenizer", qwen3_, "--repeats", "2", "--json"}, 600000);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const json o = json::parse(r.out.toStdString());
+        qInfo("engine %.2f MB/s, reference %.2f MB/s, %.1fx", o["engine_mb_per_s"].get<double>(), o["reference_mb_per_s"].get<double>(),
+              o["speedup"].get<double>());
+        QVERIFY(o["speedup"].get<double>() >= 5.0);
+    }
+
+private:
+    QString qwen3_;
+};
+
+QTEST_GUILESS_MAIN(TestDataParity)
+#include "tst_data_parity.moc"
