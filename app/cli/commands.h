@@ -16,5 +16,6 @@ void addBenchCommand(CLI::App& app, Action& action);
 void addCheckpointCommand(CLI::App& app, Action& action);
 void addTokenizeCommand(CLI::App& app, Action& action);
 void addRenderCommand(CLI::App& app, Action& action);
+void addDataCommands(CLI::App& app, Action& action);
 
 }  // namespace hy3::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     hy3::cli::addCheckpointCommand(app, action);
     hy3::cli::addTokenizeCommand(app, action);
     hy3::cli::addRenderCommand(app, action);
+    hy3::cli::addDataCommands(app, action);
 
     try {
         app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #include "api/data_tools.h"
 
 #include "data/chat_format.h"
+#include "data/project_data.h"
 #include "data/sample_corpus.h"
 #include "util/format.h"
 #include "util/atomic_file.h"
@@ -97,6 +98,46 @@ void tokenizeJsonLines(const Tokenizer& tokenizer, const std::string& file, std:
         if (!value.is_string()) fail(file + ":" + std::to_string(number), "expected a JSON string");
         out << nlohmann::json(tokenizer.encode(value.get<std::string>())).dump() << "\n";
     }
+}
+
+PrepareResult prepareProject(const std::string& projectFile, const std::vector<std::string>& overrides,
+                             const std::function<void(const PrepareProgress&)>& progress, int threads) {
+    const Project project = loadProject(projectFile, overrides);
+    return prepareData(dataConfigFor(project), dataCacheRoot(project), progress, threads);
+}
+
+std::string formatDataStats(const PrepareResult& r) {
+    const DataStats& s = r.stats;
+    std::ostringstream o;
+    o << "token cache   " << r.cacheDir.string() << (r.reused ? " (reused: inputs unchanged)" : "") << "\n";
+    o << "chat format   " << s.chatFormat << "\n";
+    for (const auto& [file, format] : s.formats) o << "file          " << file << " (" << format << ")\n";
+    o << "records       " << groupDigits(s.recordsRead) << " read, " << groupDigits(s.recordsSkipped) << " skipped\n";
+    auto split = [&](const char* name, const SplitStats& x) {
+        if (x.documents == 0 && x.dropped == 0) return;
+        const double lossShare = x.tokens > 0 ? 100.0 * static_cast<double>(x.lossTokens) / static_cast<double>(x.tokens) : 0;
+        o << name << "  " << groupDigits(x.documents) << " documents, " << groupDigits(x.tokens) << " tokens, "
+          << fixed(lossShare, 1) << "% in the loss, longest " << x.longest << "\n";
+        o << "              truncated " << x.truncated << ", dropped " << x.dropped << " (seq_len " << s.seqLen << ")\n";
+        o << "              " << groupDigits(x.rows) << " rows per epoch, packing efficiency " << fixed(100 * x.packingEfficiency, 1) << "%\n";
+        o << "              lengths:";
+        for (size_t b = 0; b < x.histogram.size(); ++b) {
+            if (x.histogram[b] == 0) continue;
+            const bool over = b + 1 == x.histogram.size();
+            o << (over ? " >" + std::to_string(s.seqLen) : " <=" + std::to_string(std::min<int64_t>(s.seqLen, (static_cast<int64_t>(b) + 1) * s.histogramWidth)))
+              << ":" << x.histogram[b];
+        }
+        o << "\n";
+    };
+    split("train       ", s.train);
+    split("validation  ", s.validation);
+    if (!r.reused && s.seconds > 0)
+        o << "throughput    " << fixed(static_cast<double>(s.bytesRead) / s.seconds / 1e6, 1) << " MB/s, "
+          << fixed(static_cast<double>(s.recordsRead + s.recordsSkipped) / s.seconds, 0) << " records/s (" << fixed(s.seconds, 1) << " s)\n";
+    for (const SkippedLine& k : s.skipped) o << "skipped       " << k.file << ":" << k.line << ": " << k.reason << "\n";
+    if (s.recordsSkipped > static_cast<int64_t>(s.skipped.size()))
+        o << "              (all " << s.recordsSkipped << " in " << (r.cacheDir / "skipped.jsonl").string() << ")\n";
+    return o.str();
 }
 
 std::string referenceDir() {

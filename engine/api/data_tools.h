@@ -1,6 +1,7 @@
 #pragma once
 // Engine facade for the data commands (tokenize, render, prepare, data-stats, bench tokenizer)
 // and the GUI's data page. No torch headers.
+#include "data/dataset.h"
 #include "data/tokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,11 @@ struct TokenizerBenchResult {
 TokenizerBenchResult benchTokenizer(const std::string& tokenizer, const std::string& corpus, int repeats);
 std::string formatTokenizerBench(const TokenizerBenchResult& r);
 std::string tokenizerBenchJson(const TokenizerBenchResult& r);
+
+// Prepares (or reuses) the token cache of a project, after `--set` overrides.
+PrepareResult prepareProject(const std::string& projectFile, const std::vector<std::string>& overrides,
+                             const std::function<void(const PrepareProgress&)>& progress = {}, int threads = 0);
+std::string formatDataStats(const PrepareResult& result);
 
 // Where tests/reference (package.json, reference.mjs, node_modules) is: $HY3_REFERENCE_DIR or the
 // source tree the build came from.

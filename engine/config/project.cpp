@@ -37,6 +37,7 @@ std::string listOf(const char* const (&list)[N]) {
 std::vector<std::string> pathKeys(const json& doc) {
     std::vector<std::string> keys;
     if (doc.contains("model") && doc["model"].is_object() && doc["model"].contains("path")) keys.push_back("model.path");
+    if (doc.contains("model") && doc["model"].is_object() && doc["model"].contains("tokenizer")) keys.push_back("model.tokenizer");
     if (doc.contains("datasets") && doc["datasets"].is_array())
         for (size_t i = 0; i < doc["datasets"].size(); ++i)
             if (doc["datasets"][i].is_object() && doc["datasets"][i].contains("path"))
@@ -87,6 +88,12 @@ private:
     void checkModel() {
         const json m = p_.get("model");
         if (!m.is_object()) return add("model", "required: an object with \"preset\" or \"path\"");
+        if (m.contains("tokenizer")) {
+            std::error_code ec;
+            if (!m["tokenizer"].is_string()) add("model.tokenizer", "expected a folder with tokenizer.json");
+            else if (!fs::exists(p_.absolutePath(m["tokenizer"].get<std::string>()) / "tokenizer.json", ec))
+                add("model.tokenizer", "no tokenizer.json in " + p_.absolutePath(m["tokenizer"].get<std::string>()).string());
+        }
         const bool hasPreset = m.contains("preset"), hasPath = m.contains("path");
         if (hasPreset == hasPath) return add("model", "give exactly one of \"preset\" and \"path\"");
         if (hasPreset) {
@@ -186,6 +193,12 @@ private:
 };
 
 }  // namespace
+
+Project loadProject(const fs::path& file, const std::vector<std::string>& overrides) {
+    ProjectFile project = ProjectFile::load(file);
+    for (const std::string& o : overrides) project.applyOverride(o);
+    return project.resolve();
+}
 
 json::json_pointer keyToPointer(const std::string& key) {
     std::string pointer;
@@ -294,10 +307,17 @@ fs::path ProjectFile::absolutePath(const std::string& stored) const {
     return (p.is_absolute() ? p : directory() / p).lexically_normal();
 }
 
-void ProjectFile::setModelPreset(const std::string& preset) { doc_["model"] = json{{"preset", preset}}; }
+// Changing the model keeps a tokenizer override the user set.
+void ProjectFile::setModelPreset(const std::string& preset) {
+    json model = {{"preset", preset}};
+    if (doc_.contains("model") && doc_["model"].is_object() && doc_["model"].contains("tokenizer")) model["tokenizer"] = doc_["model"]["tokenizer"];
+    doc_["model"] = model;
+}
 
 void ProjectFile::setModelDirectory(const fs::path& absolute) {
-    doc_["model"] = json::object();
+    json model = json::object();
+    if (doc_.contains("model") && doc_["model"].is_object() && doc_["model"].contains("tokenizer")) model["tokenizer"] = doc_["model"]["tokenizer"];
+    doc_["model"] = model;
     setPath("model.path", absolute);
 }
 
@@ -323,6 +343,7 @@ Project ProjectFile::resolve() const {
     const json model = get("model");
     if (model.contains("preset")) p.model.preset = model["preset"].get<std::string>();
     else p.model.directory = absolutePath(model["path"].get<std::string>());
+    if (model.contains("tokenizer")) p.model.tokenizer = absolutePath(model["tokenizer"].get<std::string>());
 
     const json datasets = get("datasets");
     if (datasets.is_array())

@@ -23,6 +23,7 @@ struct Layout {
 struct ModelSource {
     std::string preset;               // a preset name from resources/presets, or empty
     std::filesystem::path directory;  // an HF model directory (absolute), or empty
+    std::filesystem::path tokenizer;  // model.tokenizer: a tokenizer folder overriding the default (absolute), or empty
     bool isPreset() const { return !preset.empty(); }
 };
 
@@ -117,6 +118,9 @@ private:
     nlohmann::json doc_;
     std::filesystem::path file_;
 };
+
+// Loads a project file, applies `--set KEY=VALUE` overrides, validates and resolves it.
+Project loadProject(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
 
 // "a.b[2].c" -> JSON pointer "/a/b/2/c". Throws hy3::Error on a malformed key.
 nlohmann::json::json_pointer keyToPointer(const std::string& key);

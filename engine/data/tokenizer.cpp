@@ -306,6 +306,8 @@ struct Merge {
     int32_t result;
 };
 
+constexpr size_t kCachedPieceBytes = 64;
+
 uint64_t pairKey(int32_t a, int32_t b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
 
 // A bounded cache of BPE results per piece, split in shards so threads rarely wait for each other.
@@ -327,7 +329,9 @@ public:
     }
 
 private:
-    static constexpr size_t kShards = 32, kPerShard = 4096;
+    // At most 16K pieces of up to 64 bytes (a few MB): repeated words hit, one-off long pieces
+    // would only fill memory.
+    static constexpr size_t kShards = 32, kPerShard = 512;
     struct Shard {
         std::mutex mutex;
         std::unordered_map<std::string, BpeResult> map;
@@ -422,7 +426,7 @@ BpeResult Tokenizer::Impl::bpe(const std::string& piece) const {
             result.ids.push_back(s.id);
             result.lengths.push_back(s.length);
         }
-    if (piece.size() < 256) cache.put(piece, result);
+    if (piece.size() <= kCachedPieceBytes) cache.put(piece, result);
     return result;
 }
 

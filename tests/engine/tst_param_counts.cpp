@@ -48,8 +48,8 @@ private slots:
     void tinyPresetByHand() {
         const auto c = hy3::loadModelConfig(hy3::presetConfigPath("hy3-tiny"));
         const hy3::ParameterCount p = hy3::countParameters(c);
-        // V=512 H=128 L=4 (1 dense + 3 MoE), 4 heads x 32, 2 KV heads, I=384, E=8 x 96, top-2, 1 shared.
-        const qint64 embed = 512 * 128;
+        // V=320 H=128 L=4 (1 dense + 3 MoE), 4 heads x 32, 2 KV heads, I=384, E=8 x 96, top-2, 1 shared.
+        const qint64 embed = 320 * 128;
         const qint64 attention = 4 * (2 * 128 * 128 + 2 * 64 * 128 + 2 * 32);
         const qint64 norms = (2 * 4 + 1) * 128;
         const qint64 dense = 3 * 128 * 384;

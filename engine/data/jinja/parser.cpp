@@ -5,20 +5,17 @@
 
 #include <cctype>
 #include <cstring>
-#include <regex>
 
 namespace hy3::jinja {
 namespace {
 
 // ----- preprocessing (as transformers and @huggingface/jinja do) ---------------------------------
 
+// The final newline goes, and {% generation %} / {% endgeneration %} tags (which only mark spans
+// for transformers) are removed. lstrip_blocks and trim_blocks are applied by the lexer, which
+// keeps the original line numbers.
 std::string preprocess(std::string s) {
     if (!s.empty() && s.back() == '\n') s.pop_back();
-    // lstrip_blocks: spaces and tabs before a block tag at the start of a line go.
-    s = std::regex_replace(s, std::regex("(^|\\n)[ \\t]*(\\{[#%-])"), "$1$2");
-    // trim_blocks: the first newline after a block tag goes.
-    s = std::regex_replace(s, std::regex("([#%-]\\})\\n"), "$1");
-    // {% generation %} / {% endgeneration %} only mark spans for transformers; drop them.
     std::string out;
     size_t i = 0;
     while (i < s.size()) {
@@ -30,7 +27,7 @@ std::string preprocess(std::string s) {
         size_t k = open + 2;
         const bool lstrip = k < s.size() && s[k] == '-';
         if (lstrip) ++k;
-        while (k < s.size() && std::isspace(static_cast<unsigned char>(s[k]))) ++k;
+        while (k < s.size() && s[k] == ' ') ++k;
         std::string word;
         while (k < s.size() && std::isalpha(static_cast<unsigned char>(s[k]))) word += s[k++];
         const size_t close = s.find("%}", k);
@@ -106,6 +103,14 @@ private:
             text += src_[pos_];
             advance(1);
         }
+        // lstrip_blocks: spaces and tabs between a line start and a block tag or comment go.
+        if (pos_ < src_.size() && (at("{%") || at("{#"))) {
+            const size_t lineStart = text.find_last_of('\n');
+            const size_t from = lineStart == std::string::npos ? 0 : lineStart + 1;
+            const bool atLineStart = lineStart != std::string::npos || tokens_.empty() || lastEndedLine_;
+            if (atLineStart && text.find_first_not_of(" \t", from) == std::string::npos) text.erase(from);
+        }
+        lastEndedLine_ = false;
         if (!text.empty()) tokens_.push_back({Token::Kind::Text, text, startLine});
         if (pos_ >= src_.size()) return;
         if (at("{#")) {
@@ -119,6 +124,7 @@ private:
             const bool stripAfter = close > pos_ && src_[close - 1] == '-';
             advance(close + 2 - pos_);
             if (stripAfter) skipLeadingSpace();
+            else trimBlock();
             return;
         }
         const bool expr = at("{{");
@@ -183,6 +189,15 @@ private:
         tokens_.push_back({exprTag_ ? Token::Kind::CloseExpr : Token::Kind::CloseStmt, exprTag_ ? "}}" : "%}", line_});
         inTag_ = false;
         if (stripAfter) skipLeadingSpace();
+        else if (!exprTag_) trimBlock();
+    }
+
+    // trim_blocks: the first newline after a block tag or comment goes.
+    void trimBlock() {
+        if (pos_ < src_.size() && src_[pos_] == '\n') {
+            advance(1);
+            lastEndedLine_ = true;
+        }
     }
 
     void lexString(char quote) {
@@ -254,6 +269,7 @@ private:
     size_t pos_ = 0;
     int line_ = 1;
     bool inTag_ = false, exprTag_ = false;
+    bool lastEndedLine_ = false;  // the previous tag's trailing newline was trimmed: the text starts a line
     int depth_ = 0;
 };
 

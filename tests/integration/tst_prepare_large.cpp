@@ -1,0 +1,82 @@
+// `hy3 prepare` on a 200 MB JSONL file as a real process: it streams the file (memory does not grow
+// with the input: its peak is compared with the peak on a 20 MB file) and reports its throughput.
+#include "test_support.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <sys/resource.h>
+
+#include <fstream>
+#include <random>
+
+namespace {
+
+void writeDataset(const QString& path, uint64_t bytes) {
+    std::ofstream out(path.toStdString());
+    std::mt19937 random(7);
+    const char* words[] = {"alpha", "beta", "gamma", "delta", "naïve", "café", "数据", "😀", "tokens", "packing"};
+    uint64_t written = 0;
+    while (written < bytes) {
+        std::string question;
+        const int n = 20 + static_cast<int>(random() % 60);
+        for (int i = 0; i < n; ++i) question += std::string(i ? " " : "") + words[random() % 10];
+        const std::string line = nlohmann::json{{"messages", {{{"role", "user"}, {"content", question}},
+                                                               {{"role", "assistant"}, {"content", "ok " + std::to_string(random() % 1000)}}}}}
+                                     .dump();
+        out << line << "\n";
+        written += line.size() + 1;
+    }
+}
+
+QString writeProject(const QTemporaryDir& dir, const QString& name, const QString& data) {
+    const QString path = dir.path() + "/" + name + ".hy3proj";
+    std::ofstream(path.toStdString()) << nlohmann::json{{"schema_version", 1},
+                                                        {"name", name.toStdString()},
+                                                        {"model", {{"preset", "hy3-tiny"}}},
+                                                        {"datasets", {{{"path", data.toStdString()}}}},
+                                                        {"training", {{"seq_len", 256}}},
+                                                        {"output_dir", (name + "-out").toStdString()}}
+                                             .dump();
+    return path;
+}
+
+// The largest resident size of any child this process has waited for, in bytes.
+double peakChildRss() {
+    struct rusage usage {};
+    getrusage(RUSAGE_CHILDREN, &usage);
+    return static_cast<double>(usage.ru_maxrss) * 1024.0;
+}
+
+}  // namespace
+
+class TestPrepareLarge : public QObject {
+    Q_OBJECT
+private slots:
+    void memoryDoesNotGrowWithTheInput() {
+        QTemporaryDir dir;
+        writeDataset(dir.path() + "/small.jsonl", 20'000'000);
+        writeDataset(dir.path() + "/large.jsonl", 200'000'000);
+        const auto small = hy3::test::runHy3({"prepare", writeProject(dir, "small", dir.path() + "/small.jsonl")}, 600000);
+        QVERIFY2(small.exitCode == 0, small.err.constData());
+        const double smallPeak = peakChildRss();  // the first child run: its own peak
+        const auto large = hy3::test::runHy3({"prepare", writeProject(dir, "large", dir.path() + "/large.jsonl")}, 600000);
+        QVERIFY2(large.exitCode == 0, large.err.constData());
+        const double largePeak = peakChildRss();  // now the larger of the two
+        qInfo("peak RSS: %.0f MB for 20 MB of input, %.0f MB for 200 MB", smallPeak / 1e6, largePeak / 1e6);
+        // Streamed: ten times the input adds only the per-document index and packing plan.
+        QVERIFY2(largePeak - smallPeak < 80e6, qPrintable(QString("grew by %1 MB").arg((largePeak - smallPeak) / 1e6)));
+        QVERIFY(largePeak < 200e6 + smallPeak);
+        const QString report = QString::fromUtf8(large.out);
+        QVERIFY2(report.contains("throughput") && report.contains("MB/s"), qPrintable(report));
+        qInfo("%s", qPrintable(report.split('\n').filter("throughput").join("")));
+        // A second run reuses the cache at once.
+        const auto again = hy3::test::runHy3({"prepare", writeProject(dir, "large", dir.path() + "/large.jsonl")}, 600000);
+        QVERIFY(again.out.contains("reused"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPrepareLarge)
+#include "tst_prepare_large.moc"
