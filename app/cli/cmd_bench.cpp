@@ -1,5 +1,6 @@
 #include "api/data_tools.h"
 #include "api/model_tools.h"
+#include "api/train_tools.h"
 #include "cli/commands.h"
 
 #include <iostream>
@@ -33,6 +34,32 @@ void addBenchModel(CLI::App& bench, Action& action) {
     });
 }
 
+void addBenchTrain(CLI::App& bench, Action& action) {
+    auto* cmd = bench.add_subcommand("train", "full training steps (forward, backward, clipping, AdamW): step time, tokens/s, MFU");
+    auto req = std::make_shared<api::TrainBenchRequest>();
+    auto json = std::make_shared<bool>(false);
+    auto* preset = cmd->add_option("--preset", req->source, "preset name");
+    auto* model = cmd->add_option("--model", req->source, "model directory (its config.json)");
+    preset->excludes(model);
+    cmd->add_option("--seq-len", req->seqLen, "tokens per row")->capture_default_str();
+    cmd->add_option("--micro-batch", req->microBatch, "rows per forward/backward")->capture_default_str();
+    cmd->add_option("--accumulation", req->accumulation, "micro-batches per step")->capture_default_str();
+    cmd->add_option("--threads", req->threads, "CPU threads (default: LibTorch's)");
+    cmd->add_option("--steps", req->steps, "timed steps (median reported)")->capture_default_str();
+    cmd->add_option("--warmup", req->warmup, "untimed steps first")->capture_default_str();
+    cmd->add_option("--dtype", req->dtype, "fp32 or bf16")->capture_default_str();
+    cmd->add_flag("--activation-checkpointing", req->activationCheckpointing, "recompute each block in backward");
+    cmd->add_flag("--json", *json, "print one JSON object");
+    cmd->callback([&action, req, json, preset, model] {
+        if (preset->count() + model->count() == 0) throw CLI::RequiredError("--preset or --model");
+        action = [req, json] {
+            const api::TrainBenchResult r = api::benchTrain(*req);
+            std::cout << (*json ? api::trainBenchJson(r) + "\n" : api::formatTrainBench(r));
+            return 0;
+        };
+    });
+}
+
 void addBenchTokenizer(CLI::App& bench, Action& action) {
     auto* cmd = bench.add_subcommand("tokenizer", "MB/s of this engine's tokenizer and of HF's JavaScript one on the same corpus");
     auto tokenizer = std::make_shared<std::string>();
@@ -58,6 +85,7 @@ void addBenchCommand(CLI::App& app, Action& action) {
     auto* bench = app.add_subcommand("bench", "benchmarks that report what they measured");
     bench->require_subcommand(1);
     addBenchModel(*bench, action);
+    addBenchTrain(*bench, action);
     addBenchTokenizer(*bench, action);
 }
 

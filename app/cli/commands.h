@@ -17,5 +17,7 @@ void addCheckpointCommand(CLI::App& app, Action& action);
 void addTokenizeCommand(CLI::App& app, Action& action);
 void addRenderCommand(CLI::App& app, Action& action);
 void addDataCommands(CLI::App& app, Action& action);
+void addTrainCommand(CLI::App& app, Action& action);
+void addGenerateCommand(CLI::App& app, Action& action);
 
 }  // namespace hy3::cli

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
     hy3::cli::addTokenizeCommand(app, action);
     hy3::cli::addRenderCommand(app, action);
     hy3::cli::addDataCommands(app, action);
+    hy3::cli::addTrainCommand(app, action);
+    hy3::cli::addGenerateCommand(app, action);
 
     try {
         app.parse(argc, argv);

@@ -2,20 +2,14 @@
 
 #include "checkpoint/model_export.h"
 #include "checkpoint/model_loader.h"
+#include "runtime/process_setup.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 namespace hy3::api {
 namespace fs = std::filesystem;
-
-uint64_t peakRssBytes() {
-    struct rusage usage {};
-    getrusage(RUSAGE_SELF, &usage);
-    return static_cast<uint64_t>(usage.ru_maxrss) * 1024;  // Linux reports KiB
-}
 
 ExportSummary exportCheckpoint(const ExportRequest& r) {
     ExportOptions options;

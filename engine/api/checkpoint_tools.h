@@ -27,7 +27,5 @@ struct ExportSummary {
 ExportSummary exportCheckpoint(const ExportRequest& request);
 std::string exportSummaryJson(const ExportSummary& summary);
 
-// Maximum resident set size of this process so far.
-uint64_t peakRssBytes();
 
 }  // namespace hy3::api

@@ -165,11 +165,12 @@ ModelBenchResult benchModel(const ModelBenchRequest& r) {
     // both alike; MFU is the median of the per-iteration ratios.
     std::vector<double> fwd, fwdBwd, peak, ratio;
     const double flopsPerStep = trainingFlopsPerToken(c, r.seqLen) * static_cast<double>(r.batch * r.seqLen);
+    const int64_t tokensPerStep = r.batch * r.seqLen;
     for (int i = 0; i < std::max(1, r.iterations); ++i) {
         fwd.push_back(secondsOf(runForward));
         fwdBwd.push_back(secondsOf(runTraining));
         peak.push_back(measureMatmulGflops(2048, at::get_num_threads(), 1) * 1e9);
-        ratio.push_back(flopsPerStep / fwdBwd.back() / peak.back());
+        ratio.push_back(modelFlopsUtilization(c, r.seqLen, tokensPerStep, fwdBwd.back(), peak.back()));
     }
 
     ModelBenchResult out;

@@ -74,4 +74,9 @@ double forwardFlopsPerToken(const ModelConfig& c, int64_t seqLen) {
 
 double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen) { return 3.0 * forwardFlopsPerToken(c, seqLen); }
 
+double modelFlopsUtilization(const ModelConfig& c, int64_t seqLen, int64_t tokens, double seconds, double peakFlopsPerSecond) {
+    if (seconds <= 0 || peakFlopsPerSecond <= 0) return 0;
+    return trainingFlopsPerToken(c, seqLen) * static_cast<double>(tokens) / seconds / peakFlopsPerSecond;
+}
+
 }  // namespace hy3

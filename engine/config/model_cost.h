@@ -39,4 +39,8 @@ double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen);
 // Forward-only FLOPs per token (a third of the training figure).
 double forwardFlopsPerToken(const ModelConfig& c, int64_t seqLen);
 
+// Model FLOPs utilisation: the training FLOPs of `tokens` tokens (rows x seq_len, padding included,
+// since the model computes it) done in `seconds`, as a share of `peakFlopsPerSecond`.
+double modelFlopsUtilization(const ModelConfig& c, int64_t seqLen, int64_t tokens, double seconds, double peakFlopsPerSecond);
+
 }  // namespace hy3

@@ -231,7 +231,7 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
         if (step.recordRouting)
             step.routing.push_back({layer, r.logits_TE.detach(), std::get<0>(r.experts_TK.sort(1)), r.load_E});
     }
-    if (options_.auxLossCoef > 0)
+    if (options_.auxLossCoef > 0 && torch::GradMode::is_enabled())
         step.auxLoss = step.auxLoss + options_.auxLossCoef * sequenceBalanceLoss(r, step.sequenceOfRow, step.geometry.batch, K);
 
     // Token-slots of the experts held here, sorted by expert so each expert's rows are contiguous.
@@ -285,6 +285,55 @@ torch::Tensor Hy3ModelImpl::checkpointedBlock(int64_t layer, const torch::Tensor
                                                            [&](const torch::Tensor& input) { return runBlock(input, true, &step); }));
     if (options_.auxLossCoef > 0) step.auxLoss = step.auxLoss + outputs[1];
     return outputs[0];
+}
+
+torch::Tensor Hy3ModelImpl::decode(const torch::Tensor& idsIn, KvCache& cache) {
+    torch::NoGradGuard noGrad;
+    const ModelConfig& c = config_;
+    const torch::Tensor ids = idsIn.to(options_.device).reshape({1, -1});
+    const int64_t n = ids.size(1), past = cache.length, N = c.num_attention_heads, K = c.num_key_value_heads, D = c.head_dim;
+    if (cache.keys.empty()) cache.keys.resize(static_cast<size_t>(c.num_hidden_layers)), cache.values.resize(static_cast<size_t>(c.num_hidden_layers));
+    const torch::Tensor positions = torch::arange(past, past + n, torch::kLong).unsqueeze(0);
+    const RopeTable rope = buildRopeTable(positions, D, c.rope_theta, options_.device);
+    // New queries see every cached key and the new keys up to their own position.
+    const torch::Tensor qPos = torch::arange(past, past + n).unsqueeze(1), kPos = torch::arange(past + n).unsqueeze(0);
+    const torch::Tensor blocked = kPos.gt(qPos).to(options_.device);  // [n, past+n]
+    auto rotate = [&](const torch::Tensor& x) {  // [n, heads, D]
+        const auto halves = x.to(torch::kFloat).chunk(2, -1);
+        const torch::Tensor cs = rope.cos.reshape({n, 1, D / 2}), sn = rope.sin.reshape({n, 1, D / 2});
+        return torch::cat({halves[0] * cs - halves[1] * sn, halves[1] * cs + halves[0] * sn}, -1).to(x.scalar_type());
+    };
+
+    Step step;
+    step.geometry = {1, n, N, K, D};
+    step.sequenceOfRow = torch::zeros({n}, torch::kLong);
+    step.auxLoss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(options_.device));
+    torch::Tensor h = torch::embedding(embed_, ids.reshape({n}));
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+        const Layer& L = layers_[static_cast<size_t>(i)];
+        const torch::Tensor a = ops::rmsNorm(h, L.inputNorm, c.rms_norm_eps);
+        const auto parts = torch::mm(a, L.qkv.t()).reshape({n, N + 2 * K, D}).split_with_sizes({N, K, K}, 1);
+        const torch::Tensor q = rotate(ops::rmsNorm(parts[0], L.qNorm, c.rms_norm_eps)).permute({1, 0, 2});  // [N, n, D]
+        const torch::Tensor k = rotate(ops::rmsNorm(parts[1], L.kNorm, c.rms_norm_eps)).permute({1, 0, 2});  // [K, n, D]
+        const torch::Tensor v = parts[2].permute({1, 0, 2});
+        auto& keys = cache.keys[static_cast<size_t>(i)];
+        auto& values = cache.values[static_cast<size_t>(i)];
+        keys = keys.defined() ? torch::cat({keys, k}, 1) : k.contiguous();
+        values = values.defined() ? torch::cat({values, v}, 1) : v.contiguous();
+        const int64_t G = N / K;
+        // [K, G*n, D] x [K, D, L]: each KV head serves its G query heads in one multiply.
+        const torch::Tensor qg = q.reshape({K, G * n, D});
+        torch::Tensor scores = torch::bmm(qg, keys.transpose(1, 2)).to(torch::kFloat) / std::sqrt(static_cast<double>(D));
+        scores = scores.reshape({K, G, n, past + n}).masked_fill(blocked, -INFINITY).reshape({K, G * n, past + n});
+        const torch::Tensor attn = torch::bmm(torch::softmax(scores, -1).to(values.scalar_type()), values);  // [K, G*n, D]
+        const torch::Tensor o = attn.reshape({N, n, D}).permute({1, 0, 2}).reshape({n, N * D});
+        h = torch::addmm(h, o, L.o.t());
+        const torch::Tensor m = ops::rmsNorm(h, L.postNorm, c.rms_norm_eps);
+        h = c.isMoeLayer(i) ? moe(i, h, m, step, false) : torch::addmm(h, ops::swiglu(torch::mm(m, L.gateUp.t())), L.down.t());
+    }
+    cache.length += n;
+    h = ops::rmsNorm(h.narrow(0, n - 1, 1), norm_, c.rms_norm_eps);
+    return torch::mm(h, lmHead_.t()).to(torch::kFloat).reshape({c.vocab_size});
 }
 
 void Hy3ModelImpl::updateExpertBias(double factor) {

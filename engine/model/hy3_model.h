@@ -54,11 +54,21 @@ struct ForwardOutput {
     std::vector<LayerRouting> routing;  // when asked for
 };
 
+// Keys and values of every layer for incremental decoding: [1, K, positions, D] each.
+struct KvCache {
+    std::vector<torch::Tensor> keys, values;
+    int64_t length = 0;
+};
+
 class Hy3ModelImpl : public torch::nn::Module {
 public:
     Hy3ModelImpl(const ModelConfig& config, const ModelOptions& options);
 
     ForwardOutput forward(const Batch& batch, const ForwardOptions& options = {});
+
+    // Inference with a KV cache: runs `ids` [1, n] after the cache's positions, appends their keys
+    // and values, and returns the fp32 logits of the last position [vocab]. No gradients.
+    torch::Tensor decode(const torch::Tensor& ids, KvCache& cache);
 
     // Initialisation for training from scratch: norms 1, matrices truncated normal
     // (std = initializer_range, default 0.02, cut at 2 std), expert bias 0. Same seed, same weights.

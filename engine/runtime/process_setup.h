@@ -1,5 +1,8 @@
 #pragma once
-// Process-wide settings for the engine's executables, applied once at start.
+// Process-wide settings for the engine's executables, applied once at start, and what the
+// process itself measures about its memory.
+#include <cstdint>
+
 namespace hy3 {
 
 // Keeps freed memory in the process for reuse instead of returning it to the kernel: a training
@@ -7,5 +10,8 @@ namespace hy3 {
 // above a threshold, trimming the heap) made each step page-fault through tens of MB anew, about
 // 10% of a CPU step. Peak resident size is unchanged; it just does not shrink between steps.
 void keepFreedMemoryForReuse();
+
+// Maximum resident set size of this process so far, in bytes.
+uint64_t peakRssBytes();
 
 }  // namespace hy3

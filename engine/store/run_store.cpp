@@ -65,6 +65,13 @@ const char* const kMigrations[] = {
     CREATE INDEX events_by_run ON events(run_id, id);
     CREATE INDEX checkpoints_by_run ON checkpoints(run_id, step);
     )sql",
+    // v2: the data statistics of a run (what `hy3 data-stats` shows, as JSON).
+    R"sql(
+    CREATE TABLE data_stats(
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+        stats_json TEXT NOT NULL
+    );
+    )sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -237,6 +244,17 @@ int64_t RunStore::addEvent(int64_t run, int64_t step, const std::string& kind, c
     q.bind(1, run).bind(2, now()).bind(3, step).bind(4, kind).bind(5, level).bind(6, message);
     q.bind(7, dataJson.empty() ? std::string("{}") : dataJson).run();
     return sqlite3_last_insert_rowid(db_);
+}
+
+void RunStore::setDataStats(int64_t run, const std::string& statsJson) {
+    SqliteStatement q(db_, file_.string(), "INSERT OR REPLACE INTO data_stats(run_id, stats_json) VALUES(?, ?)");
+    q.bind(1, run).bind(2, statsJson).run();
+}
+
+std::string RunStore::dataStats(int64_t run) const {
+    SqliteStatement q(db_, file_.string(), "SELECT stats_json FROM data_stats WHERE run_id = ?");
+    q.bind(1, run);
+    return q.step() ? q.text(0) : std::string();
 }
 
 std::vector<RunRecord> RunStore::runs() const {

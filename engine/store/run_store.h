@@ -102,6 +102,7 @@ public:
                              const std::string& metricsJson);
     int64_t addEvent(int64_t run, int64_t step, const std::string& kind, const std::string& level,
                      const std::string& message, const std::string& dataJson);
+    void setDataStats(int64_t run, const std::string& statsJson);
 
     // Readers. "after" arguments return only newer rows, for following a growing run.
     std::vector<RunRecord> runs() const;
@@ -110,6 +111,7 @@ public:
     std::vector<RouterLoadRecord> routerLoad(int64_t run, int64_t afterStep = -1) const;
     std::vector<CheckpointRecord> checkpoints(int64_t run) const;
     std::vector<EventRecord> events(int64_t run, int64_t afterId = 0) const;
+    std::string dataStats(int64_t run) const;  // empty when none were recorded
 
 private:
     RunStore(sqlite3* db, std::filesystem::path file);

@@ -58,4 +58,10 @@ std::string shortBytes(double bytes) {
     return unit == 0 ? fixed(bytes, 0) + " B" : fixed(bytes, 1) + " " + units[unit];
 }
 
+std::string significant(double value, int digits) {
+    char text[64];
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    return text;
+}
+
 }  // namespace hy3

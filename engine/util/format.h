@@ -11,5 +11,6 @@ std::string shortBytes(double bytes);            // 1536 -> "1.5 KiB", 8.6e10 ->
 std::string fixed(double value, int decimals);   // printf("%.*f")
 std::string siUnits(double value, const std::string& unit);  // 1.368e11, "FLOP" -> "136.8 GFLOP"
 std::string plainNumber(double value);           // shortest exact-looking form: 11158840, 0.5, 1e-05
+std::string significant(double value, int digits);  // printf("%.*g"): 0.0009992, 3 -> "0.000999"
 
 }  // namespace hy3

@@ -46,12 +46,29 @@ private slots:
         QCOMPARE(QFileInfo(dir.path() + "/run.sqlite").size(), 0);
         {
             RunStore store = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
-            QCOMPARE(store.schemaVersion(), 1);
+            QCOMPARE(store.schemaVersion(), hy3::runStoreSchemaVersion());
             store.createRun("r", "{}", 10);
         }
         // Reopening an up-to-date store migrates nothing and keeps the data.
         RunStore again = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
         QCOMPARE(again.runs().size(), size_t(1));
+    }
+
+    void migratesVersionOneToTheCurrentSchema() {
+        QTemporaryDir dir;
+        // A store as schema v1 left it (the first migration only), with data in it.
+        {
+            RunStore store = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
+            store.createRun("old", "{}", 5);
+        }
+        rawExec(storePath(dir), "DROP TABLE data_stats; PRAGMA user_version = 1");
+        RunStore upgraded = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
+        QCOMPARE(upgraded.schemaVersion(), hy3::runStoreSchemaVersion());
+        QCOMPARE(upgraded.runs().size(), size_t(1));
+        const int64_t run = upgraded.runs().front().id;
+        QVERIFY(upgraded.dataStats(run).empty());
+        upgraded.setDataStats(run, R"({"records_read": 3})");
+        QCOMPARE(QString::fromStdString(upgraded.dataStats(run)), QString(R"({"records_read": 3})"));
     }
 
     void refusesForeignAndNewerFiles() {

@@ -1,0 +1,25 @@
+#pragma once
+// Which parameters train: the freeze settings applied to the model, and the map users see.
+#include "config/project.h"
+#include "model/hy3_model.h"
+
+#include <string>
+#include <vector>
+
+namespace hy3 {
+
+struct ParameterGroupRow {
+    std::string group;   // embeddings, attention, norms, dense MLP, router, routed experts, shared expert, lm_head
+    int64_t parameters = 0;
+    bool trains = true;
+};
+
+// The group a parameter belongs to, from its internal name.
+std::string parameterGroup(const std::string& name);
+
+// Sets requires_grad by the freeze settings; returns the trainable parameters by name and the map.
+std::vector<std::pair<std::string, torch::Tensor>> applyFreeze(Hy3ModelImpl& model, const FreezeSettings& freeze,
+                                                               std::vector<ParameterGroupRow>* map = nullptr);
+std::string formatParameterMap(const std::vector<ParameterGroupRow>& map);
+
+}  // namespace hy3

@@ -1,0 +1,64 @@
+#pragma once
+// The trainer's view of the token cache: the rows of each epoch in the packing plan's order, taken
+// a global batch at a time, with a cursor (epoch, row) that a checkpoint saves so a resumed run
+// sees exactly the rows it would have seen.
+#include "data/token_cache.h"
+#include "model/hy3_model.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace hy3 {
+
+// A micro-batch ready for the model, and what it holds.
+struct MicroBatch {
+    Batch batch;
+    int64_t tokens = 0;       // rows x seq_len (what the model computes)
+    int64_t realTokens = 0;   // tokens that are not padding
+    int64_t labelTokens = 0;  // positions that count in the loss
+};
+
+// Converts assembled rows into the model's tensors.
+MicroBatch toMicroBatch(const RowBatch& rows);
+
+// Positions that count in the loss: t predicts labels[t+1] when that label is set and t+1 does not
+// start a new document (its position id is > 0). The model counts the same; the trainer needs the
+// total of the whole global batch before the first backward.
+int64_t countLabelTokens(const RowBatch& rows);
+
+struct DataCursor {
+    int64_t epoch = 0;
+    int64_t row = 0;  // the next row of the epoch's plan
+};
+
+class TrainData {
+public:
+    TrainData(const CacheSplit& split, int64_t seqLen, bool packing, uint64_t seed, int32_t padId);
+
+    int64_t rowsPerEpoch() const { return rowsPerEpoch_; }
+    const DataCursor& cursor() const { return cursor_; }
+    void seek(const DataCursor& cursor);
+
+    // The next `rows` rows as micro-batches of `microBatch` rows; an epoch that runs out continues
+    // with the next epoch's plan (shuffled with another seed).
+    std::vector<MicroBatch> nextGlobalBatch(int64_t rows, int64_t microBatch);
+
+private:
+    void planEpoch(int64_t epoch);
+
+    const CacheSplit& split_;
+    int64_t seqLen_;
+    bool packing_;
+    uint64_t seed_;
+    int32_t padId_;
+    int64_t rowsPerEpoch_ = 0;
+    int64_t plannedEpoch_ = -1;
+    std::vector<PackedRow> plan_;
+    DataCursor cursor_;
+};
+
+// Every row of a split (the validation set), in micro-batches.
+std::vector<MicroBatch> allRows(const CacheSplit& split, int64_t seqLen, bool packing, uint64_t seed, int32_t padId,
+                                int64_t microBatch);
+
+}  // namespace hy3
