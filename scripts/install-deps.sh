@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   qt6-base-dev libqcustomplot-dev libgl-dev
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libgloo-dev
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libpcre2-dev libutf8proc-dev libssl-dev
   xvfb xauth imagemagick
   nodejs npm

@@ -49,12 +49,13 @@ void addBenchTrain(CLI::App& bench, Action& action) {
     cmd->add_option("--warmup", req->warmup, "untimed steps first")->capture_default_str();
     cmd->add_option("--dtype", req->dtype, "fp32 or bf16")->capture_default_str();
     cmd->add_flag("--activation-checkpointing", req->activationCheckpointing, "recompute each block in backward");
+    cmd->add_option("--layout", req->layout, "pp=N,dp=N,ep=N: run under hy3 launch with pp x dp ranks");
     cmd->add_flag("--json", *json, "print one JSON object");
     cmd->callback([&action, req, json, preset, model] {
         if (preset->count() + model->count() == 0) throw CLI::RequiredError("--preset or --model");
         action = [req, json] {
             const api::TrainBenchResult r = api::benchTrain(*req);
-            std::cout << (*json ? api::trainBenchJson(r) + "\n" : api::formatTrainBench(r));
+            if (r.printer) std::cout << (*json ? api::trainBenchJson(r) + "\n" : api::formatTrainBench(r));
             return 0;
         };
     });

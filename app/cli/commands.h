@@ -19,5 +19,7 @@ void addRenderCommand(CLI::App& app, Action& action);
 void addDataCommands(CLI::App& app, Action& action);
 void addTrainCommand(CLI::App& app, Action& action);
 void addGenerateCommand(CLI::App& app, Action& action);
+void addLaunchCommand(CLI::App& app, Action& action);
+void addPlanCommand(CLI::App& app, Action& action);
 
 }  // namespace hy3::cli

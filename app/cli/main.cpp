@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
     hy3::cli::addDataCommands(app, action);
     hy3::cli::addTrainCommand(app, action);
     hy3::cli::addGenerateCommand(app, action);
+    hy3::cli::addLaunchCommand(app, action);
+    hy3::cli::addPlanCommand(app, action);
 
     try {
         app.parse(argc, argv);

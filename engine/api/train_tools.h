@@ -18,6 +18,15 @@ struct TrainBenchRequest {
     int steps = 5;
     std::string dtype = "fp32";
     bool activationCheckpointing = false;
+    std::string layout;          // "pp=2,dp=2,ep=2" (any omitted: 1); run the ranks with hy3 launch
+};
+
+// One rank's figures in a distributed benchmark.
+struct RankBench {
+    int rank = 0, stage = 0, dpRank = 0, epRank = 0;
+    double stepMs = 0;                 // median
+    double allToAllBytesPerStep = 0;   // sent to the other expert-parallel ranks
+    uint64_t peakRssBytes = 0;
 };
 
 struct TrainBenchResult {
@@ -31,7 +40,10 @@ struct TrainBenchResult {
     double peakFlopsPerSecond = 0; // 2048^3 fp32 matmul, same threads, timed between steps (median)
     double mfu = 0;                // median over steps of the per-step ratio
     double trainingFlopsPerToken = 0;
-    uint64_t peakRssBytes = 0;
+    uint64_t peakRssBytes = 0;         // the largest of any rank
+    int64_t pp = 1, dp = 1, ep = 1;
+    std::vector<RankBench> ranks;      // every rank (one entry in a single process)
+    bool printer = true;               // rank 0: the one that reports
 };
 
 TrainBenchResult benchTrain(const TrainBenchRequest& request);

@@ -129,57 +129,76 @@ int64_t CheckpointDirectory::recordIdFor(const fs::path& path) const {
     return id;
 }
 
-fs::path CheckpointDirectory::save(int64_t step, nlohmann::json meta, const ContentWriter& write) {
+fs::path CheckpointDirectory::tempPath(int64_t step) const { return root_ / (std::string(kTempPrefix) + stepName(step)); }
+
+void CheckpointDirectory::beginSave(int64_t step) {
     fs::create_directories(root_);
-    const std::string name = stepName(step);
-    const fs::path target = root_ / name;
-    const fs::path temp = root_ / (std::string(kTempPrefix) + name + "-" + std::to_string(::getpid()));
+    const fs::path temp = tempPath(step);
     std::error_code ec;
     fs::remove_all(temp, ec);
     fs::create_directory(temp);
-
     const std::optional<fs::path> parent = latest();
-    const int64_t recordId = store_ ? store_->addCheckpoint(runId_, step, target.string(), parent ? recordIdFor(*parent) : 0) : 0;
-    try {
-        std::map<std::string, std::string> hashes = write(temp);
-        // meta.json lists every file with its size and SHA-256 (verify checks them).
-        nlohmann::json files = nlohmann::json::object();
-        for (const auto& entry : fs::recursive_directory_iterator(temp)) {
-            if (!entry.is_regular_file()) continue;
-            const std::string rel = fs::relative(entry.path(), temp).generic_string();
-            auto known = hashes.find(rel);
-            files[rel] = {{"bytes", entry.file_size()},
-                          {"sha256", known != hashes.end() ? known->second : sha256OfFile(entry.path())}};
-        }
-        meta["step"] = step;
-        meta["time"] = isoTimeNow();
-        meta["parent"] = parent ? parent->filename().string() : "";
-        meta["engine_version"] = HY3_VERSION;
-        meta["files"] = files;
-        writeFileAtomic(temp / "meta.json", meta.dump(2) + "\n");
-        syncTree(temp);
+    if (store_)
+        pendingRecords_[step] = store_->addCheckpoint(runId_, step, (root_ / stepName(step)).string(), parent ? recordIdFor(*parent) : 0);
+}
 
-        // Into place: a checkpoint of the same step (a re-save) is moved aside first.
-        if (fs::exists(target, ec)) {
-            const fs::path aside = root_ / (std::string(kDeletingPrefix) + name + "-" + std::to_string(::getpid()));
-            fs::rename(target, aside);
-            fs::rename(temp, target);
-            syncDirectory(root_);
-            removeTree(aside);
-        } else {
-            fs::rename(temp, target);
-        }
+void CheckpointDirectory::abandonSave(int64_t step, const nlohmann::json& meta) {
+    std::error_code ec;
+    fs::remove_all(tempPath(step), ec);
+    if (store_ && pendingRecords_.count(step))
+        store_->setCheckpointStatus(pendingRecords_[step], "failed", 0, meta.value("metrics", nlohmann::json::object()).dump());
+    pendingRecords_.erase(step);
+}
+
+fs::path CheckpointDirectory::commitSave(int64_t step, nlohmann::json meta, const std::map<std::string, std::string>& hashes) {
+    const std::string name = stepName(step);
+    const fs::path target = root_ / name, temp = tempPath(step);
+    const std::optional<fs::path> parent = latest();
+    // meta.json lists every file with its size and SHA-256 (verify checks them).
+    nlohmann::json files = nlohmann::json::object();
+    for (const auto& entry : fs::recursive_directory_iterator(temp)) {
+        if (!entry.is_regular_file()) continue;
+        const std::string rel = fs::relative(entry.path(), temp).generic_string();
+        auto known = hashes.find(rel);
+        files[rel] = {{"bytes", entry.file_size()}, {"sha256", known != hashes.end() ? known->second : sha256OfFile(entry.path())}};
+    }
+    meta["step"] = step;
+    meta["time"] = isoTimeNow();
+    meta["parent"] = parent ? parent->filename().string() : "";
+    meta["engine_version"] = HY3_VERSION;
+    meta["files"] = files;
+    writeFileAtomic(temp / "meta.json", meta.dump(2) + "\n");
+    syncTree(temp);
+
+    // Into place: a checkpoint of the same step (a re-save) is moved aside first.
+    std::error_code ec;
+    if (fs::exists(target, ec)) {
+        const fs::path aside = root_ / (std::string(kDeletingPrefix) + name + "-" + std::to_string(::getpid()));
+        fs::rename(target, aside);
+        fs::rename(temp, target);
         syncDirectory(root_);
-        writeFileAtomic(root_ / "LATEST", name + "\n");
+        removeTree(aside);
+    } else {
+        fs::rename(temp, target);
+    }
+    syncDirectory(root_);
+    writeFileAtomic(root_ / "LATEST", name + "\n");
+    if (store_ && pendingRecords_.count(step))
+        store_->setCheckpointStatus(pendingRecords_[step], "complete", static_cast<int64_t>(treeBytes(target)),
+                                    meta.value("metrics", nlohmann::json::object()).dump());
+    pendingRecords_.erase(step);
+    return target;
+}
+
+fs::path CheckpointDirectory::save(int64_t step, nlohmann::json meta, const ContentWriter& write) {
+    beginSave(step);
+    try {
+        const std::map<std::string, std::string> hashes = write(tempPath(step));
+        return commitSave(step, std::move(meta), hashes);
     } catch (...) {
-        if (store_) store_->setCheckpointStatus(recordId, "failed", 0, meta.value("metrics", nlohmann::json::object()).dump());
-        fs::remove_all(temp, ec);
+        abandonSave(step, meta);
         throw;
     }
-    if (store_)
-        store_->setCheckpointStatus(recordId, "complete", static_cast<int64_t>(treeBytes(target)),
-                                    meta.value("metrics", nlohmann::json::object()).dump());
-    return target;
 }
 
 std::vector<fs::path> CheckpointDirectory::applyRetention(int64_t keepLast, int64_t keepBest) {

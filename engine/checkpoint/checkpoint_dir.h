@@ -54,6 +54,15 @@ public:
     // step, time, parent, engine version and every file's size and SHA-256. Returns its path.
     std::filesystem::path save(int64_t step, nlohmann::json meta, const ContentWriter& write);
 
+    // The same in two halves, for a checkpoint several processes write: beginSave() creates the
+    // temporary folder (its path, tempPath(step), is the same for every process), the writers fill
+    // it, and commitSave() completes meta.json, moves it into place and updates LATEST.
+    // abandonSave() removes it after a failure.
+    std::filesystem::path tempPath(int64_t step) const;
+    void beginSave(int64_t step);
+    std::filesystem::path commitSave(int64_t step, nlohmann::json meta, const std::map<std::string, std::string>& knownHashes);
+    void abandonSave(int64_t step, const nlohmann::json& meta);
+
     // Keeps the newest `keepLast`, the `keepBest` with the lowest eval loss, and whatever LATEST
     // names; deletes the rest. Returns the deleted paths.
     std::vector<std::filesystem::path> applyRetention(int64_t keepLast, int64_t keepBest);
@@ -65,6 +74,7 @@ private:
     std::filesystem::path root_;
     RunStore* store_;
     int64_t runId_;
+    std::map<int64_t, int64_t> pendingRecords_;  // step -> catalog record of a save in progress
 };
 
 }  // namespace hy3

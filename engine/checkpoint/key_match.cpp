@@ -20,7 +20,8 @@ bool isFloatingPoint(DType d) { return d == DType::F32 || d == DType::BF16 || d 
 
 }  // namespace
 
-KeyMatchResult matchKeys(ModelDirectory& dir, int64_t first, int64_t last) {
+KeyMatchResult matchKeys(ModelDirectory& dir, int64_t first, int64_t last, const std::function<bool(const std::string&)>& held) {
+    auto isHeld = [&](const std::string& param) { return !held || held(param); };
     const ModelConfig& c = dir.config();
     // Every key either layout may use (all experts, to recognise those outside the range).
     std::map<std::string, KeyBinding> known;
@@ -29,7 +30,7 @@ KeyMatchResult matchKeys(ModelDirectory& dir, int64_t first, int64_t last) {
     // What must be filled: the released layout's units for the range (expert indexes global).
     std::map<Unit, std::string> needed;
     for (const KeyBinding& b : keyBindings(c, KeyLayout::Released, 0, c.num_experts))
-        if (b.expert < 0 || (b.expert >= first && b.expert < last)) needed.emplace(Unit{b.param, b.expert, b.rowStart}, b.key);
+        if ((b.expert < 0 || (b.expert >= first && b.expert < last)) && isHeld(b.param)) needed.emplace(Unit{b.param, b.expert, b.rowStart}, b.key);
     std::set<Unit> filled;
 
     KeyMatchResult result;
@@ -45,8 +46,8 @@ KeyMatchResult matchKeys(ModelDirectory& dir, int64_t first, int64_t last) {
             continue;
         }
         const KeyBinding& b = it->second;
-        if (b.expert >= 0 && (b.expert < first || b.expert >= last)) {
-            ++result.skipped;  // another rank's expert: never read
+        if ((b.expert >= 0 && (b.expert < first || b.expert >= last)) || !isHeld(b.param)) {
+            ++result.skipped;  // another rank's expert or layer: never read
             continue;
         }
         const TensorInfo* info = nullptr;

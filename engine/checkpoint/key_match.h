@@ -5,6 +5,7 @@
 #include "checkpoint/key_names.h"
 #include "checkpoint/model_dir.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct KeyMatchResult {
     int64_t skipped = 0;                // MTP layers and experts outside [first, last)
 };
 
-KeyMatchResult matchKeys(ModelDirectory& dir, int64_t expertFirst, int64_t expertLast);
+// `held` (optional) says which internal tensors the model holds (a pipeline stage holds some
+// layers); tensors of the others are skipped, not missing.
+KeyMatchResult matchKeys(ModelDirectory& dir, int64_t expertFirst, int64_t expertLast,
+                         const std::function<bool(const std::string&)>& held = {});
 
 }  // namespace hy3

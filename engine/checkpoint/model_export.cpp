@@ -88,52 +88,102 @@ uint64_t parseByteSize(const std::string& text, const std::string& what) {
     fail(what, "unknown unit \"" + unit + "\" (use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB)");
 }
 
+namespace {
+
+// Writes `tensors` of the model into one safetensors file; returns its SHA-256 and the bytes written.
+std::pair<std::string, uint64_t> writeShard(Hy3ModelImpl& model, const fs::path& path, const std::vector<const KeyBinding*>& tensors,
+                                            torch::Dtype dtype) {
+    torch::NoGradGuard noGrad;
+    SafetensorsWriter writer(path, {{"format", "pt"}});
+    for (const KeyBinding* b : tensors) writer.declare(b->key, outputDtype(*b, dtype), b->shape);
+    writer.begin();
+    uint64_t bytes = 0;
+    for (const KeyBinding* b : tensors) {
+        torch::Tensor t = model.tensor(b->param);
+        if (b->expert >= 0) t = t.select(0, b->expert);
+        if (b->rowCount >= 0) t = t.narrow(0, b->rowStart, b->rowCount);
+        const torch::Tensor out = t.to(torch::kCPU, torchDtype(outputDtype(*b, dtype))).contiguous();
+        writer.write(b->key, out.data_ptr(), static_cast<size_t>(out.numel()) * out.element_size());
+        bytes += static_cast<uint64_t>(out.numel()) * out.element_size();
+    }
+    return {writer.finish(), bytes};
+}
+
+std::string writeJsonFile(const fs::path& path, const nlohmann::json& doc) {
+    const std::string text = doc.dump(2) + "\n";
+    writeFileAtomic(path, text);
+    Sha256 hash;
+    hash.update(text.data(), text.size());
+    return hash.hex();
+}
+
+void checkDtype(torch::Dtype dtype) {
+    if (dtype != torch::kFloat && dtype != torch::kBFloat16) fail("--dtype", "export writes bf16 or fp32");
+}
+
+}  // namespace
+
 ExportReport exportModel(Hy3ModelImpl& model, const fs::path& dir, const ExportOptions& o) {
     const ModelConfig& c = model.config();
-    if (model.localExperts() != c.num_experts)
-        fail(dir.string(), "this model holds only experts [" + std::to_string(model.expertFirst()) + ", " +
-                               std::to_string(model.expertFirst() + model.localExperts()) + "); a full export needs all");
-    if (o.dtype != torch::kFloat && o.dtype != torch::kBFloat16) fail("--dtype", "export writes bf16 or fp32");
+    if (model.localExperts() != c.num_experts || !model.holdsEmbedding() || !model.holdsHead())
+        fail(dir.string(), "this model holds only part of the layers or experts; a full export needs all");
+    checkDtype(o.dtype);
     const std::vector<KeyBinding> bindings = keyBindings(c, KeyLayout::Released, 0, c.num_experts);
     const std::vector<Shard> shards = planShards(bindings, o);
 
     ExportReport report;
     report.shards = static_cast<int64_t>(shards.size());
-    nlohmann::json weightMap = nlohmann::json::object();
-    torch::NoGradGuard noGrad;
+    std::map<std::string, std::string> weightMap;
     for (size_t i = 0; i < shards.size(); ++i) {
         const std::string name = shardName(i, shards.size());
-        SafetensorsWriter writer(dir / name, {{"format", "pt"}});
-        for (const KeyBinding* b : shards[i].tensors) writer.declare(b->key, outputDtype(*b, o.dtype), b->shape);
-        writer.begin();
-        for (const KeyBinding* b : shards[i].tensors) {
-            torch::Tensor t = model.tensor(b->param);
-            if (b->expert >= 0) t = t.select(0, b->expert);
-            if (b->rowCount >= 0) t = t.narrow(0, b->rowStart, b->rowCount);
-            const torch::Tensor out = t.to(torch::kCPU, torchDtype(outputDtype(*b, o.dtype))).contiguous();
-            writer.write(b->key, out.data_ptr(), static_cast<size_t>(out.numel()) * out.element_size());
-            weightMap[b->key] = name;
-            report.tensorBytes += static_cast<uint64_t>(out.numel()) * out.element_size();
-            ++report.tensors;
-        }
-        report.sha256[name] = writer.finish();
+        const auto [sha, bytes] = writeShard(model, dir / name, shards[i].tensors, o.dtype);
+        for (const KeyBinding* b : shards[i].tensors) weightMap[b->key] = name;
+        report.sha256[name] = sha;
+        report.tensorBytes += bytes;
+        report.tensors += static_cast<int64_t>(shards[i].tensors.size());
     }
-    auto writeJson = [&](const std::string& name, const nlohmann::json& doc) {
-        const std::string text = doc.dump(2) + "\n";
-        writeFileAtomic(dir / name, text);
-        Sha256 hash;
-        hash.update(text.data(), text.size());
-        report.sha256[name] = hash.hex();
-    };
-    if (shards.size() > 1)
-        writeJson("model.safetensors.index.json", {{"metadata", {{"total_size", report.tensorBytes}}}, {"weight_map", weightMap}});
-    writeJson("config.json", exportedConfig(c, o.dtype));
-    std::error_code ec;
-    if (!o.filesFrom.empty())
-        for (const char* file : kCompanionFiles)
-            if (fs::is_regular_file(o.filesFrom / file, ec)) report.sha256[file] = copyFileDurably(o.filesFrom / file, dir / file);
-    syncDirectory(dir);
+    // One shard needs no index (HF loads model.safetensors alone).
+    const std::map<std::string, std::string> index = shards.size() > 1 ? weightMap : std::map<std::string, std::string>{};
+    for (const auto& [file, sha] : finishModelDirectory(c, dir, index, report.tensorBytes, o.dtype, o.filesFrom)) report.sha256[file] = sha;
     return report;
+}
+
+PartReport exportModelPart(Hy3ModelImpl& model, const fs::path& dir, const std::string& file, torch::Dtype dtype, bool withReplicated) {
+    checkDtype(dtype);
+    const ModelConfig& c = model.config();
+    const std::vector<KeyBinding> bindings = keyBindings(c, KeyLayout::Released, model.expertFirst(), model.expertFirst() + model.localExperts());
+    std::vector<const KeyBinding*> mine;
+    for (const KeyBinding& b : bindings) {
+        const bool routedExpert = b.param.find(".experts_") != std::string::npos;
+        if (model.holds(b.param) && (routedExpert || withReplicated)) mine.push_back(&b);
+    }
+    PartReport part;
+    part.file = file;
+    const auto [sha, bytes] = writeShard(model, dir / file, mine, dtype);
+    part.sha256 = sha;
+    part.tensorBytes = bytes;
+    part.tensors = static_cast<int64_t>(mine.size());
+    for (const KeyBinding* b : mine) part.weightMap[b->key] = file;
+    return part;
+}
+
+std::map<std::string, std::string> finishModelDirectory(const ModelConfig& c, const fs::path& dir,
+                                                        const std::map<std::string, std::string>& weightMap, uint64_t totalBytes,
+                                                        torch::Dtype dtype, const fs::path& filesFrom) {
+    std::map<std::string, std::string> sha;
+    if (!weightMap.empty()) {
+        nlohmann::json map = nlohmann::json::object();
+        for (const auto& [key, file] : weightMap) map[key] = file;
+        sha["model.safetensors.index.json"] =
+            writeJsonFile(dir / "model.safetensors.index.json", {{"metadata", {{"total_size", totalBytes}}}, {"weight_map", map}});
+    }
+    sha["config.json"] = writeJsonFile(dir / "config.json", exportedConfig(c, dtype));
+    std::error_code ec;
+    if (!filesFrom.empty())
+        for (const char* file : kCompanionFiles)
+            if (fs::is_regular_file(filesFrom / file, ec)) sha[file] = copyFileDurably(filesFrom / file, dir / file);
+    syncDirectory(dir);
+    return sha;
 }
 
 }  // namespace hy3

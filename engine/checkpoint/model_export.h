@@ -31,6 +31,24 @@ struct ExportReport {
 // `dir` must exist and be empty. Throws hy3::Error naming the file on failure.
 ExportReport exportModel(Hy3ModelImpl& model, const std::filesystem::path& dir, const ExportOptions& options);
 
+// One rank's part of a model directory written by several ranks (pipeline stages, expert ranges):
+// the tensors of its layers and experts in one shard file; the replicated tensors (everything but
+// the routed experts) only when `withReplicated`, so each tensor is written once.
+struct PartReport {
+    std::string file;
+    std::string sha256;
+    uint64_t tensorBytes = 0;
+    int64_t tensors = 0;
+    std::map<std::string, std::string> weightMap;  // tensor key -> file
+};
+PartReport exportModelPart(Hy3ModelImpl& model, const std::filesystem::path& dir, const std::string& file, torch::Dtype dtype,
+                           bool withReplicated);
+// Completes a model directory whose shards are written: the index over every part, config.json and
+// the companion files. Returns the SHA-256 of the files it wrote.
+std::map<std::string, std::string> finishModelDirectory(const ModelConfig& config, const std::filesystem::path& dir,
+                                                        const std::map<std::string, std::string>& weightMap, uint64_t totalBytes,
+                                                        torch::Dtype dtype, const std::filesystem::path& filesFrom);
+
 // "5GB", "500MB", "1.5GiB", "123456" -> bytes. Throws hy3::Error naming `what`.
 uint64_t parseByteSize(const std::string& text, const std::string& what);
 

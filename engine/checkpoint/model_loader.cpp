@@ -5,11 +5,16 @@
 #include "config/resources.h"
 #include "util/error.h"
 
+#include <set>
+
 namespace hy3 {
 
 LoadReport loadModelWeights(Hy3ModelImpl& model, ModelDirectory& dir) {
     const int64_t first = model.expertFirst(), last = first + model.localExperts();
-    const KeyMatchResult match = matchKeys(dir, first, last);
+    const auto names = model.named_parameters(true).keys(), buffers = model.named_buffers(true).keys();
+    std::set<std::string> held(names.begin(), names.end());
+    held.insert(buffers.begin(), buffers.end());
+    const KeyMatchResult match = matchKeys(dir, first, last, [&](const std::string& param) { return held.count(param) > 0; });
     if (!match.problems.empty()) {
         const std::string& p = match.problems.front();
         throw Error(match.problems.size() > 1 ? p + " (and " + std::to_string(match.problems.size() - 1) + " more problems)" : p);

@@ -1,5 +1,9 @@
 #include "config/model_cost.h"
 
+#include "util/error.h"
+
+#include <limits>
+
 namespace hy3 {
 
 int64_t attentionParams(const ModelConfig& c) {
@@ -53,23 +57,59 @@ ParameterCount countParameters(const ModelConfig& c) {
     return out;
 }
 
-double forwardFlopsPerToken(const ModelConfig& c, int64_t seqLen) {
-    const double L = static_cast<double>(c.num_hidden_layers);
+double layerForwardFlopsPerToken(const ModelConfig& c, int64_t layer, int64_t seqLen) {
     const double H = static_cast<double>(c.hidden_size);
     const double hd = static_cast<double>(c.head_dim);
     const double heads = static_cast<double>(c.num_attention_heads);
     const double kvHeads = static_cast<double>(c.num_key_value_heads);
     const double S = static_cast<double>(seqLen);
     // Matmul FLOPs are 2 per multiply-add; the doc's coefficients are 3x these (training).
-    const double projections = 2.0 * L * H * hd * (2.0 * heads + 2.0 * kvHeads);
-    const double attentionScores = 2.0 * L * heads * hd * S;  // QK^T and AV, causal half: 4*S/2
-    const double mlp = 6.0 * H *
-                       (static_cast<double>(c.denseLayerCount()) * static_cast<double>(c.intermediate_size) +
-                        static_cast<double>(c.moeLayerCount()) *
-                            static_cast<double>(c.num_experts_per_tok + c.num_shared_experts) *
-                            static_cast<double>(c.moe_intermediate_size));
-    const double head = 2.0 * H * static_cast<double>(c.vocab_size);
-    return projections + attentionScores + mlp + head;
+    const double projections = 2.0 * H * hd * (2.0 * heads + 2.0 * kvHeads);
+    const double attentionScores = 2.0 * heads * hd * S;  // QK^T and AV, causal half: 4*S/2
+    const double mlp = c.isMoeLayer(layer) ? 6.0 * H * static_cast<double>(c.num_experts_per_tok + c.num_shared_experts) *
+                                                 static_cast<double>(c.moe_intermediate_size)
+                                           : 6.0 * H * static_cast<double>(c.intermediate_size);
+    return projections + attentionScores + mlp;
+}
+
+double headForwardFlopsPerToken(const ModelConfig& c) {
+    return 2.0 * static_cast<double>(c.hidden_size) * static_cast<double>(c.vocab_size);
+}
+
+double forwardFlopsPerToken(const ModelConfig& c, int64_t seqLen) {
+    double total = headForwardFlopsPerToken(c);
+    for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) total += layerForwardFlopsPerToken(c, layer, seqLen);
+    return total;
+}
+
+std::vector<std::pair<int64_t, int64_t>> pipelineStages(const ModelConfig& c, int64_t stages, int64_t seqLen) {
+    const int64_t L = c.num_hidden_layers;
+    if (stages < 1 || stages > L) fail("layout.pp", std::to_string(stages) + " stages for " + std::to_string(L) + " layers");
+    // cost[i, j): the layers i..j-1 on one stage, plus the head on the last one.
+    std::vector<double> prefix(static_cast<size_t>(L + 1), 0.0);
+    for (int64_t i = 0; i < L; ++i) prefix[static_cast<size_t>(i + 1)] = prefix[static_cast<size_t>(i)] + layerForwardFlopsPerToken(c, i, seqLen);
+    auto cost = [&](int64_t i, int64_t j) {
+        return prefix[static_cast<size_t>(j)] - prefix[static_cast<size_t>(i)] + (j == L ? headForwardFlopsPerToken(c) : 0.0);
+    };
+    // best[s][j]: the smallest largest-stage cost of the first j layers on s stages; split[s][j]: where the last begins.
+    const double inf = std::numeric_limits<double>::infinity();
+    std::vector<std::vector<double>> best(static_cast<size_t>(stages + 1), std::vector<double>(static_cast<size_t>(L + 1), inf));
+    std::vector<std::vector<int64_t>> split(static_cast<size_t>(stages + 1), std::vector<int64_t>(static_cast<size_t>(L + 1), 0));
+    best[0][0] = 0;
+    for (int64_t s = 1; s <= stages; ++s)
+        for (int64_t j = s; j <= L; ++j)
+            for (int64_t i = s - 1; i < j; ++i) {
+                const double candidate = std::max(best[static_cast<size_t>(s - 1)][static_cast<size_t>(i)], cost(i, j));
+                if (candidate < best[static_cast<size_t>(s)][static_cast<size_t>(j)])
+                    best[static_cast<size_t>(s)][static_cast<size_t>(j)] = candidate, split[static_cast<size_t>(s)][static_cast<size_t>(j)] = i;
+            }
+    std::vector<std::pair<int64_t, int64_t>> out(static_cast<size_t>(stages));
+    for (int64_t s = stages, j = L; s >= 1; --s) {
+        const int64_t i = split[static_cast<size_t>(s)][static_cast<size_t>(j)];
+        out[static_cast<size_t>(s - 1)] = {i, j};
+        j = i;
+    }
+    return out;
 }
 
 double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen) { return 3.0 * forwardFlopsPerToken(c, seqLen); }

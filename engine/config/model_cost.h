@@ -36,8 +36,14 @@ ParameterCount countParameters(const ModelConfig& c);
 // convention of docs/hy3-model.md) at sequence length `seqLen`.
 double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen);
 
-// Forward-only FLOPs per token (a third of the training figure).
+// Forward-only FLOPs per token (a third of the training figure): the sum of every layer's and the head's.
 double forwardFlopsPerToken(const ModelConfig& c, int64_t seqLen);
+double layerForwardFlopsPerToken(const ModelConfig& c, int64_t layer, int64_t seqLen);
+double headForwardFlopsPerToken(const ModelConfig& c);
+
+// The layers [first, last) of each pipeline stage: contiguous, balanced by forward FLOPs (the head
+// counts on the last stage), the largest stage as small as it can be. Throws when stages > layers.
+std::vector<std::pair<int64_t, int64_t>> pipelineStages(const ModelConfig& c, int64_t stages, int64_t seqLen);
 
 // Model FLOPs utilisation: the training FLOPs of `tokens` tokens (rows x seq_len, padding included,
 // since the model computes it) done in `seconds`, as a share of `peakFlopsPerSecond`.

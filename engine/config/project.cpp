@@ -399,6 +399,8 @@ Project ProjectFile::resolve() const {
     p.layout.pp = integer("layout.pp");
     p.layout.dp = integer("layout.dp");
     p.layout.ep = integer("layout.ep");
+    p.distributed.timeout_s = integer("distributed.timeout_s");
+    p.distributed.heartbeat_s = integer("distributed.heartbeat_s");
     p.output_dir = absolutePath(get("output_dir").get<std::string>());
     return p;
 }

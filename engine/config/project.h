@@ -20,6 +20,11 @@ struct Layout {
     int64_t worldSize() const { return pp * dp; }
 };
 
+struct DistributedSettings {
+    int64_t timeout_s = 600;    // one collective, or the rendezvous
+    int64_t heartbeat_s = 30;   // silence after which a rank counts as gone
+};
+
 struct ModelSource {
     std::string preset;               // a preset name from resources/presets, or empty
     std::filesystem::path directory;  // an HF model directory (absolute), or empty
@@ -66,6 +71,7 @@ struct Project {
     DataSettings data;
     TrainingSettings training;
     Layout layout;
+    DistributedSettings distributed;
     std::filesystem::path output_dir;  // absolute
 };
 

@@ -106,6 +106,8 @@ std::vector<SettingSpec> buildSpecs() {
         integer("layout.pp", 1, 1, 1024, "layout", "pipeline stages"),
         integer("layout.dp", 1, 1, 65536, "layout", "data-parallel replicas; world size = pp x dp"),
         integer("layout.ep", 1, 1, 65536, "layout", "expert-parallel group size; divides dp and the expert count"),
+        integer("distributed.timeout_s", 600, 1, 86400, "distributed", "seconds one collective (or the rendezvous) may take"),
+        integer("distributed.heartbeat_s", 30, 1, 3600, "distributed", "a rank silent this long counts as gone; the others stop"),
     };
 }
 

@@ -86,17 +86,26 @@ Hy3ModelImpl::Hy3ModelImpl(const ModelConfig& config, const ModelOptions& option
     if (expertFirst_ < 0 || expertLast_ > c.num_experts || expertFirst_ > expertLast_)
         fail("expert range", "[" + std::to_string(expertFirst_) + ", " + std::to_string(expertLast_) +
                                   ") is outside the model's " + std::to_string(c.num_experts) + " experts");
+    layerFirst_ = options.layerFirst;
+    layerLast_ = options.layerLast < 0 ? c.num_hidden_layers : options.layerLast;
+    if (layerFirst_ < 0 || layerLast_ > c.num_hidden_layers || layerFirst_ >= layerLast_)
+        fail("layer range", "[" + std::to_string(layerFirst_) + ", " + std::to_string(layerLast_) + ") is not a range of the model's " +
+                                std::to_string(c.num_hidden_layers) + " layers");
+    if (c.tie_word_embeddings && !(holdsEmbedding() && holdsHead()))
+        fail("layout.pp", "a model with tied embeddings cannot be split into pipeline stages");
     const auto opts = torch::TensorOptions().dtype(options.dtype).device(options.device);
     const auto fp32 = opts.dtype(torch::kFloat);
     const int64_t H = c.hidden_size, D = c.head_dim;
     const int64_t qkvRows = (c.num_attention_heads + 2 * c.num_key_value_heads) * D;
     const int64_t F = c.moe_intermediate_size, E = localExperts(), Fs = F * c.num_shared_experts;
 
-    embed_ = register_parameter("embed_tokens", torch::zeros({c.vocab_size, H}, opts));
-    auto list = register_module("layers", torch::nn::ModuleList());
-    for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    if (holdsEmbedding()) embed_ = register_parameter("embed_tokens", torch::zeros({c.vocab_size, H}, opts));
+    // Layers register under their model-wide index ("layers.7.qkv_proj") whichever stage holds them.
+    auto list = register_module("layers", std::make_shared<torch::nn::Module>());
+    layers_.resize(static_cast<size_t>(c.num_hidden_layers));
+    for (int64_t i = layerFirst_; i < layerLast_; ++i) {
         auto holder = std::make_shared<torch::nn::Module>();
-        Layer L;
+        Layer& L = layers_[static_cast<size_t>(i)];
         L.inputNorm = holder->register_parameter("input_norm", torch::ones({H}, opts));
         L.qkv = holder->register_parameter("qkv_proj", torch::zeros({qkvRows, H}, opts));
         L.qNorm = holder->register_parameter("q_norm", torch::ones({D}, opts));
@@ -118,18 +127,23 @@ Hy3ModelImpl::Hy3ModelImpl(const ModelConfig& config, const ModelOptions& option
             }
             L.loadSinceUpdate = torch::zeros({c.num_experts}, torch::kLong);
         }
-        list->push_back(holder);
-        layers_.push_back(L);
+        list->register_module(std::to_string(i), holder);
     }
-    norm_ = register_parameter("norm", torch::ones({H}, opts));
-    lmHead_ = c.tie_word_embeddings ? embed_ : register_parameter("lm_head", torch::zeros({c.vocab_size, H}, opts));
+    if (holdsHead()) {
+        norm_ = register_parameter("norm", torch::ones({H}, opts));
+        lmHead_ = c.tie_word_embeddings ? embed_ : register_parameter("lm_head", torch::zeros({c.vocab_size, H}, opts));
+    }
 }
 
 std::vector<int64_t> Hy3ModelImpl::moeLayers() const {
     std::vector<int64_t> out;
-    for (int64_t i = 0; i < config_.num_hidden_layers; ++i)
+    for (int64_t i = layerFirst_; i < layerLast_; ++i)
         if (config_.isMoeLayer(i)) out.push_back(i);
     return out;
+}
+
+bool Hy3ModelImpl::holds(const std::string& name) const {
+    return named_parameters(true).find(name) != nullptr || named_buffers(true).find(name) != nullptr;
 }
 
 torch::Tensor Hy3ModelImpl::tensor(const std::string& name) const {
@@ -139,15 +153,31 @@ torch::Tensor Hy3ModelImpl::tensor(const std::string& name) const {
 }
 
 void Hy3ModelImpl::initializeWeights(uint64_t seed) {
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    // Each tensor (each expert of a grouped tensor) draws from its own generator seeded by the seed
+    // and its name, so a pipeline stage or an expert range gets exactly the weights the whole
+    // model would have: the same seed gives the same model whatever the layout.
     const double stdDev = initializerRange(config_);
     torch::NoGradGuard noGrad;
+    auto generatorFor = [&](const std::string& name, int64_t expert) {
+        uint64_t h = seed ^ 0x9E3779B97F4A7C15ull;
+        for (char ch : name + "#" + std::to_string(expert)) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001B3ull;
+        return at::make_generator<at::CPUGeneratorImpl>(h);
+    };
     for (auto& item : named_parameters(true)) {
         torch::Tensor p = item.value();
         const std::string& name = item.key();
-        const bool isNorm = name.find("norm") != std::string::npos;
-        if (isNorm) p.fill_(1.0);
-        else truncatedNormal(p, stdDev, gen);
+        if (name.find("norm") != std::string::npos) {
+            p.fill_(1.0);
+        } else if (name.find(".experts_") != std::string::npos) {
+            for (int64_t e = 0; e < p.size(0); ++e) {
+                auto gen = generatorFor(name, expertFirst_ + e);
+                torch::Tensor slice = p.select(0, e);
+                truncatedNormal(slice, stdDev, gen);
+            }
+        } else {
+            auto gen = generatorFor(name, -1);
+            truncatedNormal(p, stdDev, gen);
+        }
     }
     for (auto& item : named_buffers(true)) item.value().zero_();
 }
@@ -187,25 +217,37 @@ ForwardOutput Hy3ModelImpl::forward(const Batch& batch, const ForwardOptions& fo
     }
     step.auxLoss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(device));
 
-    torch::Tensor h = torch::embedding(embed_, ids.to(device).reshape({B * S}));
-    for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+    torch::Tensor h;
+    if (holdsEmbedding()) {
+        h = torch::embedding(embed_, ids.to(device).reshape({B * S}));
+    } else {
+        if (!fo.hiddenIn.defined() || fo.hiddenIn.size(0) != B * S)
+            fail("pipeline stage", "a stage after the first needs the previous stage's hidden states [" + std::to_string(B * S) + ", H]");
+        h = fo.hiddenIn;
+    }
+    for (int64_t i = layerFirst_; i < layerLast_; ++i)
         h = options_.activationCheckpointing && is_training() ? checkpointedBlock(i, h, step) : block(i, h, step, true);
-    h = ops::rmsNorm(h, norm_, c.rms_norm_eps);
 
     ForwardOutput out;
+    if (options_.auxLossCoef > 0) out.auxLoss = step.auxLoss;
+    out.routing = std::move(step.routing);
+    if (!holdsHead()) {
+        out.hidden = h;
+        return out;
+    }
+    h = ops::rmsNorm(h, norm_, c.rms_norm_eps);
+
     if (batch.labels.defined()) {
         const torch::Tensor targets = shiftedTargets(batch, step.mask).reshape({B * S});
         out.labelTokens = targets.ne(-100).sum().item<int64_t>();
         out.lossSum = ops::linearCrossEntropySum(h, lmHead_, targets.to(device), options_.lossChunkRows);
     }
-    if (options_.auxLossCoef > 0) out.auxLoss = step.auxLoss;
     if (fo.logitsToKeep >= 0) {
         torch::NoGradGuard noGrad;
         const int64_t keep = fo.logitsToKeep == 0 ? S : std::min(fo.logitsToKeep, S);
         const torch::Tensor rows = h.detach().reshape({B, S, -1}).narrow(1, S - keep, keep).reshape({B * keep, -1});
         out.logits = torch::mm(rows, lmHead_.t()).to(torch::kFloat).reshape({B, keep, c.vocab_size});
     }
-    out.routing = std::move(step.routing);
     return out;
 }
 
@@ -234,6 +276,13 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     if (options_.auxLossCoef > 0 && torch::GradMode::is_enabled())
         step.auxLoss = step.auxLoss + options_.auxLossCoef * sequenceBalanceLoss(r, step.sequenceOfRow, step.geometry.batch, K);
 
+    if (options_.expertExchange && options_.expertExchange->ranks() > 1) {
+        torch::Tensor tokenOfRow;
+        const torch::Tensor ys = exchangedExperts(L, x, r, tokenOfRow);
+        const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
+        return combineExperts(L, h, m, ys, rows);
+    }
+
     // Token-slots of the experts held here, sorted by expert so each expert's rows are contiguous.
     torch::Tensor slots = r.experts_TK.flatten();
     torch::Tensor slotIndex = torch::arange(slots.numel(), slots.options());
@@ -250,7 +299,12 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     const torch::Tensor ws = r.weights_TK.flatten().index_select(0, slotOfRow);
     const torch::Tensor ys = groupedExperts(xs, ws, counts, L.expertsGateUp, L.expertsDown);
     const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
+    return combineExperts(L, h, m, ys, rows);
+}
 
+torch::Tensor Hy3ModelImpl::combineExperts(const Layer& L, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
+                                           const torch::Tensor& rows) {
+    const ModelConfig& c = config_;
     if (c.enable_moe_fp32_combine && h.scalar_type() != torch::kFloat) {
         // Shared and routed outputs are added in fp32, then rounded once onto the residual.
         torch::Tensor mlp = torch::zeros(h.sizes(), h.options().dtype(torch::kFloat));
@@ -260,6 +314,46 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     const torch::Tensor withShared =
         L.sharedGateUp.defined() ? torch::addmm(h, ops::swiglu(torch::mm(m, L.sharedGateUp.t())), L.sharedDown.t()) : h;
     return withShared.index_add(0, rows, ys);
+}
+
+torch::Tensor Hy3ModelImpl::exchangedExperts(const Layer& L, const torch::Tensor& x, const Routing& r, torch::Tensor& tokenOfRow) {
+    ExpertExchange& exchange = *options_.expertExchange;
+    const int64_t K = config_.num_experts_per_tok, E = config_.num_experts, ranks = exchange.ranks(), local = localExperts();
+    // Every slot, sorted by expert: the experts of rank r are contiguous, and within them each expert.
+    const auto sorted = r.experts_TK.flatten().sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
+    const torch::Tensor slotOfRow = std::get<1>(sorted);
+    tokenOfRow = slotOfRow.div(K, "floor");
+    const torch::Tensor perExpert = torch::bincount(std::get<0>(sorted).cpu(), {}, E).contiguous();
+    const std::vector<int64_t> sendCounts(perExpert.data_ptr<int64_t>(), perExpert.data_ptr<int64_t>() + E);
+    const std::vector<int64_t> recvCounts = exchange.exchangeCounts(sendCounts);  // [source, local expert]
+    std::vector<int64_t> sendSplits(static_cast<size_t>(ranks), 0), recvSplits(static_cast<size_t>(ranks), 0);
+    for (int64_t q = 0; q < ranks; ++q)
+        for (int64_t e = 0; e < local; ++e) {
+            sendSplits[static_cast<size_t>(q)] += sendCounts[static_cast<size_t>(q * local + e)];
+            recvSplits[static_cast<size_t>(q)] += recvCounts[static_cast<size_t>(q * local + e)];
+        }
+    const torch::Tensor xs = exchange.exchange(x.index_select(0, tokenOfRow), sendSplits, recvSplits);
+    const torch::Tensor ws = exchange.exchange(r.weights_TK.flatten().index_select(0, slotOfRow).unsqueeze(1), sendSplits, recvSplits);
+
+    // Received rows come by source, each source's by expert; the experts want them by expert.
+    std::vector<int64_t> order;
+    std::vector<int64_t> startOf(static_cast<size_t>(ranks * local), 0);
+    int64_t offset = 0;
+    for (int64_t q = 0; q < ranks; ++q)
+        for (int64_t e = 0; e < local; ++e) startOf[static_cast<size_t>(q * local + e)] = offset, offset += recvCounts[static_cast<size_t>(q * local + e)];
+    std::vector<int64_t> counts(static_cast<size_t>(local), 0);
+    for (int64_t e = 0; e < local; ++e)
+        for (int64_t q = 0; q < ranks; ++q) {
+            const int64_t n = recvCounts[static_cast<size_t>(q * local + e)], start = startOf[static_cast<size_t>(q * local + e)];
+            for (int64_t i = 0; i < n; ++i) order.push_back(start + i);
+            counts[static_cast<size_t>(e)] += n;
+        }
+    const torch::Tensor byExpert = torch::tensor(order, torch::kLong).to(x.device());
+    const torch::Tensor ys = groupedExperts(xs.index_select(0, byExpert), ws.squeeze(1).index_select(0, byExpert),
+                                            torch::tensor(counts, torch::kLong), L.expertsGateUp, L.expertsDown);
+    // Back into source order, and home.
+    const torch::Tensor bySource = torch::empty_like(byExpert).index_copy_(0, byExpert, torch::arange(byExpert.numel(), byExpert.options()));
+    return exchange.exchange(ys.index_select(0, bySource), recvSplits, sendSplits);
 }
 
 torch::Tensor Hy3ModelImpl::checkpointedBlock(int64_t layer, const torch::Tensor& h, Step& step) {
@@ -288,6 +382,7 @@ torch::Tensor Hy3ModelImpl::checkpointedBlock(int64_t layer, const torch::Tensor
 }
 
 torch::Tensor Hy3ModelImpl::decode(const torch::Tensor& idsIn, KvCache& cache) {
+    if (!holdsEmbedding() || !holdsHead()) fail("decode", "needs the whole model (this one is a pipeline stage)");
     torch::NoGradGuard noGrad;
     const ModelConfig& c = config_;
     const torch::Tensor ids = idsIn.to(options_.device).reshape({1, -1});

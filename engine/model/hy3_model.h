@@ -5,6 +5,7 @@
 // key table (checkpoint/key_names.h) maps them to on-disk names.
 #include "config/model_config.h"
 #include "model/attention.h"
+#include "model/expert_exchange.h"
 #include "model/moe.h"
 
 #include <torch/torch.h>
@@ -19,6 +20,9 @@ struct ModelOptions {
     torch::Device device = torch::kCPU;
     int64_t expertFirst = 0;                   // routed experts held: [expertFirst, expertLast)
     int64_t expertLast = -1;                   // -1: all experts
+    int64_t layerFirst = 0;                    // decoder layers held: [layerFirst, layerLast) (a pipeline stage);
+    int64_t layerLast = -1;                    // -1: to the end. The embedding is held with layer 0, norm and head with the last
+    std::shared_ptr<ExpertExchange> expertExchange;  // expert parallelism: slots of other ranks' experts travel through it
     bool activationCheckpointing = false;      // recompute each block in backward
     double auxLossCoef = 0.0;                  // sequence-level balance loss coefficient
     int64_t lossChunkRows = 1024;              // rows of logits computed at once for the loss
@@ -37,6 +41,7 @@ struct Batch {
 struct ForwardOptions {
     int64_t logitsToKeep = -1;     // -1: no logits; 0: all positions; n > 0: the last n per row
     bool recordRouting = false;    // keep router logits and selected experts per MoE layer
+    torch::Tensor hiddenIn;        // a later pipeline stage: the previous stage's hidden states [B*S, H]
 };
 
 struct LayerRouting {
@@ -52,6 +57,7 @@ struct ForwardOutput {
     torch::Tensor auxLoss;         // coefficient * balance loss, when the coefficient is > 0
     torch::Tensor logits;          // [B, S', V] fp32 when asked for
     std::vector<LayerRouting> routing;  // when asked for
+    torch::Tensor hidden;          // a stage before the last: its output hidden states [B*S, H]
 };
 
 // Keys and values of every layer for incremental decoding: [1, K, positions, D] each.
@@ -83,10 +89,16 @@ public:
     void setLoadSinceUpdate(const std::vector<torch::Tensor>& load);
 
     const ModelConfig& config() const { return config_; }
+    int64_t layerFirst() const { return layerFirst_; }
+    int64_t layerLast() const { return layerLast_; }
+    bool holdsEmbedding() const { return layerFirst_ == 0; }
+    bool holdsHead() const { return layerLast_ == config_.num_hidden_layers; }
+    // Whether this model holds the parameter or buffer with this internal name.
+    bool holds(const std::string& name) const;
     const ModelOptions& options() const { return options_; }
     int64_t localExperts() const { return expertLast_ - expertFirst_; }
     int64_t expertFirst() const { return expertFirst_; }
-    std::vector<int64_t> moeLayers() const;
+    std::vector<int64_t> moeLayers() const;  // the MoE layers held here
 
     // The parameter or buffer registered under an internal name ("layers.1.experts_gate_up").
     torch::Tensor tensor(const std::string& name) const;
@@ -100,6 +112,7 @@ private:
     ModelConfig config_;
     ModelOptions options_;
     int64_t expertFirst_ = 0, expertLast_ = 0;
+    int64_t layerFirst_ = 0, layerLast_ = 0;
     torch::Tensor embed_, norm_, lmHead_;
     struct Layer {
         torch::Tensor inputNorm, qkv, qNorm, kNorm, o, postNorm;
@@ -108,7 +121,12 @@ private:
         torch::Tensor sharedGateUp, sharedDown;
         torch::Tensor loadSinceUpdate;                          // int64 [E], CPU
     };
-    std::vector<Layer> layers_;
+    std::vector<Layer> layers_;  // every layer of the config; only those held have tensors
+    // The routed experts' output with expert parallelism: rows in expert order, and their tokens.
+    torch::Tensor exchangedExperts(const Layer& L, const torch::Tensor& x, const Routing& r, torch::Tensor& tokenOfRow);
+    // The MoE layer's output: residual + shared expert + routed expert rows added at their tokens.
+    torch::Tensor combineExperts(const Layer& L, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
+                                 const torch::Tensor& rows);
 };
 TORCH_MODULE(Hy3Model);
 

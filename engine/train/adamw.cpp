@@ -10,69 +10,41 @@ bool AdamW::decays(const std::string& name, const torch::Tensor& p) {
     return p.dim() > 1 && name.find("bias") == std::string::npos && name.find("norm") == std::string::npos;
 }
 
-AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, AdamWOptions options) : options_(options) {
+namespace {
+std::vector<size_t> everyIndex(size_t n) {
+    std::vector<size_t> all(n);
+    for (size_t i = 0; i < n; ++i) all[i] = i;
+    return all;
+}
+}  // namespace
+
+AdamW::AdamW(const GradientBuffers& gradients, AdamWOptions options) : AdamW(gradients, options, everyIndex(gradients.size())) {}
+
+AdamW::AdamW(const GradientBuffers& gradients, AdamWOptions options, const std::vector<size_t>& owned) : options_(options) {
     torch::NoGradGuard noGrad;
-    for (auto& [name, tensor] : params) {
+    for (size_t i : owned) {
+        const torch::Tensor& tensor = gradients.parameter(i);
         Param p;
-        p.name = name;
+        p.index = i;
+        p.name = gradients.name(i);
         p.param = tensor;
-        p.decay = decays(name, tensor);
+        p.decay = decays(p.name, tensor);
         const auto fp32 = tensor.options().dtype(torch::kFloat);
-        if (tensor.scalar_type() != torch::kFloat) {
-            p.master = tensor.detach().to(torch::kFloat).clone();
-            p.grad = torch::zeros(tensor.sizes(), fp32);
-        }
+        if (tensor.scalar_type() != torch::kFloat) p.master = tensor.detach().to(torch::kFloat).clone();
         p.expAvg = torch::zeros(tensor.sizes(), fp32);
         p.expAvgSq = torch::zeros(tensor.sizes(), fp32);
         params_.push_back(std::move(p));
     }
 }
 
-torch::Tensor AdamW::gradOf(const Param& p) const { return p.master.defined() ? p.grad : p.param.grad(); }
-
-void AdamW::accumulateGradients() {
-    torch::NoGradGuard noGrad;
-    for (Param& p : params_) {
-        if (!p.master.defined() || !p.param.grad().defined()) continue;
-        p.grad.add_(p.param.grad().to(torch::kFloat));
-        p.param.mutable_grad() = torch::Tensor();
-    }
-}
-
-double AdamW::gradientNorm() {
-    torch::NoGradGuard noGrad;
-    double sq = 0;
-    for (const Param& p : params_) {
-        const torch::Tensor g = gradOf(p);
-        if (g.defined()) sq += g.to(torch::kDouble).pow(2).sum().item<double>();
-    }
-    return std::sqrt(sq);
-}
-
-void AdamW::scaleGradients(double factor) {
-    torch::NoGradGuard noGrad;
-    for (Param& p : params_) {
-        torch::Tensor g = gradOf(p);
-        if (g.defined()) g.mul_(factor);
-    }
-}
-
-void AdamW::zeroGradients() {
-    torch::NoGradGuard noGrad;
-    for (Param& p : params_) {
-        p.param.mutable_grad() = torch::Tensor();
-        if (p.grad.defined()) p.grad.zero_();
-    }
-}
-
-void AdamW::step(double lr) {
+void AdamW::step(double lr, const GradientBuffers& gradients) {
     torch::NoGradGuard noGrad;
     ++steps_;
     const double b1 = options_.beta1, b2 = options_.beta2;
     const double correction1 = 1.0 - std::pow(b1, static_cast<double>(steps_));
     const double correction2 = 1.0 - std::pow(b2, static_cast<double>(steps_));
     for (Param& p : params_) {
-        const torch::Tensor grad = gradOf(p);
+        const torch::Tensor grad = gradients.gradient(p.index);
         if (!grad.defined()) continue;
         torch::Tensor weights = p.master.defined() ? p.master : p.param;
         // The operation order of torch::optim::AdamW, so the two agree to the last bit.
@@ -83,7 +55,6 @@ void AdamW::step(double lr) {
         weights.addcdiv_(p.expAvg, denom, -lr / correction1);
         if (p.master.defined()) p.param.copy_(p.master);
     }
-    zeroGradients();
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> AdamW::state() const {
@@ -107,7 +78,10 @@ void AdamW::load(const std::map<std::string, torch::Tensor>& state, int64_t step
     for (Param& p : params_) {
         take("exp_avg." + p.name, p.expAvg);
         take("exp_avg_sq." + p.name, p.expAvgSq);
-        if (p.master.defined()) take("master." + p.name, p.master);
+        if (p.master.defined()) {
+            take("master." + p.name, p.master);
+            p.param.copy_(p.master);
+        }
     }
     steps_ = steps;
 }

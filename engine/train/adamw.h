@@ -1,7 +1,10 @@
 #pragma once
 // AdamW with decoupled weight decay, the same update as torch::optim::AdamW, with fp32 master
-// weights and fp32 gradient accumulation when the parameters are bf16. Parameters are grouped by
-// name: no weight decay on norms and biases (one-dimensional tensors).
+// weights and fp32 moments when the parameters are bf16. No weight decay on norms, biases and
+// other one-dimensional tensors. Under data parallelism (ZeRO-1) each rank's AdamW holds the
+// state of only the parameters it owns; the owners then share the updated values.
+#include "train/gradients.h"
+
 #include <torch/torch.h>
 
 #include <map>
@@ -16,20 +19,12 @@ struct AdamWOptions {
 
 class AdamW {
 public:
-    // `params`: the trainable tensors by name (requires_grad set).
-    AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, AdamWOptions options);
+    // Updates every parameter of `gradients`, or only those whose index is in `owned`.
+    AdamW(const GradientBuffers& gradients, AdamWOptions options);
+    AdamW(const GradientBuffers& gradients, AdamWOptions options, const std::vector<size_t>& owned);
 
-    // After each micro-batch's backward: with bf16 parameters, moves .grad into the fp32
-    // accumulators (no-op for fp32 parameters, whose .grad accumulates itself).
-    void accumulateGradients();
-    // The global L2 norm of the accumulated gradients (fp32); NaN or inf when one is not finite.
-    double gradientNorm();
-    // Multiplies every accumulated gradient by `factor` (clipping).
-    void scaleGradients(double factor);
-    // One update with learning rate `lr`, then clears the gradients.
-    void step(double lr);
-    // Drops the accumulated gradients without updating (a skipped step).
-    void zeroGradients();
+    // One update with learning rate `lr` from the accumulated gradients (which stay as they are).
+    void step(double lr, const GradientBuffers& gradients);
 
     int64_t stepCount() const { return steps_; }
     // Optimizer state as named tensors ("exp_avg.<param>", "exp_avg_sq.<param>", "master.<param>")
@@ -41,14 +36,13 @@ public:
 
 private:
     struct Param {
+        size_t index;             // in the GradientBuffers
         std::string name;
         torch::Tensor param;      // the model's tensor
         torch::Tensor master;     // fp32 copy when the model's tensor is not fp32
-        torch::Tensor grad;       // fp32 accumulator when the model's tensor is not fp32
         torch::Tensor expAvg, expAvgSq;
         bool decay = true;
     };
-    torch::Tensor gradOf(const Param& p) const;
     std::vector<Param> params_;
     AdamWOptions options_;
     int64_t steps_ = 0;

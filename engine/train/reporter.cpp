@@ -30,8 +30,14 @@ RouterSummary summarizeLoad(const std::vector<int64_t>& load) {
 }
 
 RunReporter::RunReporter(RunStore* store, int64_t runId, bool jsonl, std::ostream& events, std::ostream& human,
-                         const std::filesystem::path& logFile)
-    : store_(store), runId_(runId), jsonl_(jsonl), events_(events), human_(human), tty_(!jsonl && ::isatty(STDERR_FILENO)) {
+                         const std::filesystem::path& logFile, bool primary)
+    : store_(store),
+      runId_(runId),
+      jsonl_(jsonl && primary),
+      events_(events),
+      human_(human),
+      tty_(primary && !jsonl && ::isatty(STDERR_FILENO)),
+      primary_(primary) {
     if (!logFile.empty()) {
         std::filesystem::create_directories(logFile.parent_path());
         logFile_.open(logFile, std::ios::app);
@@ -49,6 +55,7 @@ void RunReporter::storeEvent(int64_t step, const std::string& kind, const std::s
 
 void RunReporter::humanLine(const std::string& line) {
     if (logFile_.is_open()) logFile_ << line << std::endl;
+    if (!primary_) return;
     // stderr gets these lines with --events jsonl too: stdout carries the events.
     if (progressShown_) human_ << "\r\033[K";
     human_ << line << std::endl;
@@ -118,7 +125,7 @@ void RunReporter::step(const StepMetrics& m) {
                        (m.skipped ? "skipped (" + m.skipReason + ")" : fixed(m.loss, 4)) + "  lr " + significant(m.lr, 3) + "  " +
                        fixed(m.tokensPerSecond, 0) + " tok/s  MFU " + fixed(100 * m.mfu, 1) + "%  ETA " + etaText;
     if (logFile_.is_open()) logFile_ << line << std::endl;
-    if (jsonl_) return;
+    if (jsonl_ || !primary_) return;
     if (tty_) {
         const int width = 20;
         const int filled = m.totalSteps > 0 ? static_cast<int>(width * m.step / m.totalSteps) : 0;

@@ -35,9 +35,10 @@ RouterSummary summarizeLoad(const std::vector<int64_t>& load);
 
 class RunReporter {
 public:
-    // store may be null (ranks other than 0 write only their log).
+    // Rank 0 is `primary`: it writes the store, the events and the progress. The other ranks
+    // (store null) write only their log file, and their errors to `human`.
     RunReporter(RunStore* store, int64_t runId, bool jsonl, std::ostream& events, std::ostream& human,
-                const std::filesystem::path& logFile);
+                const std::filesystem::path& logFile, bool primary = true);
 
     void start(int64_t step, const nlohmann::json& info);
     void step(const StepMetrics& m);
@@ -61,6 +62,7 @@ private:
     std::ostream& human_;
     std::ofstream logFile_;
     bool tty_;
+    bool primary_;
     bool progressShown_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     int64_t firstStep_ = -1;

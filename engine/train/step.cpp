@@ -10,79 +10,191 @@ namespace hy3 {
 
 namespace {
 
-std::vector<std::vector<int64_t>> toCounts(const std::vector<torch::Tensor>& load) {
-    std::vector<std::vector<int64_t>> out;
-    for (const torch::Tensor& t : load) {
-        const torch::Tensor c = t.to(torch::kLong).contiguous();
-        out.emplace_back(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+// An empty [B*S, H] buffer for the hidden states of a micro-batch between stages.
+torch::Tensor hiddenLike(const Hy3ModelImpl& model, const MicroBatch& m) {
+    return torch::empty({m.batch.input_ids.numel(), model.config().hidden_size},
+                        torch::TensorOptions().dtype(model.options().dtype).device(model.options().device));
+}
+
+// Every MoE layer's load and bias after the step, as rows [load..., bias...] for the whole model;
+// each stage fills its own layers and the rows are combined over the stages.
+std::vector<LayerRouterState> routerState(Hy3ModelImpl& model, StepComm& comm, const std::vector<torch::Tensor>& loads) {
+    const ModelConfig& c = model.config();
+    std::vector<int64_t> all;
+    for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+        if (c.isMoeLayer(i)) all.push_back(i);
+    const int64_t E = c.num_experts;
+    std::vector<std::vector<double>> rows(all.size(), std::vector<double>(static_cast<size_t>(2 * E), 0.0));
+    const std::vector<int64_t> held = model.moeLayers();
+    for (size_t h = 0; h < held.size(); ++h) {
+        const size_t row = static_cast<size_t>(std::find(all.begin(), all.end(), held[h]) - all.begin());
+        const torch::Tensor load = loads[h].to(torch::kDouble).contiguous();
+        for (int64_t e = 0; e < E; ++e) rows[row][static_cast<size_t>(e)] = load.data_ptr<double>()[e];
+        const torch::Tensor bias = model.tensor("layers." + std::to_string(held[h]) + ".expert_bias");
+        if (bias.defined()) {
+            const torch::Tensor b = bias.to(torch::kDouble).cpu().contiguous();
+            for (int64_t e = 0; e < E; ++e) rows[row][static_cast<size_t>(E + e)] = b.data_ptr<double>()[e];
+        }
+    }
+    comm.gatherRouterState(rows);
+    std::vector<LayerRouterState> out;
+    for (size_t i = 0; i < all.size(); ++i) {
+        LayerRouterState s;
+        s.layer = all[i];
+        for (int64_t e = 0; e < E; ++e) s.load.push_back(static_cast<int64_t>(std::llround(rows[i][static_cast<size_t>(e)])));
+        if (c.moe_router_enable_expert_bias)
+            for (int64_t e = 0; e < E; ++e) s.bias.push_back(static_cast<float>(rows[i][static_cast<size_t>(E + e)]));
+        out.push_back(std::move(s));
     }
     return out;
 }
 
 }  // namespace
 
-StepResult trainStep(Hy3ModelImpl& model, AdamW& optimizer, const std::vector<MicroBatch>& batches, const StepSettings& s) {
+StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, const StepSettings& s) {
     const auto started = std::chrono::steady_clock::now();
+    Hy3ModelImpl& model = ctx.model;
+    StepComm& comm = ctx.comm;
     StepResult r;
-    int64_t rows = 0;
+    std::vector<double> counts{0, 0, 0, 0};  // label tokens, tokens, real tokens, rows
     for (const MicroBatch& m : batches) {
-        r.tokens += m.tokens, r.realTokens += m.realTokens, r.labelTokens += m.labelTokens;
-        rows += m.batch.input_ids.size(0);
+        counts[0] += static_cast<double>(m.labelTokens);
+        counts[1] += static_cast<double>(m.tokens);
+        counts[2] += static_cast<double>(m.realTokens);
+        counts[3] += static_cast<double>(m.batch.input_ids.size(0));
     }
-    // Every micro-batch's summed loss is divided by the global batch's label count, so the
-    // accumulated gradient is that of the mean over the whole global batch.
-    const double divisor = static_cast<double>(std::max<int64_t>(r.labelTokens, 1));
+    comm.sumOverReplicas(counts);
+    r.labelTokens = static_cast<int64_t>(counts[0]);
+    r.tokens = static_cast<int64_t>(counts[1]);
+    r.realTokens = static_cast<int64_t>(counts[2]);
+    // Every micro-batch's summed loss is divided by the label count of the whole global batch, so
+    // the accumulated (and rank-summed) gradient is that of the mean over the global batch.
+    const double divisor = std::max(counts[0], 1.0);
+    const double rows = counts[3];
+
     model.train();
+    struct InFlight {
+        torch::Tensor input;   // the received hidden states (stages after the first)
+        torch::Tensor output;  // hidden states sent on (stages before the last)
+        torch::Tensor loss;    // the last stage's scaled loss
+        torch::Tensor aux;     // this stage's balance loss
+    };
+    std::vector<InFlight> inFlight(batches.size());
     double lossSum = 0;
-    for (const MicroBatch& m : batches) {
-        const ForwardOutput out = model.forward(m.batch);
+
+    auto forward = [&](size_t i) {
+        const MicroBatch& m = batches[i];
+        InFlight& f = inFlight[i];
+        ForwardOptions fo;
+        if (!comm.firstStage()) {
+            f.input = comm.receiveActivation(hiddenLike(model, m), static_cast<int>(i)).requires_grad_(true);
+            fo.hiddenIn = f.input;
+        }
+        const ForwardOutput out = model.forward(m.batch, fo);
+        // The balance loss is a per-sequence mean; weigh each micro-batch by its share of rows.
+        if (out.auxLoss.defined()) f.aux = out.auxLoss * (static_cast<double>(m.batch.input_ids.size(0)) / rows);
+        if (!comm.lastStage()) {
+            f.output = out.hidden;
+            comm.sendActivation(out.hidden.detach(), static_cast<int>(i));
+            return;
+        }
         if (out.labelTokens != m.labelTokens)
             fail("training step", "the model counted " + std::to_string(out.labelTokens) + " label tokens, the batch " +
                                       std::to_string(m.labelTokens) + " (internal inconsistency)");
-        torch::Tensor loss = out.lossSum / divisor;
-        // The balance loss is a per-sequence mean; weigh each micro-batch by its share of rows.
-        if (out.auxLoss.defined()) loss = loss + out.auxLoss * (static_cast<double>(m.batch.input_ids.size(0)) / static_cast<double>(rows));
-        if (s.injectNan) loss = loss * std::numeric_limits<double>::quiet_NaN();
-        loss.backward();
-        optimizer.accumulateGradients();
+        f.loss = out.lossSum / divisor;
+        if (f.aux.defined()) f.loss = f.loss + f.aux;
+        if (s.injectNan) f.loss = f.loss * std::numeric_limits<double>::quiet_NaN();
         lossSum += s.injectNan ? std::numeric_limits<double>::quiet_NaN() : out.lossSum.item<double>();
+    };
+    auto backward = [&](size_t i) {
+        InFlight& f = inFlight[i];
+        if (comm.lastStage()) {
+            f.loss.backward();
+        } else {
+            std::vector<torch::Tensor> outputs{f.output}, grads{comm.receiveGradient(torch::empty_like(f.output), static_cast<int>(i))};
+            if (f.aux.defined() && f.aux.requires_grad()) outputs.push_back(f.aux), grads.push_back(torch::ones_like(f.aux));
+            torch::autograd::backward(outputs, grads);
+        }
+        ctx.gradients.accumulate();
+        if (!comm.firstStage()) comm.sendGradient(f.input.grad(), static_cast<int>(i));
+        f = InFlight{};
+    };
+    // 1F1B: a stage runs (stages - stage - 1) forwards ahead, then alternates, then drains. With one
+    // stage this is forward, backward, forward, backward, ...
+    const size_t M = batches.size();
+    const size_t warmup = std::min<size_t>(static_cast<size_t>(comm.stages() - comm.stage() - 1), M);
+    for (size_t i = 0; i < warmup; ++i) forward(i);
+    for (size_t i = 0; i + warmup < M; ++i) {
+        forward(i + warmup);
+        backward(i);
     }
-    r.loss = lossSum / divisor;
-    r.gradNorm = optimizer.gradientNorm();
-    r.load = toCounts(model.loadSinceUpdate());
+    for (size_t i = M - warmup; i < M; ++i) backward(i);
+    comm.finishSends();
+
+    comm.sumGradients(ctx.gradients);
+    std::vector<torch::Tensor> loads = model.loadSinceUpdate();
+    comm.sumLoads(loads);
+    model.setLoadSinceUpdate(loads);
+
+    // Each parameter's squared norm counted once over the job: by the rank that owns its update.
+    double ownedSquares = 0;
+    {
+        torch::NoGradGuard noGrad;
+        for (size_t i : ctx.owned) {
+            const torch::Tensor g = ctx.gradients.gradient(i);
+            if (g.defined()) ownedSquares += g.to(torch::kDouble).pow(2).sum().item<double>();
+        }
+    }
+    std::vector<double> sums{comm.lastStage() ? lossSum : 0.0, ownedSquares};
+    comm.sumOverWorld(sums);
+    r.loss = sums[0] / divisor;
+    r.gradNorm = std::sqrt(sums[1]);
 
     if (!std::isfinite(r.loss) || !std::isfinite(r.gradNorm)) {
         r.skipped = true;
         r.skipReason = !std::isfinite(r.loss) ? "non-finite loss" : "non-finite gradient norm";
-        optimizer.zeroGradients();
+        ctx.gradients.zero();
         model.updateExpertBias(0.0);  // forget this step's load
     } else {
         // torch.nn.utils.clip_grad_norm_'s rule: scale by max_norm / (norm + 1e-6) when that is < 1.
         if (s.gradClip > 0) {
             const double factor = s.gradClip / (r.gradNorm + 1e-6);
-            if (factor < 1.0) optimizer.scaleGradients(factor);
+            if (factor < 1.0) ctx.gradients.scale(factor);
         }
-        optimizer.step(s.lr);
+        ctx.optimizer.step(s.lr, ctx.gradients);
+        comm.shareUpdatedParameters(ctx.gradients);
+        ctx.gradients.zero();
         model.updateExpertBias(s.expertBiasUpdate);
+        r.router = routerState(model, comm, loads);
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
 }
 
-EvalResult evaluate(Hy3ModelImpl& model, const std::vector<MicroBatch>& batches) {
+EvalResult evaluate(Hy3ModelImpl& model, StepComm& comm, const std::vector<MicroBatch>& batches) {
     torch::NoGradGuard noGrad;
     const std::vector<torch::Tensor> load = model.loadSinceUpdate();
     model.eval();
-    double sum = 0;
-    EvalResult r;
-    for (const MicroBatch& m : batches) {
-        const ForwardOutput out = model.forward(m.batch);
-        sum += out.lossSum.item<double>();
-        r.labelTokens += out.labelTokens;
+    std::vector<double> sums{0, 0};  // loss sum, label tokens
+    for (size_t i = 0; i < batches.size(); ++i) {
+        const MicroBatch& m = batches[i];
+        ForwardOptions fo;
+        if (!comm.firstStage()) fo.hiddenIn = comm.receiveActivation(hiddenLike(model, m), static_cast<int>(i));
+        const ForwardOutput out = model.forward(m.batch, fo);
+        if (!comm.lastStage()) {
+            comm.sendActivation(out.hidden, static_cast<int>(i));
+            continue;
+        }
+        sums[0] += out.lossSum.item<double>();
+        sums[1] += static_cast<double>(out.labelTokens);
     }
+    comm.finishSends();
+    comm.sumOverWorld(sums);
     model.train();
     model.setLoadSinceUpdate(load);
-    r.loss = r.labelTokens > 0 ? sum / static_cast<double>(r.labelTokens) : 0.0;
+    EvalResult r;
+    r.labelTokens = static_cast<int64_t>(sums[1]);
+    r.loss = r.labelTokens > 0 ? sums[0] / sums[1] : 0.0;
     return r;
 }
 

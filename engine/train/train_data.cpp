@@ -63,33 +63,44 @@ void TrainData::seek(const DataCursor& cursor) {
     cursor_ = cursor;
 }
 
-std::vector<MicroBatch> TrainData::nextGlobalBatch(int64_t rows, int64_t microBatch) {
-    std::vector<MicroBatch> out;
-    int64_t left = rows;
-    while (left > 0) {
+std::vector<MicroBatch> TrainData::nextGlobalBatch(int64_t rows, int64_t microBatch, int64_t shard, int64_t shards) {
+    // The batch's rows in order, across an epoch boundary if need be.
+    std::vector<PackedRow> batch;
+    while (static_cast<int64_t>(batch.size()) < rows) {
         planEpoch(cursor_.epoch);
-        const int64_t available = static_cast<int64_t>(plan_.size()) - cursor_.row;
-        if (available <= 0) {
+        if (cursor_.row >= static_cast<int64_t>(plan_.size())) {
             cursor_ = {cursor_.epoch + 1, 0};
             continue;
         }
-        // A micro-batch never straddles two epochs' plans; it is cut short at the end of one.
-        const int64_t take = std::min({microBatch, left, available});
-        const RowBatch assembled = assembleRows(split_, plan_, static_cast<size_t>(cursor_.row), static_cast<size_t>(take), seqLen_, padId_);
-        out.push_back(toMicroBatch(assembled));
-        cursor_.row += take;
-        left -= take;
+        batch.push_back(plan_[static_cast<size_t>(cursor_.row++)]);
+    }
+    const int64_t per = rows / shards;
+    const std::vector<PackedRow> mine(batch.begin() + shard * per, batch.begin() + (shard + 1) * per);
+    std::vector<MicroBatch> out;
+    for (size_t first = 0; first < mine.size(); first += static_cast<size_t>(microBatch)) {
+        const size_t count = std::min(mine.size() - first, static_cast<size_t>(microBatch));
+        out.push_back(toMicroBatch(assembleRows(split_, mine, first, count, seqLen_, padId_)));
     }
     return out;
 }
 
-std::vector<MicroBatch> allRows(const CacheSplit& split, int64_t seqLen, bool packing, uint64_t seed, int32_t padId, int64_t microBatch) {
+std::vector<MicroBatch> allRows(const CacheSplit& split, int64_t seqLen, bool packing, uint64_t seed, int32_t padId, int64_t microBatch,
+                                int64_t shard, int64_t shards) {
     std::vector<MicroBatch> out;
     if (split.documents() == 0) return out;
     const std::vector<PackedRow> plan = planRows(split, seqLen, packing, seed);
-    for (size_t first = 0; first < plan.size(); first += static_cast<size_t>(microBatch)) {
-        const size_t count = std::min(plan.size() - first, static_cast<size_t>(microBatch));
-        out.push_back(toMicroBatch(assembleRows(split, plan, first, count, seqLen, padId)));
+    const int64_t n = static_cast<int64_t>(plan.size()), per = (n + shards - 1) / shards;
+    const int64_t begin = std::min(n, shard * per), end = std::min(n, begin + per);
+    for (int64_t first = begin; first < end; first += microBatch) {
+        const int64_t count = std::min(end - first, microBatch);
+        out.push_back(toMicroBatch(assembleRows(split, plan, static_cast<size_t>(first), static_cast<size_t>(count), seqLen, padId)));
+    }
+    const size_t wanted = static_cast<size_t>((per + microBatch - 1) / microBatch);
+    while (out.size() < wanted) {
+        MicroBatch filler = toMicroBatch(assembleRows(split, plan, 0, 1, seqLen, padId));
+        filler.batch.labels.fill_(-100);
+        filler.labelTokens = filler.realTokens = 0;
+        out.push_back(std::move(filler));
     }
     return out;
 }

@@ -39,9 +39,10 @@ public:
     const DataCursor& cursor() const { return cursor_; }
     void seek(const DataCursor& cursor);
 
-    // The next `rows` rows as micro-batches of `microBatch` rows; an epoch that runs out continues
-    // with the next epoch's plan (shuffled with another seed).
-    std::vector<MicroBatch> nextGlobalBatch(int64_t rows, int64_t microBatch);
+    // The next global batch of `rows` rows (an epoch that runs out continues with the next epoch's
+    // plan, shuffled with another seed); this rank takes share `shard` of `shards` equal shares,
+    // as micro-batches of `microBatch` rows. Every rank advances the cursor by the whole batch.
+    std::vector<MicroBatch> nextGlobalBatch(int64_t rows, int64_t microBatch, int64_t shard = 0, int64_t shards = 1);
 
 private:
     void planEpoch(int64_t epoch);
@@ -57,8 +58,10 @@ private:
     DataCursor cursor_;
 };
 
-// Every row of a split (the validation set), in micro-batches.
+// The rows of a split (the validation set) for share `shard` of `shards`, in micro-batches. Every
+// share has the same number of micro-batches (ranks exchanging tokens must run equally many
+// forwards): a share that runs short is filled with copies whose labels are all ignored.
 std::vector<MicroBatch> allRows(const CacheSplit& split, int64_t seqLen, bool packing, uint64_t seed, int32_t padId,
-                                int64_t microBatch);
+                                int64_t microBatch, int64_t shard = 0, int64_t shards = 1);
 
 }  // namespace hy3

@@ -6,7 +6,10 @@
 #include "checkpoint/verify.h"
 #include "config/model_cost.h"
 #include "config/project.h"
+#include "config/resources.h"
 #include "data/project_data.h"
+#include "dist/distributed.h"
+#include "dist/parallel_step.h"
 #include "runtime/process_setup.h"
 #include "runtime/system_info.h"
 #include "train/parameters.h"
@@ -124,6 +127,19 @@ fs::path linkFinalModel(const fs::path& checkpoint, const fs::path& runDir) {
     return target;
 }
 
+// The shard a rank writes in a checkpoint's model/ folder: one per pipeline stage and expert range.
+std::string modelShardName(int index, int count) {
+    if (count == 1) return "model.safetensors";
+    char name[64];
+    std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", index + 1, count);
+    return name;
+}
+
+// A stream that drops everything (the events of ranks other than 0).
+struct NullStream : std::ostream {
+    NullStream() : std::ostream(nullptr) {}
+};
+
 class Trainer {
 public:
     Trainer(const TrainRequest& request, std::ostream& events, std::ostream& human)
@@ -132,12 +148,16 @@ public:
     TrainOutcome run();
 
 private:
+    bool primary() const { return dist_->rank() == 0; }
     void loadSettings();
+    void joinJob();
     void chooseRunDirectory();
     void prepareData();
     void buildModel();
+    std::vector<ParameterGroupRow> wholeModelParameterMap();
     void restore();
     void openRunRecord();
+    void announce();
     // Trains until the last step or a stop; returns why the run failed, or "" when it did not.
     std::string loop();
     void evaluateNow();
@@ -145,13 +165,18 @@ private:
     void finish(const std::string& status, const std::string& message);
     json checkpointMeta() const;
     std::string resumeHint() const;
+    bool agreeToStop();
 
     TrainRequest request_;
     std::ostream& events_;
     std::ostream& human_;
+    NullStream nowhere_;
 
     std::optional<ProjectFile> projectFile_;
     Project project_;
+    ModelConfig config_;
+    std::unique_ptr<Distributed> dist_;
+    std::unique_ptr<StepComm> comm_;
     fs::path runDir_;
     std::optional<fs::path> resumeFrom_;  // checkpoint folder to continue from
     bool continueRun_ = false;            // resuming inside the checkpoint's own run directory
@@ -162,12 +187,14 @@ private:
     std::unique_ptr<TrainData> train_;
     std::vector<MicroBatch> validation_;
     Hy3Model model_{nullptr};
+    std::unique_ptr<GradientBuffers> gradients_;
     std::unique_ptr<AdamW> optimizer_;
+    std::vector<size_t> owned_;
     std::vector<ParameterGroupRow> parameterMap_;
     LrSchedule schedule_;
     TrainState state_;
     json fingerprint_;
-    double peakFlops_ = 0;
+    double peakFlops_ = 0;  // of every rank together
 
     std::optional<RunStore> store_;
     int64_t runId_ = 0;
@@ -188,77 +215,138 @@ void Trainer::loadSettings() {
     for (const std::string& o : overrides) file.applyOverride(o);
     project_ = file.resolve();
     projectFile_ = std::move(file);
-    if (project_.layout.worldSize() != 1)
-        fail("layout", "pp x dp is " + std::to_string(project_.layout.worldSize()) +
-                           "; `hy3 train` runs one process (set layout.pp and layout.dp to 1)");
     if (project_.datasets.empty()) fail("datasets", "the project has no datasets to train on");
     if (request_.threads > 0) at::set_num_threads(request_.threads);
+    config_ = project_.model.isPreset() ? loadModelConfig(presetConfigPath(project_.model.preset)) : loadModelConfig(project_.model.directory);
+}
+
+void Trainer::joinJob() {
+    const DistEnv env = readDistEnv();
+    const Mesh mesh(project_.layout, env.worldSize, static_cast<int>(config_.num_experts), static_cast<int>(config_.num_hidden_layers));
+    if (project_.training.global_batch % project_.layout.dp != 0)
+        fail("training.global_batch", std::to_string(project_.training.global_batch) + " rows do not split evenly over dp = " +
+                                          std::to_string(project_.layout.dp) + " replicas");
+    DistTimeouts timeouts;
+    timeouts.rendezvous = timeouts.collective = std::chrono::seconds(project_.distributed.timeout_s);
+    timeouts.heartbeat = std::chrono::seconds(project_.distributed.heartbeat_s);
+    dist_ = std::make_unique<Distributed>(env, mesh, timeouts, false);
+    comm_ = env.worldSize > 1 ? std::unique_ptr<StepComm>(std::make_unique<DistStepComm>(*dist_)) : std::make_unique<StepComm>();
 }
 
 void Trainer::chooseRunDirectory() {
-    const fs::path output = project_.output_dir;
-    if (request_.resume.empty()) {
-        runDir_ = uniqueRunDir(output, request_.runName.empty() ? timestampName() : request_.runName);
-        return;
+    // Rank 0 decides (it reads the clock and the output folder); every rank gets its answer.
+    std::string runDir, resumeFrom, mode;
+    if (primary()) {
+        const fs::path output = project_.output_dir;
+        auto newRun = [&] { return uniqueRunDir(output, request_.runName.empty() ? timestampName() : request_.runName); };
+        if (request_.resume.empty()) {
+            runDir = newRun().string();
+        } else {
+            fs::path checkpoint;
+            if (request_.resume == "latest") {
+                const auto latest = newestCheckpointUnder(output);
+                if (!latest) fail("--resume latest", "no run under " + output.string() + " has a checkpoint (start without --resume)");
+                checkpoint = *latest;
+            } else {
+                const CheckpointLocation where = locateCheckpoint(fs::absolute(request_.resume));
+                if (!where.checkpointDir)
+                    fail(request_.resume, "is a model directory, not a checkpoint; to start from its weights set model.path to it");
+                checkpoint = fs::canonical(*where.checkpointDir);
+            }
+            resumeFrom = checkpoint.string();
+            // Continue in the checkpoint's own run directory (RUN/checkpoints/step-N), unless this
+            // is a weights-only start, which is a new run.
+            const fs::path checkpointsDir = checkpoint.parent_path();
+            const bool sameRun = !request_.weightsOnly && checkpointsDir.filename() == "checkpoints";
+            runDir = sameRun ? checkpointsDir.parent_path().string() : newRun().string();
+            mode = sameRun ? "continue" : "new";
+        }
     }
-    if (request_.resume == "latest") {
-        resumeFrom_ = newestCheckpointUnder(output);
-        if (!resumeFrom_) fail("--resume latest", "no run under " + output.string() + " has a checkpoint (start without --resume)");
-    } else {
-        const CheckpointLocation where = locateCheckpoint(fs::absolute(request_.resume));
-        if (!where.checkpointDir)
-            fail(request_.resume, "is a model directory, not a checkpoint; to start from its weights set model.path to it");
-        resumeFrom_ = fs::canonical(*where.checkpointDir);
-    }
-    // Continue in the checkpoint's own run directory (RUN/checkpoints/step-N), unless this is a
-    // weights-only start, which is a new run.
-    const fs::path checkpointsDir = resumeFrom_->parent_path();
-    if (!request_.weightsOnly && checkpointsDir.filename() == "checkpoints") {
-        runDir_ = checkpointsDir.parent_path();
-        continueRun_ = true;
-    } else {
-        runDir_ = uniqueRunDir(output, request_.runName.empty() ? timestampName() : request_.runName);
-    }
+    dist_->world().broadcastString(runDir, 0);
+    dist_->world().broadcastString(resumeFrom, 0);
+    dist_->world().broadcastString(mode, 0);
+    runDir_ = runDir;
+    if (!resumeFrom.empty()) resumeFrom_ = fs::path(resumeFrom);
+    continueRun_ = mode == "continue";
+    if (resumeFrom_) config_ = loadModelConfig(*resumeFrom_ / "model");
 }
 
 void Trainer::prepareData() {
     const DataConfig config = dataConfigFor(project_);
-    human_ << "data: " << (fs::exists(dataCacheRoot(project_) / dataCacheKey(config) / "manifest.json") ? "reusing" : "preparing")
-           << " the token cache" << std::endl;
-    data_ = hy3::prepareData(config, dataCacheRoot(project_), {}, request_.threads);
+    // Rank 0 builds the cache; the others then open the same one.
+    if (primary()) {
+        human_ << "data: " << (fs::exists(dataCacheRoot(project_) / dataCacheKey(config) / "manifest.json") ? "reusing" : "preparing")
+               << " the token cache" << std::endl;
+        data_ = hy3::prepareData(config, dataCacheRoot(project_), {}, request_.threads);
+    }
+    dist_->world().barrier();
+    if (!primary()) data_ = hy3::prepareData(config, dataCacheRoot(project_), {}, request_.threads);
     cache_ = TokenCache::open(data_.cacheDir);
-    const ModelConfig& c = model_->config();
+    const ModelConfig& c = config_;
     const int32_t pad = static_cast<int32_t>(c.pad_token_id >= 0 ? c.pad_token_id : std::max<int64_t>(c.eos_token_id, 0));
     const uint64_t seed = static_cast<uint64_t>(project_.training.seed);
-    train_ = std::make_unique<TrainData>(cache_->train(), project_.training.seq_len, project_.training.packing, seed, pad);
-    validation_ = allRows(cache_->validation(), project_.training.seq_len, project_.training.packing, seed, pad,
-                          project_.training.micro_batch);
+    const TrainingSettings& t = project_.training;
+    const MeshPosition& p = dist_->position();
+    train_ = std::make_unique<TrainData>(cache_->train(), t.seq_len, t.packing, seed, pad);
+    validation_ = allRows(cache_->validation(), t.seq_len, t.packing, seed, pad, t.micro_batch, p.dpRank, project_.layout.dp);
+    if (!primary()) return;
     const DataStats& s = data_.stats;
     human_ << "data: " << groupDigits(s.train.documents) << " training documents, " << groupDigits(s.train.tokens) << " tokens ("
-           << groupDigits(s.train.lossTokens) << " in the loss), " << groupDigits(train_->rowsPerEpoch()) << " rows of "
-           << project_.training.seq_len << " per epoch; " << groupDigits(s.validation.documents) << " validation documents" << std::endl;
+           << groupDigits(s.train.lossTokens) << " in the loss), " << groupDigits(train_->rowsPerEpoch()) << " rows of " << t.seq_len
+           << " per epoch; " << groupDigits(s.validation.documents) << " validation documents" << std::endl;
 }
 
 void Trainer::buildModel() {
     const TrainingSettings& t = project_.training;
+    const MeshPosition& p = dist_->position();
     ModelOptions options;
     options.dtype = dtypeOf(t.dtype);
     options.activationCheckpointing = t.activation_checkpointing;
     options.auxLossCoef = t.aux_loss_coef;
+    // This rank's part: its pipeline stage's layers and its expert range.
+    const auto stages = pipelineStages(config_, project_.layout.pp, t.seq_len);
+    options.layerFirst = stages[static_cast<size_t>(p.stage)].first;
+    options.layerLast = stages[static_cast<size_t>(p.stage)].second;
+    std::tie(options.expertFirst, options.expertLast) = dist_->mesh().expertRange(dist_->rank());
+    if (project_.layout.ep > 1) options.expertExchange = makeExpertExchange(*dist_);
     const uint64_t seed = static_cast<uint64_t>(t.seed);
-    // Same seed, same initial weights, whatever ran before in this process.
     torch::manual_seed(seed);
     if (resumeFrom_) model_ = openModel((*resumeFrom_ / "model").string(), options, seed);
     else if (project_.model.isPreset()) model_ = openModel(project_.model.preset, options, seed);
     else model_ = openModel(project_.model.directory.string(), options, seed);
 
     auto trainable = applyFreeze(*model_, t.freeze, &parameterMap_);
-    if (trainable.empty()) fail("training.freeze", "every parameter is frozen; nothing would train");
-    optimizer_ = std::make_unique<AdamW>(std::move(trainable), AdamWOptions{t.adam_beta1, t.adam_beta2, t.adam_eps, t.weight_decay});
+    if (trainable.empty() && dist_->worldSize() == 1) fail("training.freeze", "every parameter is frozen; nothing would train");
+    gradients_ = std::make_unique<GradientBuffers>(std::move(trainable));
+    owned_ = comm_->ownedParameters(*gradients_);
+    optimizer_ = std::make_unique<AdamW>(*gradients_, AdamWOptions{t.adam_beta1, t.adam_beta2, t.adam_eps, t.weight_decay}, owned_);
+    parameterMap_ = wholeModelParameterMap();
+}
+
+// The map of what trains for the whole model, not this rank's part: every parameter is counted
+// by one rank (the first replica holding it) and the counts are summed over the job.
+std::vector<ParameterGroupRow> Trainer::wholeModelParameterMap() {
+    const MeshPosition& p = dist_->position();
+    const std::vector<std::string> groups = {"embeddings", "norms",         "attention", "dense MLP", "router",
+                                             "routed experts", "shared expert", "lm_head",   "other"};
+    std::vector<double> counts(groups.size(), 0.0), frozen(groups.size(), 0.0);
+    for (const auto& item : model_->named_parameters(true)) {
+        const bool routed = item.key().find(".experts_") != std::string::npos;
+        if (routed ? p.edpRank != 0 : p.dpRank != 0) continue;
+        const size_t i = static_cast<size_t>(std::find(groups.begin(), groups.end(), parameterGroup(item.key())) - groups.begin());
+        counts[i] += static_cast<double>(item.value().numel());
+        frozen[i] += item.value().requires_grad() ? 0.0 : 1.0;
+    }
+    sumOver(dist_->world(), counts);
+    sumOver(dist_->world(), frozen);
+    std::vector<ParameterGroupRow> map;
+    for (size_t i = 0; i < groups.size(); ++i)
+        if (counts[i] > 0) map.push_back({groups[i], static_cast<int64_t>(counts[i]), frozen[i] == 0});
+    return map;
 }
 
 void Trainer::restore() {
-    fingerprint_ = runFingerprint(project_, model_->config(), dataCacheKey(dataConfigFor(project_)));
+    fingerprint_ = runFingerprint(project_, config_, dataCacheKey(dataConfigFor(project_)));
     if (!resumeFrom_) return;
     const fs::path stateDir = *resumeFrom_ / "train_state";
     if (request_.weightsOnly) {
@@ -268,7 +356,7 @@ void Trainer::restore() {
     std::map<std::string, torch::Tensor> optimizerState;
     TrainState saved;
     try {
-        saved = loadTrainState(stateDir, optimizerState);
+        saved = loadTrainState(stateDir, optimizerState, dist_->rank(), dist_->worldSize());
     } catch (const Error& e) {
         fail("--resume " + resumeFrom_->string(),
              std::string("cannot continue exactly: ") + e.what() + ". Add --weights-only to start a new run from its weights");
@@ -288,6 +376,17 @@ void Trainer::restore() {
 }
 
 void Trainer::openRunRecord() {
+    const fs::path logFile = runDir_ / "logs" / ("rank" + [&] {
+                                 char text[16];
+                                 std::snprintf(text, sizeof text, "%05d", dist_->rank());
+                                 return std::string(text);
+                             }() + ".log");
+    if (!primary()) {
+        dist_->world().barrier();  // rank 0 has made the run directory and cleaned the checkpoints
+        reporter_ = std::make_unique<RunReporter>(nullptr, 0, false, nowhere_, human_, logFile, false);
+        checkpoints_ = std::make_unique<CheckpointDirectory>(runDir_ / "checkpoints");
+        return;
+    }
     fs::create_directories(runDir_);
     store_ = RunStore::open(runDir_ / "run.sqlite", RunStore::Mode::ReadWrite);
     const std::string settings = projectFile_->document().dump();
@@ -300,9 +399,27 @@ void Trainer::openRunRecord() {
         runId_ = store_->createRun(runDir_.filename().string(), settings, schedule_.totalSteps);
     }
     store_->setDataStats(runId_, data_.stats.toJson().dump());
-    reporter_ = std::make_unique<RunReporter>(&*store_, runId_, request_.eventsJsonl, events_, human_, runDir_ / "logs" / "rank00000.log");
+    reporter_ = std::make_unique<RunReporter>(&*store_, runId_, request_.eventsJsonl, events_, human_, logFile);
     checkpoints_ = std::make_unique<CheckpointDirectory>(runDir_ / "checkpoints", &*store_, runId_);
     for (const std::string& removed : checkpoints_->cleanLeftovers()) reporter_->log(state_.step, "removed an interrupted save: " + removed);
+    // If another rank fails, rank 0 records why before its watchdog ends the process.
+    const fs::path storeFile = runDir_ / "run.sqlite";
+    const int64_t runId = runId_;
+    const bool jsonl = request_.eventsJsonl;
+    std::ostream& events = events_;
+    dist_->onAbort([storeFile, runId, jsonl, &events, this](const std::string& message) {
+        try {
+            RunStore store = RunStore::open(storeFile, RunStore::Mode::ReadWrite);
+            store.addEvent(runId, state_.step, "error", "error", message, "{}");
+            store.addEvent(runId, state_.step, "end", "error", "failed at step " + std::to_string(state_.step), R"({"status":"failed"})");
+            store.setRunState(runId, "failed");
+        } catch (const std::exception&) {
+        }
+        if (jsonl)
+            events << json{{"event", "error"}, {"step", state_.step}, {"message", message}}.dump() << "\n"
+                   << json{{"event", "end"}, {"step", state_.step}, {"status", "failed"}, {"message", message}}.dump() << std::endl;
+    });
+    dist_->world().barrier();
 }
 
 json Trainer::checkpointMeta() const {
@@ -317,33 +434,65 @@ json Trainer::checkpointMeta() const {
             {"data", fingerprint_["data"]}};
 }
 
+// Every rank writes its part into the same temporary folder: the model shard of its stage and
+// expert range (one rank per shard), its optimizer state; rank 0 then completes the folder (index,
+// config, tokenizer, train_state.json, meta.json), moves it into place and applies retention.
 void Trainer::saveCheckpoint() {
-    const fs::path tokenizerDir = tokenizerDirFor(project_);
+    const MeshPosition& p = dist_->position();
+    const Layout& layout = project_.layout;
     state_.epoch = train_->cursor().epoch;
     state_.rowInEpoch = train_->cursor().row;
     state_.optimizerSteps = optimizer_->stepCount();
     state_.fingerprint = fingerprint_;
-    const auto writer = [&](const fs::path& dir) {
-        fs::create_directories(dir / "model");
-        ExportOptions options;
-        options.dtype = model_->options().dtype;  // the training dtype: a resume loads the same bits
-        options.filesFrom = tokenizerDir;
-        std::map<std::string, std::string> hashes;
-        for (const auto& [file, hash] : exportModel(*model_, dir / "model", options).sha256) hashes["model/" + file] = hash;
-        fs::create_directories(dir / "train_state");
-        for (const auto& [file, hash] : saveTrainState(dir / "train_state", state_, optimizer_->state())) hashes[file] = hash;
-        return hashes;
-    };
-    lastCheckpoint_ = checkpoints_->save(state_.step, checkpointMeta(), writer);
+    Comm& world = dist_->world();
+    world.barrier();
+    if (primary()) checkpoints_->beginSave(state_.step);
+    world.barrier();
+    const fs::path temp = checkpoints_->tempPath(state_.step);
+    const int shards = static_cast<int>(layout.pp * layout.ep), shard = static_cast<int>(p.stage * layout.ep + p.epRank);
+    const torch::Dtype dtype = model_->options().dtype;  // the training dtype: a resume loads the same bits
+    try {
+        if (p.edpRank == 0) {
+            fs::create_directories(temp / "model");
+            fs::create_directories(temp / ".parts");
+            const PartReport part = exportModelPart(*model_, temp / "model", modelShardName(shard, shards), dtype, p.dpRank == 0);
+            writeFileAtomic(temp / ".parts" / ("part-" + std::to_string(shard) + ".json"),
+                            json{{"file", part.file}, {"sha256", part.sha256}, {"bytes", part.tensorBytes}, {"weight_map", part.weightMap}}.dump());
+        }
+        fs::create_directories(temp / "train_state");
+        saveTrainState(temp / "train_state", state_, optimizer_->state(), dist_->rank(), dist_->worldSize());
+    } catch (const std::exception&) {
+        dist_->abandon();
+        throw;
+    }
+    world.barrier();
+    if (primary()) {
+        std::map<std::string, std::string> weightMap, hashes;
+        uint64_t total = 0;
+        for (int i = 0; i < shards; ++i) {
+            const json part = json::parse(readTextFile(temp / ".parts" / ("part-" + std::to_string(i) + ".json")));
+            for (const auto& [key, file] : part["weight_map"].items()) weightMap[key] = file.get<std::string>();
+            hashes["model/" + part["file"].get<std::string>()] = part["sha256"];
+            total += part["bytes"].get<uint64_t>();
+        }
+        fs::remove_all(temp / ".parts");
+        if (shards == 1) weightMap.clear();  // one model.safetensors needs no index
+        for (const auto& [file, sha] : finishModelDirectory(config_, temp / "model", weightMap, total, dtype, tokenizerDirFor(project_)))
+            hashes["model/" + file] = sha;
+        lastCheckpoint_ = checkpoints_->commitSave(state_.step, checkpointMeta(), hashes);
+        reporter_->checkpoint(state_.step, lastCheckpoint_.string(), checkpointMeta()["metrics"]);
+        for (const fs::path& removed : checkpoints_->applyRetention(project_.training.keep_last, project_.training.keep_best))
+            reporter_->log(state_.step, "retention: removed " + removed.filename().string());
+    }
+    std::string saved = lastCheckpoint_.string();
+    world.broadcastString(saved, 0);
+    lastCheckpoint_ = saved;
     lastSavedStep_ = state_.step;
-    reporter_->checkpoint(state_.step, lastCheckpoint_.string(), checkpointMeta()["metrics"]);
-    for (const fs::path& removed : checkpoints_->applyRetention(project_.training.keep_last, project_.training.keep_best))
-        reporter_->log(state_.step, "retention: removed " + removed.filename().string());
 }
 
 void Trainer::evaluateNow() {
     if (validation_.empty()) return;
-    const EvalResult r = evaluate(*model_, validation_);
+    const EvalResult r = evaluate(*model_, *comm_, validation_);
     lastEvalLoss_ = r.loss;
     lastEvalStep_ = state_.step;
     if (state_.bestEvalLoss < 0 || r.loss < state_.bestEvalLoss) state_.bestEvalLoss = r.loss;
@@ -351,35 +500,49 @@ void Trainer::evaluateNow() {
 }
 
 std::string Trainer::resumeHint() const {
+    // Under hy3 launch on one node the same launch resumes; elsewhere every rank runs the command.
+    const DistEnv& env = dist_->env();
     std::string hint = "hy3 train " + request_.project;
+    if (env.worldSize > 1)
+        hint = (env.localWorldSize == env.worldSize ? "hy3 launch --nproc-per-node " + std::to_string(env.worldSize) + " -- "
+                                                    : std::string("(on every rank) ")) + "train " + request_.project;
     if (!request_.output.empty()) hint += " --output " + request_.output;
     for (const std::string& o : request_.overrides) hint += " --set " + o;
     return hint + " --resume " + lastCheckpoint_.string();
 }
 
 void Trainer::finish(const std::string& status, const std::string& message) {
-    store_->setRunState(runId_, status);
+    if (store_) store_->setRunState(runId_, status);
     reporter_->end(state_.step, status, message);
+}
+
+// Ranks see a signal at slightly different moments; they stop after the same step.
+bool Trainer::agreeToStop() {
+    std::vector<double> stop{stopRequested() ? 1.0 : 0.0};
+    sumOver(dist_->world(), stop);
+    return stop[0] > 0;
 }
 
 std::string Trainer::loop() {
     const TrainingSettings& t = project_.training;
-    const ModelConfig& c = model_->config();
-    const std::vector<int64_t> moeLayers = model_->moeLayers();
+    StepContext context{*model_, *gradients_, *optimizer_, *comm_, owned_};
+    const MeshPosition& p = dist_->position();
     while (state_.step < schedule_.totalSteps) {
-        if (stopRequested()) break;
+        if (agreeToStop()) break;
         const int64_t step = state_.step + 1;
         StepSettings settings;
         settings.lr = schedule_.at(step);
         settings.gradClip = t.grad_clip;
         settings.expertBiasUpdate = t.expert_bias_update;
         settings.injectNan = std::find(request_.injectNanAt.begin(), request_.injectNanAt.end(), step) != request_.injectNanAt.end();
-        const std::vector<MicroBatch> batches = train_->nextGlobalBatch(t.global_batch, t.micro_batch);
-        const StepResult r = trainStep(*model_, *optimizer_, batches, settings);
+        const std::vector<MicroBatch> batches = train_->nextGlobalBatch(t.global_batch, t.micro_batch, p.dpRank, project_.layout.dp);
+        const StepResult r = trainStep(context, batches, settings);
         state_.step = step;
         state_.tokensSeen += r.realTokens;
         lastLr_ = settings.lr;
 
+        torch::Tensor rss = torch::tensor({static_cast<double>(peakRssBytes())}, torch::kDouble);
+        dist_->world().allReduceMax(rss);
         StepMetrics m;
         m.step = step;
         m.totalSteps = schedule_.totalSteps;
@@ -390,34 +553,26 @@ std::string Trainer::loop() {
         m.tokens = r.realTokens;
         m.labelTokens = r.labelTokens;
         m.tokensPerSecond = static_cast<double>(r.realTokens) / r.seconds;
-        m.mfu = modelFlopsUtilization(c, t.seq_len, r.tokens, r.seconds, peakFlops_);
-        m.rssBytes = peakRssBytes();
+        m.mfu = modelFlopsUtilization(config_, t.seq_len, r.tokens, r.seconds, peakFlops_);
+        m.rssBytes = static_cast<uint64_t>(rss.item<double>());
         m.skipped = r.skipped;
         m.skipReason = r.skipReason;
-        store_->transaction([&] {
-            if (!r.skipped)
-                for (size_t i = 0; i < moeLayers.size() && i < r.load.size(); ++i) {
-                    const torch::Tensor bias = model_->tensor("layers." + std::to_string(moeLayers[i]) + ".expert_bias");
-                    std::vector<float> b;
-                    if (bias.defined()) {
-                        const torch::Tensor f = bias.to(torch::kFloat).contiguous();
-                        b.assign(f.data_ptr<float>(), f.data_ptr<float>() + f.numel());
-                    }
-                    reporter_->router(step, moeLayers[i], r.load[i], b);
-                }
+        if (primary())
+            store_->transaction([&] {
+                for (const LayerRouterState& layer : r.router) reporter_->router(step, layer.layer, layer.load, layer.bias);
+                reporter_->step(m);
+            });
+        else
             reporter_->step(m);
-        });
 
         if (r.skipped) {
             ++state_.badStreak;
             if (state_.badStreak >= t.max_bad_steps) {
                 // Skipped steps changed nothing, so this saves the last good state.
                 saveCheckpoint();
-                const std::string message = std::to_string(state_.badStreak) + " steps in a row had a " + r.skipReason +
-                                            " (training.max_bad_steps is " + std::to_string(t.max_bad_steps) +
-                                            "); stopped with the last good state in " + lastCheckpoint_.string() +
-                                            ". Lower training.learning_rate or check the data, then resume with: " + resumeHint();
-                return message;
+                return std::to_string(state_.badStreak) + " steps in a row had a " + r.skipReason + " (training.max_bad_steps is " +
+                       std::to_string(t.max_bad_steps) + "); stopped with the last good state in " + lastCheckpoint_.string() +
+                       ". Lower training.learning_rate or check the data, then resume with: " + resumeHint();
             }
         } else {
             state_.badStreak = 0;
@@ -431,26 +586,19 @@ std::string Trainer::loop() {
     return "";
 }
 
-TrainOutcome Trainer::run() {
-    loadSettings();
-    chooseRunDirectory();
-    buildModel();
-    prepareData();
-    restore();
-
+void Trainer::announce() {
     const TrainingSettings& t = project_.training;
-    schedule_.kind = t.lr_schedule;
-    schedule_.peak = t.learning_rate;
-    schedule_.minimum = t.min_lr;
-    schedule_.warmupSteps = t.warmup_steps;
-    schedule_.totalSteps = t.max_steps > 0 ? t.max_steps : std::max<int64_t>(1, t.epochs * train_->rowsPerEpoch() / t.global_batch);
-    openRunRecord();
-
-    peakFlops_ = measureMatmulGflops(2048, at::get_num_threads(), 3) * 1e9;
-    const ModelConfig& c = model_->config();
+    std::vector<double> peak{measureMatmulGflops(2048, at::get_num_threads(), 3) * 1e9};
+    sumOver(dist_->world(), peak);
+    peakFlops_ = peak[0];
     int64_t trainable = 0, total = 0;
     for (const auto& row : parameterMap_) total += row.parameters, trainable += row.trains ? row.parameters : 0;
     reporter_->log(state_.step, "run " + runDir_.string());
+    if (dist_->worldSize() > 1) {
+        const Layout& l = project_.layout;
+        reporter_->log(state_.step, std::to_string(dist_->worldSize()) + " ranks (" + dist_->env().source + "): pp " + std::to_string(l.pp) +
+                                        " x dp " + std::to_string(l.dp) + ", ep " + std::to_string(l.ep));
+    }
     if (resumeFrom_)
         reporter_->log(state_.step, weightsOnlyStart_ ? "weights-only start from " + resumeFrom_->string() +
                                                             ": fresh optimizer state, schedule and data order from step 0"
@@ -464,11 +612,39 @@ TrainOutcome Trainer::run() {
                                    {"total_steps", schedule_.totalSteps},
                                    {"parameters", total},
                                    {"trainable_parameters", trainable},
-                                   {"training_flops_per_token", trainingFlopsPerToken(c, t.seq_len)},
+                                   {"training_flops_per_token", trainingFlopsPerToken(config_, t.seq_len)},
                                    {"peak_flops_per_s", peakFlops_},
                                    {"rows_per_epoch", train_->rowsPerEpoch()},
                                    {"threads", at::get_num_threads()},
+                                   {"world_size", dist_->worldSize()},
+                                   {"layout", fingerprint_["layout"]},
                                    {"resumed_from", resumeFrom_ && !weightsOnlyStart_ ? resumeFrom_->string() : ""}});
+}
+
+TrainOutcome Trainer::run() {
+    loadSettings();
+    joinJob();
+    try {
+        chooseRunDirectory();
+        prepareData();
+        buildModel();
+        restore();
+        const TrainingSettings& t = project_.training;
+        schedule_.kind = t.lr_schedule;
+        schedule_.peak = t.learning_rate;
+        schedule_.minimum = t.min_lr;
+        schedule_.warmupSteps = t.warmup_steps;
+        schedule_.totalSteps = t.max_steps > 0 ? t.max_steps : std::max<int64_t>(1, t.epochs * train_->rowsPerEpoch() / t.global_batch);
+        openRunRecord();
+        announce();
+    } catch (const std::exception& e) {
+        // The other ranks learn why (their watchdogs end them naming this rank); then the error
+        // goes on to the caller as usual.
+        const std::string what = e.what();
+        dist_->reportFailure(what.substr(0, what.find('\n')));
+        dist_->abandon();
+        throw;
+    }
 
     TrainOutcome outcome;
     outcome.runDir = runDir_;
@@ -481,8 +657,12 @@ TrainOutcome Trainer::run() {
             outcome.exitCode = 1;
         } else if (state_.step >= schedule_.totalSteps) {
             if (lastSavedStep_ != state_.step) saveCheckpoint();
-            const fs::path finalModel = linkFinalModel(lastCheckpoint_, runDir_);
-            finish("finished", "finished " + std::to_string(state_.step) + " steps; final model " + finalModel.string());
+            if (primary()) {
+                const fs::path finalModel = linkFinalModel(lastCheckpoint_, runDir_);
+                finish("finished", "finished " + std::to_string(state_.step) + " steps; final model " + finalModel.string());
+            } else {
+                finish("finished", "finished " + std::to_string(state_.step) + " steps");
+            }
             outcome.status = "finished";
         } else if (lastCheckpoint_.empty() && state_.step == 0) {
             finish("stopped", "stopped before the first step; nothing to save");
@@ -494,10 +674,15 @@ TrainOutcome Trainer::run() {
             outcome.status = "stopped";
         }
     } catch (const std::exception& e) {
+        const std::string what = e.what();
+        // Another rank's failure shows here as a failed collective; the watchdog names the rank
+        // (and ends this process) when it can.
+        const std::string message = dist_->explainFailure(what.substr(0, what.find('\n')));
+        dist_->reportFailure(message);
+        dist_->abandon();
         outcome.status = "failed";
         outcome.exitCode = 1;
-        const std::string what = e.what();
-        reporter_->error(state_.step, what.substr(0, what.find('\n')));
+        reporter_->error(state_.step, message);
         finish("failed", "failed at step " + std::to_string(state_.step));
     }
     outcome.step = state_.step;

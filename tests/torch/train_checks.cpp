@@ -87,6 +87,21 @@ double globalNorm(const std::map<std::string, torch::Tensor>& grads) {
     return std::sqrt(sq);
 }
 
+// A model with its gradients, optimizer and the single-process StepComm: what trainStep works on.
+struct Trainee {
+    Hy3Model model;
+    GradientBuffers gradients;
+    AdamW optimizer;
+    StepComm comm;
+    StepContext context;
+    Trainee(const std::string& preset, const AdamWOptions& o)
+        : model(presetModel(preset)),
+          gradients(allParameters(*model)),
+          optimizer(gradients, o),
+          context{*model, gradients, optimizer, comm, comm.ownedParameters(gradients)} {}
+    StepResult step(const std::vector<MicroBatch>& batches, const StepSettings& s) { return trainStep(context, batches, s); }
+};
+
 StepSettings zeroRateStep() {
     StepSettings s;
     s.lr = 0.0;  // the optimizer state still records the gradient; the weights stay put
@@ -142,7 +157,8 @@ Figures adamwVersusTorch(int steps) {
         theirsFromBf16.emplace_back(name, init.to(torch::kBFloat16).to(torch::kFloat).requires_grad_(true));
     }
     const AdamWOptions o{0.9, 0.95, 1e-8, 0.1};
-    AdamW adam(ours, o), adamBf16(oursBf16, o);
+    GradientBuffers grads(ours), gradsBf16(oursBf16);
+    AdamW adam(grads, o), adamBf16(gradsBf16, o);
     TorchAdamW torchAdam(theirs, o), torchAdamBf16(theirsFromBf16, o);
 
     for (int s = 0; s < steps; ++s) {
@@ -154,9 +170,11 @@ Figures adamwVersusTorch(int steps) {
             oursBf16[i].second.mutable_grad() = g.to(torch::kBFloat16);
             theirsFromBf16[i].second.mutable_grad() = g.to(torch::kBFloat16).to(torch::kFloat);
         }
-        adam.step(lr);
-        adamBf16.accumulateGradients();
-        adamBf16.step(lr);
+        adam.step(lr, grads);
+        grads.zero();
+        gradsBf16.accumulate();
+        adamBf16.step(lr, gradsBf16);
+        gradsBf16.zero();
         torchAdam.step(lr);
         torchAdamBf16.step(lr);
     }
@@ -176,13 +194,12 @@ Figures adamwVersusTorch(int steps) {
 }
 
 Figures accumulationVersusOneBatch(const std::string& preset) {
-    Hy3Model a = presetModel(preset), b = presetModel(preset);
     const AdamWOptions o{0.9, 0.95, 1e-8, 0.0};
-    AdamW optA(allParameters(*a), o), optB(allParameters(*b), o);
-    const ModelConfig& c = a->config();
-    const StepResult ra = trainStep(*a, optA, packedBatches(c, 8, 64, 2), zeroRateStep());
-    const StepResult rb = trainStep(*b, optB, packedBatches(c, 8, 64, 8), zeroRateStep());
-    const auto ga = usedGradients(optA, o.beta1), gb = usedGradients(optB, o.beta1);
+    Trainee a(preset, o), b(preset, o);
+    const ModelConfig& c = a.model->config();
+    const StepResult ra = a.step(packedBatches(c, 8, 64, 2), zeroRateStep());
+    const StepResult rb = b.step(packedBatches(c, 8, 64, 8), zeroRateStep());
+    const auto ga = usedGradients(a.optimizer, o.beta1), gb = usedGradients(b.optimizer, o.beta1);
     double worst = 0;
     for (const auto& [name, g] : ga) worst = std::max(worst, maxDiff(g, gb.at(name)) / std::max(maxAbs(g), 1e-12));
     return {{"loss", std::abs(ra.loss - rb.loss)},
@@ -197,13 +214,12 @@ Figures clipping(const std::string& preset) {
     const AdamWOptions o{0.9, 0.95, 1e-8, 0.0};
     Figures f;
     auto usedNorm = [&](double clip) {
-        Hy3Model model = presetModel(preset);
-        AdamW opt(allParameters(*model), o);
+        Trainee t(preset, o);
         StepSettings s = zeroRateStep();
         s.gradClip = clip;
-        const StepResult r = trainStep(*model, opt, packedBatches(model->config(), 4, 64, 2), s);
+        const StepResult r = t.step(packedBatches(t.model->config(), 4, 64, 2), s);
         f["norm"] = r.gradNorm;
-        return globalNorm(usedGradients(opt, o.beta1));
+        return globalNorm(usedGradients(t.optimizer, o.beta1));
     };
     const double norm = usedNorm(0.0);
     f["unclipped"] = norm;
@@ -213,13 +229,14 @@ Figures clipping(const std::string& preset) {
 }
 
 Figures nanStepIsSkipped(const std::string& preset) {
-    Hy3Model model = presetModel(preset);
-    AdamW opt(allParameters(*model), AdamWOptions{});
+    Trainee t(preset, AdamWOptions{});
+    Hy3Model& model = t.model;
+    AdamW& opt = t.optimizer;
     const auto batches = packedBatches(model->config(), 4, 64, 2);
     StepSettings s;
     s.lr = 1e-3;
     s.expertBiasUpdate = 1e-3;
-    trainStep(*model, opt, batches, s);
+    t.step(batches, s);
     const auto weightsBefore = allParameters(*model);
     std::vector<torch::Tensor> snapshot, stateBefore;
     for (const auto& [name, t] : weightsBefore) snapshot.push_back(t.detach().clone());
@@ -227,7 +244,7 @@ Figures nanStepIsSkipped(const std::string& preset) {
     const int64_t stepsBefore = opt.stepCount();
 
     s.injectNan = true;
-    const StepResult r = trainStep(*model, opt, batches, s);
+    const StepResult r = t.step(batches, s);
     Figures f{{"skipped", r.skipped ? 1.0 : 0.0}, {"weights_changed", 0.0}, {"state_changed", 0.0}};
     const auto weightsAfter = allParameters(*model);
     for (size_t i = 0; i < snapshot.size(); ++i) f["weights_changed"] = std::max(f["weights_changed"], maxDiff(weightsAfter[i].second, snapshot[i]));

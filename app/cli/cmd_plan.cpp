@@ -1,0 +1,38 @@
+#include "api/plan_tools.h"
+#include "cli/commands.h"
+
+#include <iostream>
+
+namespace hy3::cli {
+
+void addPlanCommand(CLI::App& app, Action& action) {
+    auto* cmd = app.add_subcommand("plan", "per-device memory and step time of every (pp, dp, ep) layout; which fits");
+    auto s = std::make_shared<PlanSettings>();
+    auto model = std::make_shared<std::string>();
+    auto gpuMem = std::make_shared<double>(80);
+    auto overheadMib = std::make_shared<double>(-1);
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("--model", *model, "preset name, config.json or model directory")->required();
+    cmd->add_option("--gpus", s->devices, "devices (processes) in the job")->required();
+    cmd->add_option("--gpu-mem", *gpuMem, "memory per device, GiB")->capture_default_str();
+    cmd->add_option("--seq-len", s->seqLen, "tokens per row")->capture_default_str();
+    cmd->add_option("--micro-batch", s->microBatch, "rows per forward/backward")->capture_default_str();
+    cmd->add_option("--global-batch", s->globalBatch, "rows per optimizer step (default: devices x micro-batch x 4)");
+    cmd->add_option("--dtype", s->dtype, "parameter dtype: bf16 or fp32")->capture_default_str();
+    cmd->add_option("--device", s->device, "cuda or cpu (the per-process overhead differs)")->capture_default_str();
+    cmd->add_option("--overhead-mib", *overheadMib, "per-process runtime overhead (default: 1024 on cuda, 200 on cpu)");
+    cmd->add_option("--tflops", s->achievedFlopsPerSecond, "achieved FLOP/s per device, for the time estimate")->capture_default_str();
+    cmd->add_option("--link-gbps", s->linkBytesPerSecond, "bytes/s per device for collectives")->capture_default_str();
+    cmd->add_flag("--json", *json, "print one JSON object");
+    cmd->callback([&action, s, model, gpuMem, overheadMib, json] {
+        action = [s, model, gpuMem, overheadMib, json] {
+            s->deviceMemoryBytes = *gpuMem * 1073741824.0;
+            if (*overheadMib >= 0) s->overheadBytes = *overheadMib * 1048576.0;
+            const LayoutPlanResult plan = api::planLayoutsFor(*model, *s);
+            std::cout << (*json ? api::layoutPlanJson(plan) + "\n" : api::formatLayoutPlan(plan));
+            return 0;
+        };
+    });
+}
+
+}  // namespace hy3::cli

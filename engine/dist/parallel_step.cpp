@@ -1,0 +1,175 @@
+#include "dist/parallel_step.h"
+
+#include <numeric>
+
+namespace hy3 {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Tags of pipeline messages: each micro-batch's activation and gradient have their own.
+int activationTag(int microBatch) { return 2 * microBatch; }
+int gradientTag(int microBatch) { return 2 * microBatch + 1; }
+
+// Up to this many bytes of gradients travel in one all-reduce (bounds the extra memory).
+constexpr int64_t kBucketBytes = 64 << 20;
+
+void sumInBuckets(Comm& comm, const std::vector<torch::Tensor>& tensors) {
+    std::vector<torch::Tensor> bucket;
+    int64_t bytes = 0;
+    for (const torch::Tensor& t : tensors) {
+        bucket.push_back(t);
+        bytes += t.numel() * t.element_size();
+        if (bytes >= kBucketBytes) comm.allReduceSum(bucket), bucket.clear(), bytes = 0;
+    }
+    comm.allReduceSum(bucket);
+}
+
+// all-to-all as an autograd function: the backward sends the gradients back the way rows came.
+struct AllToAllFunction : torch::autograd::Function<AllToAllFunction> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& rows, int64_t commAddress, std::vector<int64_t> send,
+                                 std::vector<int64_t> receive) {
+        Comm* comm = reinterpret_cast<Comm*>(commAddress);
+        ctx->saved_data["comm"] = commAddress;
+        ctx->saved_data["send"] = send;
+        ctx->saved_data["receive"] = receive;
+        torch::Tensor out = torch::empty({std::accumulate(receive.begin(), receive.end(), int64_t(0)), rows.size(1)}, rows.options());
+        comm->allToAll(out, rows, receive, send);
+        return out;
+    }
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        Comm* comm = reinterpret_cast<Comm*>(ctx->saved_data["comm"].toInt());
+        const std::vector<int64_t> send = ctx->saved_data["send"].toIntVector(), receive = ctx->saved_data["receive"].toIntVector();
+        const torch::Tensor grad = grads[0].contiguous();
+        torch::Tensor back = torch::empty({std::accumulate(send.begin(), send.end(), int64_t(0)), grad.size(1)}, grad.options());
+        comm->allToAll(back, grad, send, receive);
+        return {back, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+class DistExpertExchange : public ExpertExchange {
+public:
+    explicit DistExpertExchange(Comm& comm) : comm_(comm) {}
+    int64_t ranks() const override { return comm_.size(); }
+    int64_t rank() const override { return comm_.rank(); }
+
+    std::vector<int64_t> exchangeCounts(const std::vector<int64_t>& counts) override {
+        const torch::Tensor in = torch::tensor(counts, torch::kLong);
+        torch::Tensor out = torch::empty_like(in);
+        const std::vector<int64_t> equal(static_cast<size_t>(comm_.size()), in.numel() / comm_.size());
+        comm_.allToAll(out, in, equal, equal);
+        return std::vector<int64_t>(out.data_ptr<int64_t>(), out.data_ptr<int64_t>() + out.numel());
+    }
+
+    torch::Tensor exchange(const torch::Tensor& rows, const std::vector<int64_t>& send, const std::vector<int64_t>& receive) override {
+        return AllToAllFunction::apply(rows, reinterpret_cast<int64_t>(&comm_), send, receive);
+    }
+
+private:
+    Comm& comm_;
+};
+
+}  // namespace
+
+void sumOver(Comm& comm, std::vector<double>& values) {
+    if (comm.size() == 1 || values.empty()) return;
+    torch::Tensor t = torch::tensor(values, torch::kDouble);
+    comm.allReduceSum({t});
+    for (size_t i = 0; i < values.size(); ++i) values[i] = t[static_cast<int64_t>(i)].item<double>();
+}
+
+DistStepComm::DistStepComm(Distributed& dist) : dist_(dist) {}
+
+void DistStepComm::sendActivation(const torch::Tensor& hidden, int microBatch) {
+    dist_.world().send(hidden, dist_.mesh().nextStageRank(dist_.rank()), activationTag(microBatch));
+}
+
+torch::Tensor DistStepComm::receiveActivation(const torch::Tensor& like, int microBatch) {
+    torch::Tensor buffer = like;
+    dist_.world().recv(buffer, dist_.mesh().previousStageRank(dist_.rank()), activationTag(microBatch));
+    return buffer;
+}
+
+void DistStepComm::sendGradient(const torch::Tensor& grad, int microBatch) {
+    dist_.world().send(grad, dist_.mesh().previousStageRank(dist_.rank()), gradientTag(microBatch));
+}
+
+torch::Tensor DistStepComm::receiveGradient(const torch::Tensor& like, int microBatch) {
+    torch::Tensor buffer = like;
+    dist_.world().recv(buffer, dist_.mesh().nextStageRank(dist_.rank()), gradientTag(microBatch));
+    return buffer;
+}
+
+void DistStepComm::finishSends() { dist_.world().waitSends(); }
+
+void DistStepComm::sumOverReplicas(std::vector<double>& values) { sumOver(dist_.dataParallel(), values); }
+
+void DistStepComm::sumOverWorld(std::vector<double>& values) { sumOver(dist_.world(), values); }
+
+bool DistStepComm::isRoutedExpert(const std::string& name) { return name.find(".experts_") != std::string::npos; }
+
+void DistStepComm::sumGradients(GradientBuffers& g) {
+    torch::NoGradGuard noGrad;
+    std::vector<torch::Tensor> replicated, experts;
+    for (size_t i = 0; i < g.size(); ++i) (isRoutedExpert(g.name(i)) ? experts : replicated).push_back(g.gradientOrZeros(i));
+    sumInBuckets(dist_.dataParallel(), replicated);
+    sumInBuckets(dist_.expertData(), experts);
+}
+
+void DistStepComm::sumLoads(std::vector<torch::Tensor>& loads) { dist_.dataParallel().allReduceSum(loads); }
+
+void DistStepComm::assignOwners(const GradientBuffers& g) {
+    // Greedy by size in parameter order: the same on every rank, and balanced to within one tensor.
+    owner_.assign(g.size(), 0);
+    std::vector<int64_t> replicatedLoad(static_cast<size_t>(dist_.dataParallel().size()), 0);
+    std::vector<int64_t> expertLoad(static_cast<size_t>(dist_.expertData().size()), 0);
+    for (size_t i = 0; i < g.size(); ++i) {
+        std::vector<int64_t>& load = isRoutedExpert(g.name(i)) ? expertLoad : replicatedLoad;
+        const size_t least = static_cast<size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+        owner_[i] = static_cast<int>(least);
+        load[least] += g.parameter(i).numel();
+    }
+}
+
+std::vector<size_t> DistStepComm::ownedParameters(const GradientBuffers& g) {
+    assignOwners(g);
+    std::vector<size_t> mine;
+    for (size_t i = 0; i < g.size(); ++i) {
+        const int me = isRoutedExpert(g.name(i)) ? dist_.expertData().rank() : dist_.dataParallel().rank();
+        if (owner_[i] == me) mine.push_back(i);
+    }
+    return mine;
+}
+
+void DistStepComm::shareUpdatedParameters(const GradientBuffers& g) {
+    torch::NoGradGuard noGrad;
+    for (bool experts : {false, true}) {
+        Comm& group = experts ? dist_.expertData() : dist_.dataParallel();
+        if (group.size() == 1) continue;
+        for (int owner = 0; owner < group.size(); ++owner) {
+            std::vector<torch::Tensor> tensors;
+            for (size_t i = 0; i < g.size(); ++i)
+                if (isRoutedExpert(g.name(i)) == experts && owner_[i] == owner) tensors.push_back(g.parameter(i));
+            group.broadcast(tensors, owner);
+        }
+    }
+}
+
+void DistStepComm::gatherRouterState(std::vector<std::vector<double>>& rows) {
+    if (rows.empty() || dist_.worldSize() == 1) return;
+    // Replicas of a stage hold the same (summed) load and bias: one of them speaks for the stage.
+    const bool speaks = dist_.position().dpRank == 0;
+    const int64_t width = static_cast<int64_t>(rows[0].size());
+    torch::Tensor all = torch::zeros({static_cast<int64_t>(rows.size()), width}, torch::kDouble);
+    double* data = all.data_ptr<double>();
+    if (speaks)
+        for (size_t r = 0; r < rows.size(); ++r) std::copy(rows[r].begin(), rows[r].end(), data + static_cast<int64_t>(r) * width);
+    dist_.world().allReduceSum({all});
+    for (size_t r = 0; r < rows.size(); ++r) std::copy(data + static_cast<int64_t>(r) * width, data + static_cast<int64_t>(r + 1) * width, rows[r].begin());
+}
+
+std::shared_ptr<ExpertExchange> makeExpertExchange(Distributed& dist) { return std::make_shared<DistExpertExchange>(dist.expertParallel()); }
+
+}  // namespace hy3
