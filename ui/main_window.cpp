@@ -1,6 +1,9 @@
 #include "main_window.h"
 
+#include "pages/data_page.h"
+#include "pages/layout_page.h"
 #include "pages/model_page.h"
+#include "pages/settings_page.h"
 #include "pages/project_page.h"
 #include "project_session.h"
 #include "recent_files.h"
@@ -31,7 +34,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Proj
     projectPage_ = new ProjectPage(session_);
     modelPage_ = new ModelPage(session_);
     addPage(tr("Project"), projectPage_);
+    dataPage_ = new DataPage(session_);
+    layoutPage_ = new LayoutPage(session_);
+    settingsPage_ = new SettingsPage(session_);
     addPage(tr("Model"), modelPage_);
+    addPage(tr("Data"), dataPage_);
+    addPage(tr("Layout"), layoutPage_);
+    addPage(tr("Training"), settingsPage_);
     connect(pageList_, &QListWidget::currentRowChanged, pages_, &QStackedWidget::setCurrentIndex);
     connect(projectPage_, &ProjectPage::showModelPageRequested, this, [this] { showPage(tr("Model")); });
     pageList_->setCurrentRow(0);

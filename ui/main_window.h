@@ -9,8 +9,11 @@ class QStackedWidget;
 
 namespace hy3::ui {
 
+class DataPage;
+class LayoutPage;
 class ModelPage;
 class ProjectPage;
+class SettingsPage;
 class ProjectSession;
 
 class MainWindow : public QMainWindow {
@@ -21,6 +24,9 @@ public:
     ProjectSession* session() const { return session_; }
     ProjectPage* projectPage() const { return projectPage_; }
     ModelPage* modelPage() const { return modelPage_; }
+    DataPage* dataPage() const { return dataPage_; }
+    LayoutPage* layoutPage() const { return layoutPage_; }
+    SettingsPage* settingsPage() const { return settingsPage_; }
     QStringList pageNames() const;
     void showPage(const QString& name);
 
@@ -53,6 +59,9 @@ private:
     QStackedWidget* pages_;
     ProjectPage* projectPage_;
     ModelPage* modelPage_;
+    DataPage* dataPage_;
+    LayoutPage* layoutPage_;
+    SettingsPage* settingsPage_;
     QMenu* recentMenu_ = nullptr;
 };
 

@@ -106,6 +106,21 @@ PrepareResult prepareProject(const std::string& projectFile, const std::vector<s
     return prepareData(dataConfigFor(project), dataCacheRoot(project), progress, threads);
 }
 
+PrepareResult prepareProjectFile(const ProjectFile& file, const std::function<void(const PrepareProgress&)>& progress,
+                                 const std::atomic<bool>* cancel) {
+    const Project project = file.resolve();
+    return prepareData(dataConfigFor(project), dataCacheRoot(project), progress, 0, cancel);
+}
+
+std::optional<PrepareResult> findPreparedProjectData(const ProjectFile& file) {
+    const Project project = file.resolve();
+    return findPreparedData(dataConfigFor(project), dataCacheRoot(project));
+}
+
+std::unique_ptr<RecordBrowser> openRecordBrowser(const ProjectFile& file, const std::atomic<bool>* cancel) {
+    return std::make_unique<RecordBrowser>(dataConfigFor(file.resolve()), cancel);
+}
+
 std::string formatDataStats(const PrepareResult& r) {
     const DataStats& s = r.stats;
     std::ostringstream o;

@@ -1,7 +1,9 @@
 #pragma once
 // Engine facade for the data commands (tokenize, render, prepare, data-stats, bench tokenizer)
 // and the GUI's data page. No torch headers.
+#include "config/project.h"
 #include "data/dataset.h"
+#include "data/record_browser.h"
 #include "data/tokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -69,6 +71,16 @@ std::string tokenizerBenchJson(const TokenizerBenchResult& r);
 PrepareResult prepareProject(const std::string& projectFile, const std::vector<std::string>& overrides,
                              const std::function<void(const PrepareProgress&)>& progress = {}, int threads = 0);
 std::string formatDataStats(const PrepareResult& result);
+// The same for a project held in memory (the workbench's, maybe unsaved); `*cancel` stops it.
+PrepareResult prepareProjectFile(const ProjectFile& project, const std::function<void(const PrepareProgress&)>& progress,
+                                 const std::atomic<bool>* cancel);
+
+// The project's token cache when it was prepared before, else nothing (cheap: no tokenizing).
+std::optional<PrepareResult> findPreparedProjectData(const ProjectFile& project);
+
+// The conversation preview over a project's datasets, with the project's tokenizer, chat template,
+// loss mask and sequence length. Throws hy3::Error naming the field that stops it.
+std::unique_ptr<RecordBrowser> openRecordBrowser(const ProjectFile& project, const std::atomic<bool>* cancel);
 
 // Where tests/reference (package.json, reference.mjs, node_modules) is: $HY3_REFERENCE_DIR or the
 // source tree the build came from.

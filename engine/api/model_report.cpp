@@ -1,6 +1,9 @@
 #include "api/model_report.h"
 
+#include "checkpoint/verify.h"
 #include "config/resources.h"
+#include "data/chat_format.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/format.h"
 
@@ -65,6 +68,38 @@ ModelReport describeModel(const std::string& source, int64_t seqLen) {
     report.training_flops_per_token = trainingFlopsPerToken(report.config, seqLen);
     report.architecture = architectureLines(report.config);
     return report;
+}
+
+ModelFiles checkModelFiles(const std::string& source) {
+    ModelFiles files;
+    std::error_code ec;
+    std::filesystem::path tokenizerDir;
+    if (!std::filesystem::exists(source, ec) && presetExists(source)) {
+        const auto preset = nlohmann::json::parse(readTextFile(presetConfigPath(source)));
+        const std::string name = preset.value("hy3_tokenizer", std::string());
+        if (!name.empty()) tokenizerDir = resourcesDir() / "tokenizers" / name;
+    } else {
+        const std::filesystem::path dir = std::filesystem::is_directory(source, ec) ? std::filesystem::path(source)
+                                                                                     : std::filesystem::path(source).parent_path();
+        tokenizerDir = dir;
+        try {
+            files.problems = verifyCheckpoint(dir);
+        } catch (const std::exception& e) {
+            files.problems.push_back(e.what());
+        }
+    }
+    if (tokenizerDir.empty() || !std::filesystem::exists(tokenizerDir / "tokenizer.json", ec)) {
+        files.problems.push_back("no tokenizer.json" + (tokenizerDir.empty() ? std::string() : " in " + tokenizerDir.string()) +
+                                 " (set model.tokenizer in the project)");
+        return files;
+    }
+    files.tokenizer = tokenizerDir.string();
+    try {
+        files.chatTemplate = ChatFormat::choose(Tokenizer::load(tokenizerDir), "auto", "no_think").description();
+    } catch (const std::exception& e) {
+        files.problems.push_back(e.what());
+    }
+    return files;
 }
 
 std::string formatModelReport(const ModelReport& r) {

@@ -26,6 +26,15 @@ struct ModelReport {
 // `source` is a preset name or a path to a config.json or a model directory. Throws hy3::Error.
 ModelReport describeModel(const std::string& source, int64_t seqLen);
 
+// What comes with the model besides its config: the tokenizer and chat template training would use,
+// and `hy3 checkpoint verify`'s problems for a model directory (headers and shapes, no tensor data).
+struct ModelFiles {
+    std::string tokenizer;              // the folder with tokenizer.json, or empty
+    std::string chatTemplate;           // how conversations are rendered, or empty
+    std::vector<std::string> problems;  // every problem found, including a missing tokenizer
+};
+ModelFiles checkModelFiles(const std::string& source);
+
 std::string formatModelReport(const ModelReport& report);  // the text `hy3 model-info` prints
 std::string modelReportJson(const ModelReport& report);    // the JSON `hy3 model-info --json` prints
 

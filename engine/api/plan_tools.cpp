@@ -1,6 +1,7 @@
 #include "api/plan_tools.h"
 
 #include "config/resources.h"
+#include "dist/mesh.h"
 #include "util/error.h"
 #include "util/format.h"
 
@@ -28,16 +29,34 @@ nlohmann::json memoryJson(const MemoryBreakdown& m) {
 
 }  // namespace
 
+namespace {
+ModelConfig configOf(const std::string& model) {
+    std::error_code ec;
+    const std::filesystem::path path(model);
+    return loadModelConfig(std::filesystem::exists(path, ec) ? path : presetConfigPath(model));
+}
+}  // namespace
+
+std::string layoutProblemFor(const std::string& model, const Layout& layout, int64_t devices, int64_t globalBatch, int64_t microBatch) {
+    if (layout.pp >= 1 && layout.dp >= 1 && layout.pp * layout.dp != devices)
+        return "layout: pp x dp = " + std::to_string(layout.pp * layout.dp) + ", but there are " + std::to_string(devices) +
+               " devices (one rank each)";
+    const ModelConfig config = configOf(model);
+    std::string problem = layoutProblem(layout, static_cast<int>(devices), static_cast<int>(config.num_experts),
+                                        static_cast<int>(config.num_hidden_layers));
+    if (problem.empty() && globalBatch % (layout.dp * microBatch) != 0)
+        problem = "training.global_batch: " + std::to_string(globalBatch) + " rows do not split into dp " + std::to_string(layout.dp) +
+                  " x micro-batch " + std::to_string(microBatch);
+    return problem;
+}
+
 LayoutPlanResult planLayoutsFor(const std::string& model, const PlanSettings& settings) {
     if (settings.devices < 1) fail("--gpus", "must be at least 1");
     if (settings.deviceMemoryBytes <= 0) fail("--gpu-mem", "must be positive");
     if (settings.seqLen < 2 || settings.microBatch < 1) fail("--seq-len", "--seq-len must be >= 2 and --micro-batch >= 1");
     if (settings.dtype != "bf16" && settings.dtype != "fp32") fail("--dtype", "expected bf16 or fp32");
     if (settings.device != "cuda" && settings.device != "cpu") fail("--device", "expected cuda or cpu");
-    std::error_code ec;
-    const std::filesystem::path path(model);
-    const ModelConfig config = loadModelConfig(std::filesystem::exists(path, ec) ? path : presetConfigPath(model));
-    return planLayouts(config, settings);
+    return planLayouts(configOf(model), settings);
 }
 
 std::string formatLayoutPlan(const LayoutPlanResult& plan) {

@@ -11,4 +11,8 @@ LayoutPlanResult planLayoutsFor(const std::string& model, const PlanSettings& se
 std::string formatLayoutPlan(const LayoutPlanResult& plan);
 std::string layoutPlanJson(const LayoutPlanResult& plan);
 
+// Why `layout` cannot train `model` on `devices` ranks with this batch (the trainer's and the
+// planner's rules, naming the setting); empty when it can.
+std::string layoutProblemFor(const std::string& model, const Layout& layout, int64_t devices, int64_t globalBatch, int64_t microBatch);
+
 }  // namespace hy3::api

@@ -112,6 +112,23 @@ std::vector<std::pair<int64_t, int64_t>> pipelineStages(const ModelConfig& c, in
     return out;
 }
 
+bool isFrozen(const FreezeSettings& f, const std::string& component) {
+    if (component == "embedding" || component == "embeddings") return f.embeddings;
+    if (component == "attention") return f.attention;
+    if (component == "router") return f.router;
+    if (component == "routed experts") return f.experts;
+    if (component == "shared experts" || component == "shared expert") return f.shared_expert;
+    if (component == "lm_head") return f.lm_head;
+    return false;  // norms and dense MLP always train
+}
+
+int64_t trainableParameters(const ParameterCount& count, const FreezeSettings& freeze) {
+    int64_t trainable = 0;
+    for (const ParameterRow& row : count.rows)
+        if (!isFrozen(freeze, row.component)) trainable += row.total;
+    return trainable;
+}
+
 double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen) { return 3.0 * forwardFlopsPerToken(c, seqLen); }
 
 double modelFlopsUtilization(const ModelConfig& c, int64_t seqLen, int64_t tokens, double seconds, double peakFlopsPerSecond) {

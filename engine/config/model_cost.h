@@ -2,6 +2,7 @@
 // Parameter counts and training FLOPs of a Hy3 config. Every count or FLOP figure the product shows
 // (model-info, the planner, MFU in training and benchmarks) comes from these functions.
 #include "config/model_config.h"
+#include "config/project.h"
 
 #include <cstdint>
 #include <string>
@@ -31,6 +32,12 @@ struct ParameterCount {
 };
 
 ParameterCount countParameters(const ModelConfig& c);
+
+// Whether the freeze settings keep a component fixed. `component` is a row of countParameters
+// ("embedding", "routed experts", ...) or a trainer parameter group ("embeddings", "shared expert", ...).
+bool isFrozen(const FreezeSettings& freeze, const std::string& component);
+// The parameters that train under the freeze settings (the workbench's live count).
+int64_t trainableParameters(const ParameterCount& count, const FreezeSettings& freeze);
 
 // Training FLOPs per token (forward + backward = 3x forward, causal attention halved; the Megatron
 // convention of docs/hy3-model.md) at sequence length `seqLen`.

@@ -25,36 +25,6 @@ constexpr size_t kChunkLines = 2048;
 constexpr int kHistogramBins = 16;
 constexpr size_t kSkippedInStats = 200;
 
-struct InputFile {
-    fs::path path;
-    std::optional<RecordFormat> format;  // nullopt: detect
-    bool validation = false;
-    int index = 0;
-};
-
-std::vector<InputFile> listInputs(const DataConfig& c) {
-    std::vector<InputFile> files;
-    for (const DatasetInput& in : c.inputs) {
-        const auto format = parseRecordFormat(in.format, in.path.string() + ": format");
-        std::error_code ec;
-        std::vector<fs::path> paths;
-        if (fs::is_directory(in.path, ec)) {
-            for (const auto& entry : fs::directory_iterator(in.path, ec))
-                if (entry.is_regular_file() && (entry.path().extension() == ".jsonl" || entry.path().extension() == ".json"))
-                    paths.push_back(entry.path());
-            std::sort(paths.begin(), paths.end());
-            if (paths.empty()) fail(in.path.string(), "folder holds no .jsonl files");
-        } else if (fs::is_regular_file(in.path, ec)) {
-            paths.push_back(in.path);
-        } else {
-            fail(in.path.string(), "dataset file not found");
-        }
-        for (const fs::path& p : paths) files.push_back({p, format, in.split == "validation", static_cast<int>(files.size())});
-    }
-    if (files.empty()) fail("datasets", "the project lists no dataset files");
-    return files;
-}
-
 // A uniform number in [0, 1) from (seed, file, line): the validation split without state.
 double splitDraw(uint64_t seed, int file, int64_t line) {
     uint64_t x = seed ^ (static_cast<uint64_t>(file) * 0x9E3779B97F4A7C15ull) ^ (static_cast<uint64_t>(line) * 0xBF58476D1CE4E5B9ull);
@@ -142,6 +112,33 @@ SplitStats splitFromJson(const json& j) {
 
 }  // namespace
 
+std::vector<DatasetFile> listDatasetFiles(const DataConfig& c) {
+    std::vector<DatasetFile> files;
+    for (const DatasetInput& in : c.inputs) {
+        const auto format = parseRecordFormat(in.format, in.path.string() + ": format");
+        std::error_code ec;
+        std::vector<fs::path> paths;
+        if (fs::is_directory(in.path, ec)) {
+            for (const auto& entry : fs::directory_iterator(in.path, ec))
+                if (entry.is_regular_file() && (entry.path().extension() == ".jsonl" || entry.path().extension() == ".json"))
+                    paths.push_back(entry.path());
+            std::sort(paths.begin(), paths.end());
+            if (paths.empty()) fail(in.path.string(), "folder holds no .jsonl files");
+        } else if (fs::is_regular_file(in.path, ec)) {
+            paths.push_back(in.path);
+        } else {
+            fail(in.path.string(), "dataset file not found");
+        }
+        for (const fs::path& p : paths) files.push_back({p, format, in.split == "validation", static_cast<int>(files.size())});
+    }
+    if (files.empty()) fail("datasets", "the project lists no dataset files");
+    return files;
+}
+
+bool inValidationSplit(const DataConfig& c, const DatasetFile& f, int64_t line) {
+    return f.validation || (c.validationFraction > 0 && splitDraw(c.seed, f.index, line) < c.validationFraction);
+}
+
 json DataStats::toJson() const {
     json skippedLines = json::array();
     for (const SkippedLine& s : skipped) skippedLines.push_back({{"file", s.file}, {"line", s.line}, {"reason", s.reason}});
@@ -174,7 +171,7 @@ DataStats DataStats::fromJson(const json& j) {
 std::string dataCacheKey(const DataConfig& c) {
     json key = json::object();
     json inputs = json::array();
-    for (const InputFile& f : listInputs(c)) {
+    for (const DatasetFile& f : listDatasetFiles(c)) {
         std::error_code ec;
         const auto time = fs::last_write_time(f.path, ec).time_since_epoch().count();
         inputs.push_back({{"path", fs::absolute(f.path).string()},
@@ -201,22 +198,28 @@ std::vector<PackedRow> planRows(const CacheSplit& split, int64_t seqLen, bool pa
     return packing ? packBestFit(lengths, seqLen, seed) : onePerRow(lengths, seed);
 }
 
+std::optional<PrepareResult> findPreparedData(const DataConfig& c, const fs::path& cacheRoot) {
+    PrepareResult result;
+    result.cacheDir = cacheRoot / dataCacheKey(c);
+    std::error_code ec;
+    if (!fs::exists(result.cacheDir / "manifest.json", ec)) return std::nullopt;
+    result.reused = true;
+    result.stats = DataStats::fromJson(TokenCache::open(result.cacheDir).manifest().value("stats", json::object()));
+    return result;
+}
+
 PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const std::function<void(const PrepareProgress&)>& progress,
-                          int threads) {
+                          int threads, const std::atomic<bool>* cancel) {
     if (c.seqLen < 2) fail("training.seq_len", "must be at least 2");
     if (c.truncation != "cut" && c.truncation != "drop") fail("data.truncation", "expected cut or drop, got \"" + c.truncation + "\"");
+    if (auto reused = findPreparedData(c, cacheRoot)) return *reused;  // unchanged inputs: reuse at once
     const std::string key = dataCacheKey(c);
     PrepareResult result;
     result.cacheDir = cacheRoot / key;
     std::error_code ec;
-    if (fs::exists(result.cacheDir / "manifest.json", ec)) {  // unchanged inputs: reuse at once
-        result.reused = true;
-        result.stats = DataStats::fromJson(TokenCache::open(result.cacheDir).manifest().value("stats", json::object()));
-        return result;
-    }
 
     const auto started = std::chrono::steady_clock::now();
-    const std::vector<InputFile> files = listInputs(c);
+    const std::vector<DatasetFile> files = listDatasetFiles(c);
     const auto tokenizer = Tokenizer::load(c.tokenizerDir);
     const ChatFormat chat = ChatFormat::choose(tokenizer, c.chatTemplate, c.reasoningEffort);
     const LossMask mask = parseLossMask(c.lossMask);
@@ -237,9 +240,9 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
     stats.validation.histogram.assign(kHistogramBins + 1, 0);
     stats.chatFormat = chat.description();
     PrepareProgress p;
-    for (const InputFile& f : files) p.bytesTotal += fs::file_size(f.path, ec);
+    for (const DatasetFile& f : files) p.bytesTotal += fs::file_size(f.path, ec);
 
-    for (const InputFile& f : files) {
+    for (const DatasetFile& f : files) {
         std::ifstream in(f.path, std::ios::binary);
         if (!in) fail(f.path.string(), "cannot open");
         std::optional<RecordFormat> format = f.format;
@@ -261,6 +264,11 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
                 numbers.push_back(lineNumber);
             }
             if (lines.empty()) break;
+            if (cancel && cancel->load()) {
+                skippedOut.close();
+                fs::remove_all(temp, ec);  // the writers' open files go with it
+                throw PrepareCancelled();
+            }
             if (!format) fail(f.path.string() + ":" + std::to_string(numbers.front()),
                               "cannot tell the record format (no messages, conversations, instruction/output, prompt/completion or text)");
             std::vector<Outcome> outcomes(lines.size());
@@ -279,7 +287,7 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
                 }
                 ++good;
                 ++stats.recordsRead;
-                const bool validation = f.validation || (c.validationFraction > 0 && splitDraw(c.seed, f.index, numbers[i]) < c.validationFraction);
+                const bool validation = inValidationSplit(c, f, numbers[i]);
                 SplitStats& split = validation ? stats.validation : stats.train;
                 const int64_t length = static_cast<int64_t>(o.tokens.ids.size());
                 split.longest = std::max(split.longest, length);

@@ -4,12 +4,16 @@
 // truncated or dropped at the sequence length, split into train and validation, and written to a
 // token cache. Tokenization runs on every CPU; memory stays bounded (a chunk of lines at a time).
 #include "data/chat_format.h"
+#include "data/records.h"
 #include "data/token_cache.h"
+#include "util/error.h"
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,13 +76,34 @@ struct PrepareResult {
     bool reused = false;
 };
 
+// One file to read: the inputs' folders expanded to their *.jsonl / *.json files, in order.
+struct DatasetFile {
+    std::filesystem::path path;
+    std::optional<RecordFormat> format;  // nullopt: detect from the first record
+    bool validation = false;             // the whole file is validation data
+    int index = 0;                       // position in the list (part of the split draw)
+};
+// Throws hy3::Error naming a missing file, an empty folder or an unknown format.
+std::vector<DatasetFile> listDatasetFiles(const DataConfig& config);
+// Whether the record at (file, line) goes to the validation split.
+bool inValidationSplit(const DataConfig& config, const DatasetFile& file, int64_t line);
+
+// Thrown by prepareData when its cancel flag is set; nothing is left behind.
+struct PrepareCancelled : Error {
+    PrepareCancelled() : Error("preparing the data was cancelled") {}
+};
+
 // The cache key of a configuration (what the folder under cacheRoot is named).
 std::string dataCacheKey(const DataConfig& config);
 
+// The token cache of this configuration when one was prepared before (its statistics), else nothing.
+std::optional<PrepareResult> findPreparedData(const DataConfig& config, const std::filesystem::path& cacheRoot);
 // Prepares (or reuses) the token cache under cacheRoot/<key>. Throws hy3::Error for unreadable
-// files, a file where every line fails, or no records at all. `progress` is called now and then.
+// files, a file where every line fails, or no records at all. `progress` is called now and then;
+// setting `*cancel` makes it stop at the next chunk of lines and throw PrepareCancelled.
 PrepareResult prepareData(const DataConfig& config, const std::filesystem::path& cacheRoot,
-                          const std::function<void(const PrepareProgress&)>& progress = {}, int threads = 0);
+                          const std::function<void(const PrepareProgress&)>& progress = {}, int threads = 0,
+                          const std::atomic<bool>* cancel = nullptr);
 
 // The packing plan of a split for one epoch (the trainer's batches and the statistics agree).
 std::vector<PackedRow> planRows(const CacheSplit& split, int64_t seqLen, bool packing, uint64_t seed);

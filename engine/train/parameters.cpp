@@ -1,5 +1,6 @@
 #include "train/parameters.h"
 
+#include "config/model_cost.h"
 #include "util/format.h"
 
 #include <sstream>
@@ -27,16 +28,11 @@ std::string parameterGroup(const std::string& name) {
 
 std::vector<std::pair<std::string, torch::Tensor>> applyFreeze(Hy3ModelImpl& model, const FreezeSettings& f,
                                                                std::vector<ParameterGroupRow>* map) {
-    auto frozen = [&](const std::string& group) {
-        return (group == "embeddings" && f.embeddings) || (group == "attention" && f.attention) || (group == "router" && f.router) ||
-               (group == "routed experts" && f.experts) || (group == "shared expert" && f.shared_expert) ||
-               (group == "lm_head" && f.lm_head);
-    };
     std::vector<std::pair<std::string, torch::Tensor>> trainable;
     std::vector<ParameterGroupRow> rows;
     for (auto& item : model.named_parameters(true)) {
         const std::string group = parameterGroup(item.key());
-        const bool trains = !frozen(group);
+        const bool trains = !isFrozen(f, group);
         item.value().set_requires_grad(trains);
         if (trains) trainable.emplace_back(item.key(), item.value());
         auto row = std::find_if(rows.begin(), rows.end(), [&](const ParameterGroupRow& r) { return r.group == group; });

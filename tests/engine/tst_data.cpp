@@ -4,6 +4,7 @@
 #include "data/chat_format.h"
 #include "data/dataset.h"
 #include "data/packing.h"
+#include "data/record_browser.h"
 #include "data/records.h"
 #include "test_support.h"
 #include "util/error.h"
@@ -259,6 +260,56 @@ private slots:
         const auto dropped = hy3::prepareData(c, dir.path().toStdString() + "/cache");
         QVERIFY(dropped.cacheDir != r.cacheDir);
         QCOMPARE(dropped.stats.train.dropped + dropped.stats.validation.dropped, 1);
+    }
+
+    // The preview reads the same records as prepare: the same lines skipped for the same reasons,
+    // the same split, the same tokens.
+    void browserAgreesWithPrepare() {
+        QTemporaryDir dir;
+        const fs::path file = dir.path().toStdString() + "/mixed.jsonl";
+        std::vector<std::string> lines;
+        for (int i = 0; i < 50; ++i) lines.push_back(conversationLine(i));
+        lines[3] = "{not json";
+        lines[7] = "";
+        lines[9] = R"({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": ""}]})";
+        writeLines(file, lines);
+        hy3::DataConfig c = configFor(file);
+        c.validationFraction = 0.3;
+        const auto prepared = hy3::prepareData(c, dir.path().toStdString() + "/cache");
+        const hy3::RecordBrowser browser(c);
+        QCOMPARE(browser.size(), int64_t(49));  // the blank line is not a record
+        int64_t skipped = 0, validation = 0, lossTokens = 0;
+        for (int64_t i = 0; i < browser.size(); ++i) {
+            const hy3::BrowsedRecord r = browser.record(i);
+            if (!r.error.empty()) {
+                QCOMPARE(r.line, prepared.stats.skipped[static_cast<size_t>(skipped)].line);
+                QCOMPARE(r.error, prepared.stats.skipped[static_cast<size_t>(skipped)].reason);
+                ++skipped;
+                continue;
+            }
+            validation += r.split == "validation";
+            if (r.split == "train") lossTokens += std::accumulate(r.mask.begin(), r.mask.end(), int64_t(0));
+            QCOMPARE(r.tokens.size(), r.ids.size());
+        }
+        QCOMPARE(skipped, prepared.stats.recordsSkipped);
+        QCOMPARE(validation, prepared.stats.validation.documents);
+        QCOMPARE(lossTokens, prepared.stats.train.lossTokens);
+        // Search (wrapping around) and lookup by line.
+        QCOMPARE(browser.find("question 42", 0).value_or(-1), browser.indexOf(file.string(), 43).value_or(-2));
+        QCOMPARE(browser.find("question 1\"", 20).value_or(-1), int64_t(1));
+        QVERIFY(!browser.find("no such text", 0).has_value());
+        QVERIFY(!browser.indexOf(file.string(), 8).has_value());  // the blank line
+        QVERIFY(hy3::findPreparedData(c, dir.path().toStdString() + "/cache").has_value());
+    }
+
+    void cancelledPrepareLeavesNothing() {
+        QTemporaryDir dir;
+        const fs::path file = dir.path().toStdString() + "/d.jsonl";
+        writeLines(file, {conversationLine(1), conversationLine(2)});
+        const std::atomic<bool> cancel{true};
+        QVERIFY_THROWS_EXCEPTION(hy3::PrepareCancelled, hy3::prepareData(configFor(file), dir.path().toStdString() + "/cache", {}, 1, &cancel));
+        QVERIFY(fs::is_empty(dir.path().toStdString() + "/cache"));
+        QVERIFY(!hy3::findPreparedData(configFor(file), dir.path().toStdString() + "/cache").has_value());
     }
 
     void cacheIsReusedUntilAnInputChanges() {

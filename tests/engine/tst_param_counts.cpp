@@ -21,6 +21,24 @@ private slots:
         QCOMPARE(p.buffers, Q_INT64_C(79 * 192));
     }
 
+    // The workbench's live trainable count: frozen components drop out, norms and dense MLP always train.
+    void trainableUnderFreezeSettings() {
+        const hy3::ParameterCount p = hy3::countParameters(hy3::loadModelConfig(hy3::presetConfigPath("hy3-preview")));
+        auto row = [&](const std::string& name) {
+            for (const auto& r : p.rows)
+                if (r.component == name) return r.total;
+            return int64_t(-1);
+        };
+        hy3::FreezeSettings freeze;
+        QCOMPARE(hy3::trainableParameters(p, freeze), p.total);
+        freeze.experts = true;
+        QCOMPARE(hy3::trainableParameters(p, freeze), p.total - row("routed experts"));
+        freeze = {true, true, true, true, true, true};
+        QCOMPARE(hy3::trainableParameters(p, freeze), row("norms") + row("dense MLP"));
+        // The trainer's group names mean the same components.
+        QVERIFY(hy3::isFrozen(freeze, "embeddings") && hy3::isFrozen(freeze, "shared expert") && !hy3::isFrozen(freeze, "norms"));
+    }
+
     void releasedFlopsPerToken() {
         const auto c = hy3::loadModelConfig(hy3::presetConfigPath("hy3-preview"));
         const double flops = hy3::trainingFlopsPerToken(c, 4096);

@@ -6,6 +6,7 @@
 #include "test_support.h"
 #include "ui_support.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
 #include <QRadioButton>
@@ -61,6 +62,40 @@ private slots:
         QVERIFY(window.session()->isDirty());
     }
 
+    void choosingTheTinyPresetUpdatesSummaryAndFiles() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        window.session()->setModelPreset("hy3-preview");
+        ModelPage* page = window.modelPage();
+        QVERIFY(waitForReport(page));
+        page->findChild<QComboBox*>("presetCombo")->setCurrentText("hy3-tiny");
+        QVERIFY(waitForReport(page));
+        QVERIFY(page->findChild<QLabel*>("totalsLabel")->text().contains("1,425,792"));
+        QCOMPARE(window.session()->project().get("model").value("preset", ""), std::string("hy3-tiny"));
+        // The bundled tokenizer and the chat format training will use.
+        const QString files = page->findChild<QLabel*>("filesLabel")->text();
+        QVERIFY2(files.contains("tokenizers/hy3-byte") && files.contains("Chat template"), qPrintable(files));
+    }
+
+    void trainableCountFollowsTheCheckboxes() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        ModelPage* page = window.modelPage();
+        QVERIFY(waitForReport(page));
+        QCOMPARE(page->trainableCount(), int64_t(1425792));
+        page->trainsBox("experts")->setChecked(false);
+        QCOMPARE(page->trainableCount(), int64_t(1425792 - 884736));
+        QVERIFY(page->findChild<QLabel*>("trainableLabel")->text().contains("541,056"));
+        QCOMPARE(window.session()->project().get("training.freeze.experts").get<bool>(), true);
+        page->trainsBox("embeddings")->setChecked(false);
+        QCOMPARE(page->trainableCount(), int64_t(1425792 - 884736 - 40960));
+        page->trainsBox("experts")->setChecked(true);
+        QCOMPARE(window.session()->project().get("training.freeze.experts").get<bool>(), false);
+        QCOMPARE(page->trainableCount(), int64_t(1425792 - 40960));
+    }
+
     void sequenceLengthChangesFlops() {
         QTemporaryDir dir;
         MainWindow window;
@@ -83,6 +118,9 @@ private slots:
         QVERIFY(waitForReport(page));
         QVERIFY(page->findChild<QRadioButton*>("directoryRadio")->isChecked());
         QVERIFY(page->findChild<QLabel*>("totalsLabel")->text().contains("156,336"));
+        // The fixture has weights but no tokenizer: verify passes, the missing tokenizer is named.
+        const QString files = page->findChild<QLabel*>("filesLabel")->text();
+        QVERIFY2(files.contains("no tokenizer.json"), qPrintable(files));
         const auto model = window.session()->project().get("model");
         QVERIFY(model.contains("path"));
         QCOMPARE(QString::fromStdString(window.session()->project().absolutePath(model["path"]).string()),

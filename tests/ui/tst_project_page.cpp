@@ -19,12 +19,7 @@ using hy3::ui::MainWindow;
 
 namespace {
 
-template <typename T>
-T* child(QWidget* parent, const QString& name) {
-    T* w = parent->findChild<T*>(name);
-    if (!w) qFatal("widget %s not found", qPrintable(name));
-    return w;
-}
+using hy3::test::child;
 
 nlohmann::json readJson(const QString& path) {
     std::ifstream in(path.toStdString());
@@ -41,7 +36,7 @@ private slots:
 
     void onlyWorkingPagesAreListed() {
         MainWindow window;
-        QCOMPARE(window.pageNames(), (QStringList{"Project", "Model"}));
+        QCOMPARE(window.pageNames(), (QStringList{"Project", "Model", "Data", "Layout", "Training"}));
     }
 
     void fieldsShowTheOpenProject() {

@@ -5,12 +5,28 @@
 #include <QApplication>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
 
 namespace hy3::test {
+
+// The child widget named `name`; a missing widget ends the test run with its name.
+template <typename T>
+T* child(QObject* parent, const QString& name) {
+    T* w = parent->findChild<T*>(name);
+    if (!w) qFatal("widget %s not found", qPrintable(name));
+    return w;
+}
+
+// Waits for `signal` unless `busy` says the work is already done.
+template <typename Object, typename Signal>
+bool waitUnlessDone(Object* object, Signal signal, bool busy, int timeoutMs = 60000) {
+    QSignalSpy spy(object, signal);
+    return busy ? spy.wait(timeoutMs) : true;
+}
 
 // Every GUI test keeps its settings (recent files) away from the user's.
 inline void isolateSettings() {

@@ -5,7 +5,9 @@
 #include "util/error.h"
 #include "util/format.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -27,6 +29,7 @@ DescribeResult describe(const QString& source, int seqLen) {
     DescribeResult result;
     try {
         result.report = api::describeModel(source.toStdString(), seqLen);
+        result.files = api::checkModelFiles(source.toStdString());
     } catch (const std::exception& e) {
         result.error = QString::fromStdString(e.what());
     }
@@ -90,6 +93,37 @@ ModelPage::ModelPage(ProjectSession* session, QWidget* parent)
     paramLayout->addWidget(totalsLabel_);
     paramLayout->addWidget(flopsLabel_);
 
+    filesLabel_ = new QLabel;
+    filesLabel_->setObjectName("filesLabel");
+    filesLabel_->setWordWrap(true);
+    filesLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* filesBox = new QGroupBox(tr("Tokenizer, chat template and checks"));
+    auto* filesLayout = new QVBoxLayout(filesBox);
+    filesLayout->addWidget(filesLabel_);
+
+    // What trains: one checkbox per freeze setting (norms and the dense MLP always train).
+    auto* trainBox = new QGroupBox(tr("What trains"));
+    auto* trainLayout = new QHBoxLayout(trainBox);
+    const std::pair<const char*, QString> groups[] = {{"embeddings", tr("embeddings")}, {"attention", tr("attention")},
+                                                      {"router", tr("router")},         {"shared_expert", tr("shared expert")},
+                                                      {"experts", tr("routed experts")}, {"lm_head", tr("LM head")}};
+    for (const auto& [key, label] : groups) {
+        auto* box = new QCheckBox(label);
+        box->setObjectName(QString("trains_") + key);
+        box->setToolTip(tr("unchecked: training.freeze.%1 = true").arg(key));
+        trainLayout->addWidget(box);
+        trainsBoxes_.emplace_back(key, box);
+        connect(box, &QCheckBox::toggled, this, [this, key = QString(key)](bool trains) {
+            if (loading_) return;
+            session_->setValue("training.freeze." + key.toStdString(), !trains);
+            updateTrainable();
+        });
+    }
+    trainableLabel_ = new QLabel;
+    trainableLabel_->setObjectName("trainableLabel");
+    trainLayout->addStretch();
+    trainLayout->addWidget(trainableLabel_);
+
     auto* columns = new QHBoxLayout;
     columns->addWidget(archBox, 1);
     columns->addWidget(paramBox, 1);
@@ -99,6 +133,8 @@ ModelPage::ModelPage(ProjectSession* session, QWidget* parent)
                                     "(HF format) is fine-tuned.</p>")));
     layout->addWidget(sourceBox);
     layout->addWidget(statusLabel_);
+    layout->addWidget(filesBox);
+    layout->addWidget(trainBox);
     layout->addLayout(columns, 1);
 
     connect(presetRadio_, &QRadioButton::toggled, this, &ModelPage::onPresetRadioToggled);
@@ -109,6 +145,10 @@ ModelPage::ModelPage(ProjectSession* session, QWidget* parent)
     connect(&watcher_, &QFutureWatcher<DescribeResult>::finished, this, &ModelPage::onDescribeDone);
     connect(session_, &ProjectSession::projectReplaced, this, &ModelPage::reloadFromProject);
     connect(session_, &ProjectSession::fileChanged, this, &ModelPage::reloadFromProject);
+    // Another page (or a test) may change the model; follow it.
+    connect(session_, &ProjectSession::changed, this, [this] {
+        if (!loading_ && QDir::cleanPath(projectModelSource()) != QDir::cleanPath(currentSource())) reloadFromProject();
+    });
     reloadFromProject();
 }
 
@@ -128,7 +168,16 @@ void ModelPage::reloadFromProject() {
     presetCombo_->setEnabled(presetRadio_->isChecked());
     directoryEdit_->setEnabled(directoryRadio_->isChecked());
     loading_ = false;
+    reloadFreeze();
     describeCurrent();
+}
+
+QString ModelPage::projectModelSource() const {
+    const auto model = session_->project().get("model");
+    if (model.is_object() && model.contains("path") && model["path"].is_string())
+        return QString::fromStdString(session_->project().absolutePath(model["path"].get<std::string>()).string());
+    if (model.is_object() && model.contains("preset") && model["preset"].is_string()) return QString::fromStdString(model["preset"].get<std::string>());
+    return {};
 }
 
 QString ModelPage::currentSource() const {
@@ -183,8 +232,12 @@ void ModelPage::describeCurrent() {
 void ModelPage::onDescribeDone() {
     const DescribeResult result = watcher_.result();
     pending_ = false;
-    if (result.report) showReport(*result.report);
-    else showError(result.error);
+    if (result.report) {
+        showReport(*result.report);
+        showFiles(result.files);
+    } else {
+        showError(result.error);
+    }
     emit describeFinished();
 }
 
@@ -209,6 +262,7 @@ void ModelPage::showReport(const api::ModelReport& r) {
     flopsLabel_->setText(tr("Training FLOPs per token at %1 tokens: <b>%2</b> (3x forward, causal attention halved)")
                              .arg(r.seq_len)
                              .arg(QString::fromStdString(siUnits(r.training_flops_per_token, "FLOP"))));
+    updateTrainable();
 }
 
 void ModelPage::showError(const QString& error) {
@@ -219,6 +273,55 @@ void ModelPage::showError(const QString& error) {
     parameters_->clear();
     totalsLabel_->clear();
     flopsLabel_->clear();
+    filesLabel_->clear();
+    trainableLabel_->clear();
+}
+
+void ModelPage::showFiles(const api::ModelFiles& files) {
+    QString text = tr("Tokenizer: %1").arg(files.tokenizer.empty() ? tr("<b>none found</b>") : QString::fromStdString(files.tokenizer).toHtmlEscaped());
+    if (!files.chatTemplate.empty()) text += tr("<br>Chat template: %1").arg(QString::fromStdString(files.chatTemplate).toHtmlEscaped());
+    if (files.problems.empty()) {
+        text += report_ && !report_->is_preset ? tr("<br><span style='color:#27ae60'>hy3 checkpoint verify: no problems</span>")
+                                               : tr("<br>A preset: the weights are initialised from training.seed.");
+    } else {
+        text += tr("<br><span style='color:#c0392b'>%n problem(s):", nullptr, static_cast<int>(files.problems.size()));
+        for (size_t i = 0; i < files.problems.size() && i < 20; ++i) text += "<br>• " + QString::fromStdString(files.problems[i]).toHtmlEscaped();
+        text += "</span>";
+    }
+    filesLabel_->setText(text);
+}
+
+void ModelPage::reloadFreeze() {
+    loading_ = true;
+    for (const auto& [key, box] : trainsBoxes_) {
+        const auto frozen = session_->project().get("training.freeze." + key.toStdString());
+        box->setChecked(!(frozen.is_boolean() && frozen.get<bool>()));
+    }
+    loading_ = false;
+    updateTrainable();
+}
+
+int64_t ModelPage::trainableCount() const {
+    if (!report_) return 0;
+    FreezeSettings freeze;
+    bool* flags[] = {&freeze.embeddings, &freeze.attention, &freeze.router, &freeze.shared_expert, &freeze.experts, &freeze.lm_head};
+    for (size_t i = 0; i < trainsBoxes_.size(); ++i) *flags[i] = !trainsBoxes_[i].second->isChecked();
+    return trainableParameters(report_->parameters, freeze);
+}
+
+QCheckBox* ModelPage::trainsBox(const QString& freezeKey) const {
+    for (const auto& [key, box] : trainsBoxes_)
+        if (key == freezeKey) return box;
+    return nullptr;
+}
+
+void ModelPage::updateTrainable() {
+    if (!report_) return;
+    const int64_t trainable = trainableCount(), total = report_->parameters.total;
+    trainableLabel_->setText(tr("<b>%1</b> of %2 parameters train (%3)")
+                                 .arg(QString::fromStdString(groupDigits(trainable)), QString::fromStdString(groupDigits(total)))
+                                 .arg(total > 0 ? QString::number(100.0 * static_cast<double>(trainable) / static_cast<double>(total), 'f', 1) + "%"
+                                                : QString("-")));
 }
 
 }  // namespace hy3::ui

@@ -8,7 +8,10 @@
 #include <QWidget>
 
 #include <optional>
+#include <utility>
+#include <vector>
 
+class QCheckBox;
 class QComboBox;
 class QFormLayout;
 class QLabel;
@@ -24,6 +27,7 @@ class ProjectSession;
 
 struct DescribeResult {
     std::optional<api::ModelReport> report;
+    api::ModelFiles files;
     QString error;
 };
 
@@ -36,6 +40,11 @@ public:
     const std::optional<api::ModelReport>& report() const { return report_; }
     // True from a request until its result is on screen.
     bool isBusy() const { return pending_; }
+
+    // Parameters that train under the project's freeze settings (the live count shown).
+    int64_t trainableCount() const;
+    // The checkbox of a freeze setting ("experts", "lm_head", ...): checked = trains.
+    QCheckBox* trainsBox(const QString& freezeKey) const;
 
     // What the Browse button does after its dialog; public so tests can drive it.
     void chooseDirectory(const QString& directory);
@@ -56,7 +65,11 @@ private:
     void describeCurrent();
     void showReport(const api::ModelReport& report);
     void showError(const QString& error);
+    void showFiles(const api::ModelFiles& files);
+    void reloadFreeze();
+    void updateTrainable();
     QString currentSource() const;
+    QString projectModelSource() const;  // the project's model: a preset name or an absolute directory
 
     ProjectSession* session_;
     QRadioButton* presetRadio_;
@@ -70,6 +83,9 @@ private:
     QTableView* parameterTable_;
     QLabel* totalsLabel_;
     QLabel* flopsLabel_;
+    QLabel* filesLabel_;
+    QLabel* trainableLabel_;
+    std::vector<std::pair<QString, QCheckBox*>> trainsBoxes_;  // freeze key -> checkbox
     QFutureWatcher<DescribeResult> watcher_;
     std::optional<api::ModelReport> report_;
     bool loading_ = false;

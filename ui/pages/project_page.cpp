@@ -1,8 +1,7 @@
 #include "pages/project_page.h"
 
-#include "choice_delegate.h"
 #include "field_error_label.h"
-#include "models/dataset_table_model.h"
+#include "dataset_editor.h"
 #include "project_session.h"
 
 #include <QComboBox>
@@ -10,11 +9,9 @@
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QTableView>
 #include <QVBoxLayout>
 
 namespace hy3::ui {
@@ -44,7 +41,7 @@ QWidget* row(std::initializer_list<QWidget*> widgets) {
 }  // namespace
 
 ProjectPage::ProjectPage(ProjectSession* session, QWidget* parent)
-    : QWidget(parent), session_(session), datasets_(new DatasetTableModel(session, this)) {
+    : QWidget(parent), session_(session) {
     nameEdit_ = new QLineEdit;
     nameEdit_->setObjectName("nameEdit");
     fileLabel_ = new QLabel;
@@ -55,32 +52,7 @@ ProjectPage::ProjectPage(ProjectSession* session, QWidget* parent)
     auto* modelButton = new QPushButton(tr("Choose on the Model page"));
     connect(modelButton, &QPushButton::clicked, this, &ProjectPage::showModelPageRequested);
 
-    datasetTable_ = new QTableView;
-    datasetTable_->setObjectName("datasetTable");
-    datasetTable_->setModel(datasets_);
-    datasetTable_->setItemDelegateForColumn(DatasetTableModel::FormatColumn,
-                                            new ChoiceDelegate(DatasetTableModel::formats(), this));
-    datasetTable_->setItemDelegateForColumn(DatasetTableModel::SplitColumn,
-                                            new ChoiceDelegate(DatasetTableModel::splits(), this));
-    datasetTable_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    datasetTable_->horizontalHeader()->setSectionResizeMode(DatasetTableModel::PathColumn, QHeaderView::Stretch);
-    datasetTable_->verticalHeader()->hide();
-    datasetTable_->setMinimumHeight(140);
-    auto* addFiles = new QPushButton(tr("Add files…"));
-    addFiles->setObjectName("addFilesButton");
-    auto* addFolder = new QPushButton(tr("Add folder…"));
-    removeDatasetButton_ = new QPushButton(tr("Remove"));
-    removeDatasetButton_->setObjectName("removeDatasetButton");
-    connect(addFiles, &QPushButton::clicked, this, &ProjectPage::onAddFilesClicked);
-    connect(addFolder, &QPushButton::clicked, this, &ProjectPage::onAddFolderClicked);
-    connect(removeDatasetButton_, &QPushButton::clicked, this, &ProjectPage::onRemoveDatasetClicked);
-    auto* datasetBox = new QWidget;
-    auto* datasetLayout = new QVBoxLayout(datasetBox);
-    datasetLayout->setContentsMargins(0, 0, 0, 0);
-    datasetLayout->addWidget(datasetTable_);
-    auto* buttons = row({addFiles, addFolder, removeDatasetButton_});
-    static_cast<QHBoxLayout*>(buttons->layout())->addStretch();
-    datasetLayout->addWidget(buttons);
+    datasets_ = new DatasetEditor(session_);
 
     templateCombo_ = new QComboBox;
     templateCombo_->setObjectName("templateCombo");
@@ -110,7 +82,7 @@ ProjectPage::ProjectPage(ProjectSession* session, QWidget* parent)
     form->addRow(tr("Name"), withError(nameEdit_, "name", session_));
     form->addRow(tr("Project file"), fileLabel_);
     form->addRow(tr("Model"), withError(row({modelLabel_, modelButton}), "model", session_));
-    form->addRow(tr("Datasets"), withError(datasetBox, "datasets", session_));
+    form->addRow(tr("Datasets"), withError(datasets_, "datasets", session_));
     form->addRow(tr("Chat template"),
                  withError(row({templateCombo_, templatePathEdit_, templateBrowseButton_}), "chat_template", session_));
     form->addRow(tr("Output folder"), withError(row({outputDirEdit_, outputBrowse}), "output_dir", session_));
@@ -178,9 +150,7 @@ QString ProjectPage::otherProblemsText() const {
     return lines.join("\n");
 }
 
-void ProjectPage::addDatasetPaths(const QStringList& paths) {
-    for (const QString& path : paths) session_->addDataset(QFileInfo(path).absoluteFilePath(), "auto", "train");
-}
+void ProjectPage::addDatasetPaths(const QStringList& paths) { datasets_->addPaths(paths); }
 
 void ProjectPage::onNameEdited(const QString& text) {
     if (!loading_) session_->setValue("name", text.toStdString());
@@ -204,25 +174,6 @@ void ProjectPage::onTemplateChoiceChanged(int) {
 
 void ProjectPage::onTemplatePathEdited(const QString& text) {
     if (!loading_) session_->setValue("chat_template", text.toStdString());
-}
-
-void ProjectPage::onAddFilesClicked() {
-    addDatasetPaths(QFileDialog::getOpenFileNames(this, tr("Add dataset files"), QString(),
-                                                  tr("Datasets (*.jsonl *.json);;All files (*)")));
-}
-
-void ProjectPage::onAddFolderClicked() {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Add a folder of dataset files"));
-    if (!dir.isEmpty()) addDatasetPaths({dir});
-}
-
-void ProjectPage::onRemoveDatasetClicked() {
-    const QModelIndexList rows = datasetTable_->selectionModel()->selectedRows();
-    // Remove from the bottom so earlier indexes stay valid.
-    QList<int> indexes;
-    for (const QModelIndex& index : rows) indexes << index.row();
-    std::sort(indexes.begin(), indexes.end(), std::greater<int>());
-    for (int index : indexes) session_->removeDataset(index);
 }
 
 void ProjectPage::onBrowseOutputClicked() {

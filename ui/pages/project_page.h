@@ -11,7 +11,7 @@ class QTableView;
 
 namespace hy3::ui {
 
-class DatasetTableModel;
+class DatasetEditor;
 class ProjectSession;
 
 class ProjectPage : public QWidget {
@@ -32,9 +32,6 @@ private slots:
     void onOutputDirEdited(const QString& text);
     void onTemplateChoiceChanged(int index);
     void onTemplatePathEdited(const QString& text);
-    void onAddFilesClicked();
-    void onAddFolderClicked();
-    void onRemoveDatasetClicked();
     void onBrowseOutputClicked();
     void onBrowseTemplateClicked();
 
@@ -42,12 +39,10 @@ private:
     QString otherProblemsText() const;
 
     ProjectSession* session_;
-    DatasetTableModel* datasets_;
+    DatasetEditor* datasets_;
     QLineEdit* nameEdit_;
     QLabel* fileLabel_;
     QLabel* modelLabel_;
-    QTableView* datasetTable_;
-    QPushButton* removeDatasetButton_;
     QComboBox* templateCombo_;
     QLineEdit* templatePathEdit_;
     QPushButton* templateBrowseButton_;

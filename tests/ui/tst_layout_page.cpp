@@ -1,0 +1,134 @@
+// The Layout page, offscreen: a layout that cannot run is refused with its reason and leaves the
+// project alone; the planner table holds what `hy3 plan --json` says for the same inputs; "Use this
+// layout" and the launch commands.
+#include "main_window.h"
+#include "pages/layout_page.h"
+#include "project_session.h"
+#include "test_support.h"
+#include "ui_support.h"
+
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QTableWidget>
+
+#include <qcustomplot.h>
+
+using hy3::test::child;
+using hy3::ui::LayoutPage;
+using hy3::ui::MainWindow;
+
+namespace {
+
+int64_t layoutValue(MainWindow& w, const char* key) { return w.session()->project().get(key).get<int64_t>(); }
+
+}  // namespace
+
+class TestLayoutPage : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase() { hy3::test::isolateSettings(); }
+
+    void invalidLayoutIsRefusedWithItsReason() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        LayoutPage* page = window.layoutPage();
+        page->setCluster(1, 2, 8, "cpu");
+        page->setLayout(1, 2, 1);
+        QVERIFY2(page->layoutProblem().isEmpty(), qPrintable(page->layoutProblem()));
+        QCOMPARE(layoutValue(window, "layout.dp"), int64_t(2));
+
+        page->setLayout(1, 2, 3);  // ep must divide dp
+        QVERIFY2(page->layoutProblem().contains("does not divide dp"), qPrintable(page->layoutProblem()));
+        QVERIFY(child<QLabel>(page, "layoutProblem")->text().contains("Cannot run"));
+        QCOMPARE(layoutValue(window, "layout.ep"), int64_t(1));  // the project keeps its valid layout
+
+        page->setLayout(2, 2, 1);  // 4 ranks on 2 devices
+        QVERIFY2(page->layoutProblem().contains("2 devices"), qPrintable(page->layoutProblem()));
+        QCOMPARE(layoutValue(window, "layout.pp"), int64_t(1));
+
+        page->setLayout(1, 2, 2);
+        QVERIFY(page->layoutProblem().isEmpty());
+        QCOMPARE(layoutValue(window, "layout.ep"), int64_t(2));
+        QVERIFY(child<QLabel>(page, "layoutProblem")->text().contains("can run"));
+    }
+
+    void plannerTableMatchesTheCli() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        window.session()->setModelPreset("hy3-preview");
+        window.session()->setValue("training.seq_len", 4096);
+        window.session()->setValue("training.global_batch", 256);
+        LayoutPage* page = window.layoutPage();
+        page->setCluster(16, 8, 80, "cuda");
+        QVERIFY(page->plan().has_value());
+
+        const auto cli = hy3::test::runHy3({"plan", "--model", "hy3-preview", "--gpus", "128", "--gpu-mem", "80", "--seq-len", "4096",
+                                            "--micro-batch", "1", "--global-batch", "256", "--dtype",
+                                            QString::fromStdString(window.session()->project().get("training.dtype").get<std::string>()),
+                                            "--device", "cuda", "--json"});
+        QVERIFY2(cli.exitCode == 0, cli.err.constData());
+        const auto plan = nlohmann::json::parse(cli.out.toStdString());
+        QTableWidget* table = page->table();
+        int valid = 0;
+        for (const auto& layout : plan["layouts"]) {
+            if (!layout["valid"].get<bool>()) continue;
+            ++valid;
+            bool matched = false;
+            for (int row = 0; row < table->rowCount() && !matched; ++row) {
+                if (table->item(row, LayoutPage::PpColumn)->text().toLongLong() != layout["pp"].get<int64_t>() ||
+                    table->item(row, LayoutPage::DpColumn)->text().toLongLong() != layout["dp"].get<int64_t>() ||
+                    table->item(row, LayoutPage::EpColumn)->text().toLongLong() != layout["ep"].get<int64_t>())
+                    continue;
+                matched = true;
+                const double gib = 1073741824.0;
+                QCOMPARE(table->item(row, LayoutPage::MemoryColumn)->text(), QString::number(layout["memory"]["total"].get<double>() / gib, 'f', 2));
+                QCOMPARE(table->item(row, LayoutPage::CheckpointedColumn)->text(),
+                         QString::number(layout["memory"]["total_checkpointed"].get<double>() / gib, 'f', 2));
+                const QString fits = table->item(row, LayoutPage::FitsColumn)->text();
+                QCOMPARE(fits == "yes", layout["fits"].get<bool>());
+                QCOMPARE(fits != "no", layout["fits"].get<bool>() || layout["fits_checkpointed"].get<bool>());
+            }
+            QVERIFY2(matched, layout.dump().c_str());
+        }
+        QCOMPARE(table->rowCount(), valid);
+        QCOMPARE(child<QLabel>(page, "planSummary")->text().toStdString(), plan["summary"].get<std::string>());
+        QVERIFY(child<QCustomPlot>(page, "memoryPlot")->plottableCount() == 6);  // the stacked parts
+
+        // Sorting by memory puts the smallest first.
+        table->sortByColumn(LayoutPage::CheckpointedColumn, Qt::AscendingOrder);
+        for (int row = 1; row < table->rowCount(); ++row)
+            QVERIFY(table->item(row - 1, LayoutPage::CheckpointedColumn)->text().toDouble() <=
+                    table->item(row, LayoutPage::CheckpointedColumn)->text().toDouble());
+    }
+
+    void useThisLayoutAndTheLaunchCommands() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        LayoutPage* page = window.layoutPage();
+        page->setCluster(1, 4, 8, "cpu");
+        QTableWidget* table = page->table();
+        int pick = -1;
+        for (int row = 0; row < table->rowCount(); ++row)
+            if (table->item(row, LayoutPage::PpColumn)->text() == "2" && table->item(row, LayoutPage::EpColumn)->text() == "2") pick = row;
+        QVERIFY(pick >= 0);
+        table->selectRow(pick);
+        QTest::mouseClick(child<QPushButton>(page, "useLayoutButton"), Qt::LeftButton);
+        QCOMPARE(layoutValue(window, "layout.pp"), int64_t(2));
+        QCOMPARE(layoutValue(window, "layout.dp"), int64_t(2));
+        QCOMPARE(layoutValue(window, "layout.ep"), int64_t(2));
+        QVERIFY2(page->launchCommand().contains("hy3 launch --nproc-per-node 4 -- train " + window.session()->filePath()),
+                 qPrintable(page->launchCommand()));
+        QVERIFY(page->launchCommand().contains("srun --nodes 1 --ntasks-per-node 4 hy3 train"));
+
+        page->setCluster(2, 2, 8, "cuda");
+        QVERIFY(page->launchCommand().contains("--nnodes 2 --node-rank $R --master NODE0:29500 --nproc-per-node 2"));
+        QVERIFY(page->launchCommand().contains("srun --nodes 2 --ntasks-per-node 2 --gpus-per-task 1 hy3 train"));
+    }
+};
+
+QTEST_MAIN(TestLayoutPage)
+#include "tst_layout_page.moc"

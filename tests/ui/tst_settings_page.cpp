@@ -1,0 +1,94 @@
+// The Training page, offscreen: fields come from the settings table, are checked as typed, go into
+// the project when valid, and survive a save and a reopen.
+#include "main_window.h"
+#include "pages/settings_page.h"
+#include "project_session.h"
+#include "ui_support.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QLineEdit>
+
+using hy3::ui::MainWindow;
+using hy3::ui::SettingsPage;
+
+namespace {
+
+QLineEdit* lineEdit(SettingsPage* page, const char* key) { return qobject_cast<QLineEdit*>(page->editor(key)); }
+
+void typeInto(QLineEdit* edit, const QString& text) {
+    edit->setFocus();
+    edit->selectAll();
+    QTest::keyClick(edit, Qt::Key_Backspace);
+    QTest::keyClicks(edit, text);
+}
+
+}  // namespace
+
+class TestSettingsPage : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase() { hy3::test::isolateSettings(); }
+
+    void everySettingHasAnEditor() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        SettingsPage* page = window.settingsPage();
+        for (const hy3::SettingSpec& spec : hy3::settingSpecs()) {
+            const bool elsewhere = spec.group == "layout" || spec.group == "freeze";  // the Layout and Model pages
+            QCOMPARE(page->editor(spec.key) != nullptr, !elsewhere);
+        }
+        QCOMPARE(lineEdit(page, "training.seq_len")->text(), QString("4096"));  // the default shows
+    }
+
+    void settingsRoundTripThroughTheProjectFile() {
+        QTemporaryDir dir;
+        const QString path = hy3::test::scratchProject(dir);
+        {
+            MainWindow window;
+            window.openProject(path);
+            SettingsPage* page = window.settingsPage();
+            typeInto(lineEdit(page, "training.learning_rate"), "0.0005");
+            QCOMPARE(window.session()->project().get("training.learning_rate").get<double>(), 0.0005);
+            QVERIFY(page->errorText("training.learning_rate").isEmpty());
+
+            // Invalid as typed: the reason shows, the project keeps the last valid value.
+            typeInto(lineEdit(page, "training.learning_rate"), "-1");
+            QVERIFY2(!page->errorText("training.learning_rate").isEmpty(), "no error shown");
+            QCOMPARE(window.session()->project().get("training.learning_rate").get<double>(), 0.0005);
+            typeInto(lineEdit(page, "training.global_batch"), "2.5");
+            QVERIFY(page->errorText("training.global_batch").contains("whole number"));
+            typeInto(lineEdit(page, "training.global_batch"), "64");
+            QVERIFY(page->errorText("training.global_batch").isEmpty());
+            typeInto(lineEdit(page, "training.warmup_steps"), "1e3");
+            qobject_cast<QComboBox*>(page->editor("training.lr_schedule"))->setCurrentText("linear");
+            qobject_cast<QCheckBox*>(page->editor("training.packing"))->setChecked(false);
+            qobject_cast<QComboBox*>(page->editor("data.loss_mask"))->setCurrentText("last_assistant");
+            typeInto(lineEdit(page, "distributed.heartbeat_s"), "12");
+            QVERIFY(window.session()->isDirty());
+            QString error;
+            QVERIFY2(window.session()->save(&error), qPrintable(error));
+        }
+        const hy3::ProjectFile saved = hy3::ProjectFile::load(path.toStdString());
+        QCOMPARE(saved.get("training.learning_rate").get<double>(), 0.0005);
+        QCOMPARE(saved.get("training.global_batch").get<int64_t>(), int64_t(64));
+        QCOMPARE(saved.get("training.warmup_steps").get<int64_t>(), int64_t(1000));
+        QCOMPARE(saved.get("training.lr_schedule").get<std::string>(), std::string("linear"));
+        QCOMPARE(saved.get("training.packing").get<bool>(), false);
+        QCOMPARE(saved.get("data.loss_mask").get<std::string>(), std::string("last_assistant"));
+        QCOMPARE(saved.get("distributed.heartbeat_s").get<int64_t>(), int64_t(12));
+        QVERIFY(saved.validate().empty());
+
+        MainWindow reopened;
+        reopened.openProject(path);
+        SettingsPage* page = reopened.settingsPage();
+        QCOMPARE(lineEdit(page, "training.learning_rate")->text(), QString("0.0005"));
+        QCOMPARE(lineEdit(page, "training.global_batch")->text(), QString("64"));
+        QCOMPARE(qobject_cast<QComboBox*>(page->editor("training.lr_schedule"))->currentText(), QString("linear"));
+        QVERIFY(!qobject_cast<QCheckBox*>(page->editor("training.packing"))->isChecked());
+    }
+};
+
+QTEST_MAIN(TestSettingsPage)
+#include "tst_settings_page.moc"
