@@ -8,16 +8,29 @@ mkdir -p docs/screenshots
 
 shoot() {  # shoot PAGE FILE [PROJECT]
   local project=${3:-$project}
-  xvfb-run -a -s "-screen 0 1200x800x24" bash -c '
-    build/app/hy3-workbench --page "$1" "$2" & pid=$!
-    sleep "${HY3_SHOT_DELAY:-4}"
+  xvfb-run -a -s "-screen 0 1400x1200x24" bash -c '
+    build/app/hy3-workbench --size 1400x1200 --page "$1" "$2" & pid=$!
+    sleep "${HY3_SHOT_DELAY:-5}"
     import -window root "$3"
     kill $pid' _ "$1" "$project" "$2"
   echo "screenshot: $2"
 }
 
+# The Data page shows the statistics of a prepared cache: prepare it first (reused when unchanged).
+build/app/hy3 prepare "$project" > /dev/null
+
 shoot Project docs/screenshots/project-page.png
-# The Model page on the released 295B config.
+shoot Data docs/screenshots/data-page.png
+shoot Training docs/screenshots/training-page.png
+
+# The Model and Layout pages on the released 295B config: 128 GPUs, pp 64 x dp 2.
 preview=$(mktemp -d)/preview.hy3proj
-sed 's/"hy3-tiny"/"hy3-preview"/' "$project" > "$preview"
+cat > "$preview" <<JSON
+{"schema_version": 1, "name": "Hy3-preview SFT on 16 nodes",
+ "model": {"preset": "hy3-preview"},
+ "datasets": [{"path": "$PWD/resources/projects/default/data/train.jsonl", "format": "auto", "split": "train"}],
+ "training": {"seq_len": 4096, "global_batch": 256, "micro_batch": 1, "dtype": "bf16", "activation_checkpointing": true},
+ "layout": {"pp": 64, "dp": 2, "ep": 1}, "output_dir": "runs"}
+JSON
 shoot Model docs/screenshots/model-page.png "$preview"
+shoot Layout docs/screenshots/layout-page.png "$preview"

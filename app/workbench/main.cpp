@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
     parser.addPositionalArgument("project", "project file (*.hy3proj) to open; default: the bundled project");
     QCommandLineOption page("page", "page to show first (Project, Model, ...)", "name");
     parser.addOption(page);
+    QCommandLineOption size("size", "window size, e.g. 1400x1000", "WxH");
+    parser.addOption(size);
     parser.process(app);
 
     hy3::ui::MainWindow window;
@@ -28,6 +30,11 @@ int main(int argc, char** argv) {
         0, QString::fromStdString(hy3::defaultProjectPath().string()));
     if (!window.openProject(project)) window.newProject();
     if (parser.isSet(page)) window.showPage(parser.value(page));
+    if (parser.isSet(size)) {
+        const QStringList wh = parser.value(size).split('x');
+        if (wh.size() == 2 && wh[0].toInt() > 0 && wh[1].toInt() > 0) window.resize(wh[0].toInt(), wh[1].toInt());
+        else qWarning("--size: expected WxH, e.g. 1400x1000");
+    }
     window.show();
     return QApplication::exec();
 }

@@ -70,7 +70,7 @@ ModelReport describeModel(const std::string& source, int64_t seqLen) {
     return report;
 }
 
-ModelFiles checkModelFiles(const std::string& source) {
+ModelFiles checkModelFiles(const std::string& source, const std::string& tokenizer) {
     ModelFiles files;
     std::error_code ec;
     std::filesystem::path tokenizerDir;
@@ -88,6 +88,7 @@ ModelFiles checkModelFiles(const std::string& source) {
             files.problems.push_back(e.what());
         }
     }
+    if (!tokenizer.empty()) tokenizerDir = tokenizer;  // the project's choice wins, as in training
     if (tokenizerDir.empty() || !std::filesystem::exists(tokenizerDir / "tokenizer.json", ec)) {
         files.problems.push_back("no tokenizer.json" + (tokenizerDir.empty() ? std::string() : " in " + tokenizerDir.string()) +
                                  " (set model.tokenizer in the project)");

@@ -33,7 +33,8 @@ struct ModelFiles {
     std::string chatTemplate;           // how conversations are rendered, or empty
     std::vector<std::string> problems;  // every problem found, including a missing tokenizer
 };
-ModelFiles checkModelFiles(const std::string& source);
+// `tokenizer`: the project's model.tokenizer override (a folder), or empty.
+ModelFiles checkModelFiles(const std::string& source, const std::string& tokenizer = "");
 
 std::string formatModelReport(const ModelReport& report);  // the text `hy3 model-info` prints
 std::string modelReportJson(const ModelReport& report);    // the JSON `hy3 model-info --json` prints

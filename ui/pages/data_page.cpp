@@ -506,8 +506,6 @@ void DataPage::plotLengths(const DataStats& s) {
     limit->point2->setCoords(static_cast<double>(s.seqLen), 1);
     limit->setPen(QPen(QColor(0xd9, 0x53, 0x4f), 1.5, Qt::DashLine));
     auto* label = new QCPItemText(lengthPlot_);
-    label->position->setType(QCPItemPosition::ptAxisRectRatio);
-    label->position->setCoords(0.98, 0.05);
     label->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
     label->setText(tr("max length %1").arg(s.seqLen));
     label->setColor(QColor(0xd9, 0x53, 0x4f));
@@ -517,8 +515,9 @@ void DataPage::plotLengths(const DataStats& s) {
     double top = 1;
     for (int64_t v : histogram) top = std::max(top, static_cast<double>(v));
     lengthPlot_->yAxis->setRange(0, top * 1.15);
+    label->position->setCoords(static_cast<double>(s.seqLen), top * 1.13);  // just left of the line, at the top
     lengthPlot_->legend->setVisible(true);
-    lengthPlot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignLeft | Qt::AlignTop);
+    lengthPlot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignHCenter | Qt::AlignTop);
     lengthPlot_->replot();
 }
 

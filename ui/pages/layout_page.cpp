@@ -332,14 +332,16 @@ void LayoutPage::fillTable() {
         table_->setItem(row, MemoryColumn, sortableItem(plain, QString::number(plain, 'f', 2)));
         table_->setItem(row, CheckpointedColumn, sortableItem(ckpt, QString::number(ckpt, 'f', 2)));
         const QString fits = e.fits ? tr("yes") : e.fitsCheckpointed ? tr("with checkpointing") : tr("no");
-        table_->setItem(row, FitsColumn, sortableItem(e.fits ? 2 : e.fitsCheckpointed ? 1 : 0, fits));
+        // Sorting by this column puts what fits first, fastest first within each kind.
+        const double fitsKey = (e.fits ? 0 : e.fitsCheckpointed ? 1 : 2) * 1e6 + e.relativeTime;
+        table_->setItem(row, FitsColumn, sortableItem(fitsKey, fits));
         table_->setItem(row, TimeColumn, sortableItem(e.relativeTime > 0 ? e.relativeTime : 1e9,
                                                       e.relativeTime > 0 ? QString::number(e.relativeTime, 'f', 2) : QString("-")));
         if (static_cast<int>(i) == plan_->recommended)
             for (int c = 0; c < ColumnCount; ++c) table_->item(row, c)->setBackground(QColor(0xd5, 0xf5, 0xe3));
     }
     table_->setSortingEnabled(true);
-    table_->sortByColumn(TimeColumn, Qt::AscendingOrder);
+    table_->sortByColumn(FitsColumn, Qt::AscendingOrder);
 }
 
 void LayoutPage::plotMemory() {
@@ -419,7 +421,7 @@ void LayoutPage::plotMemory() {
     auto ticker = QSharedPointer<QCPAxisTickerText>::create();
     ticker->addTicks(ticks, labels);
     memoryPlot_->xAxis->setTicker(ticker);
-    memoryPlot_->xAxis->setRange(0.4, static_cast<double>(bars.size()) + 0.6);
+    memoryPlot_->xAxis->setRange(0.4, static_cast<double>(bars.size()) + 1.8);  // room on the right for the legend
     memoryPlot_->yAxis->setRange(0, top * 1.12);
     memoryPlot_->yAxis->setLabel(tr("GiB per device"));
     memoryPlot_->legend->setVisible(true);

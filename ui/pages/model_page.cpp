@@ -25,11 +25,11 @@
 namespace hy3::ui {
 namespace {
 
-DescribeResult describe(const QString& source, int seqLen) {
+DescribeResult describe(const QString& source, const QString& tokenizer, int seqLen) {
     DescribeResult result;
     try {
         result.report = api::describeModel(source.toStdString(), seqLen);
-        result.files = api::checkModelFiles(source.toStdString());
+        result.files = api::checkModelFiles(source.toStdString(), tokenizer.toStdString());
     } catch (const std::exception& e) {
         result.error = QString::fromStdString(e.what());
     }
@@ -226,7 +226,10 @@ void ModelPage::describeCurrent() {
     statusLabel_->setStyleSheet("");
     // Replacing the watched future drops the result of a request still running.
     pending_ = true;
-    watcher_.setFuture(QtConcurrent::run(describe, source, seqLenSpin_->value()));
+    const auto tokenizer = session_->project().get("model.tokenizer");
+    const QString tokenizerDir =
+        tokenizer.is_string() ? QString::fromStdString(session_->project().absolutePath(tokenizer.get<std::string>()).string()) : QString();
+    watcher_.setFuture(QtConcurrent::run(describe, source, tokenizerDir, seqLenSpin_->value()));
 }
 
 void ModelPage::onDescribeDone() {

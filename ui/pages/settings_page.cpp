@@ -78,10 +78,13 @@ SettingsPage::SettingsPage(ProjectSession* session, QWidget* parent) : QWidget(p
         for (const SettingSpec& spec : settingSpecs()) {
             if (spec.group != group) continue;
             auto* field = new QWidget;
+            field->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);  // room for the help line
             auto* v = new QVBoxLayout(field);
             v->setContentsMargins(0, 0, 0, 0);
             v->setSpacing(1);
-            v->addWidget(buildEditor(spec));
+            QWidget* editor = buildEditor(spec);
+            editor->setMaximumWidth(320);
+            v->addWidget(editor, 0, Qt::AlignLeft);
             auto* help = new QLabel(QString::fromStdString(spec.help));
             help->setStyleSheet("color: #666;");
             help->setWordWrap(true);
