@@ -1,9 +1,11 @@
 #include "main_window.h"
 
+#include "pages/checkpoints_page.h"
 #include "pages/data_page.h"
 #include "pages/layout_page.h"
 #include "pages/model_page.h"
 #include "pages/settings_page.h"
+#include "pages/train_page.h"
 #include "pages/project_page.h"
 #include "project_session.h"
 #include "recent_files.h"
@@ -37,10 +39,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Proj
     dataPage_ = new DataPage(session_);
     layoutPage_ = new LayoutPage(session_);
     settingsPage_ = new SettingsPage(session_);
+    trainPage_ = new TrainPage(session_);
+    checkpointsPage_ = new CheckpointsPage(session_, trainPage_);
     addPage(tr("Model"), modelPage_);
     addPage(tr("Data"), dataPage_);
     addPage(tr("Layout"), layoutPage_);
     addPage(tr("Training"), settingsPage_);
+    addPage(tr("Train"), trainPage_);
+    addPage(tr("Checkpoints"), checkpointsPage_);
     connect(pageList_, &QListWidget::currentRowChanged, pages_, &QStackedWidget::setCurrentIndex);
     connect(projectPage_, &ProjectPage::showModelPageRequested, this, [this] { showPage(tr("Model")); });
     pageList_->setCurrentRow(0);

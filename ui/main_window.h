@@ -9,11 +9,13 @@ class QStackedWidget;
 
 namespace hy3::ui {
 
+class CheckpointsPage;
 class DataPage;
 class LayoutPage;
 class ModelPage;
 class ProjectPage;
 class SettingsPage;
+class TrainPage;
 class ProjectSession;
 
 class MainWindow : public QMainWindow {
@@ -27,6 +29,8 @@ public:
     DataPage* dataPage() const { return dataPage_; }
     LayoutPage* layoutPage() const { return layoutPage_; }
     SettingsPage* settingsPage() const { return settingsPage_; }
+    TrainPage* trainPage() const { return trainPage_; }
+    CheckpointsPage* checkpointsPage() const { return checkpointsPage_; }
     QStringList pageNames() const;
     void showPage(const QString& name);
 
@@ -62,6 +66,8 @@ private:
     DataPage* dataPage_;
     LayoutPage* layoutPage_;
     SettingsPage* settingsPage_;
+    TrainPage* trainPage_;
+    CheckpointsPage* checkpointsPage_;
     QMenu* recentMenu_ = nullptr;
 };
 

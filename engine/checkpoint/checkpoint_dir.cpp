@@ -215,15 +215,40 @@ std::vector<fs::path> CheckpointDirectory::applyRetention(int64_t keepLast, int6
     std::vector<fs::path> deleted;
     for (size_t i = 0; i < all.size(); ++i) {
         if (keep[i] || (latestPath && all[i].path == *latestPath)) continue;
-        const int64_t recordId = recordIdFor(all[i].path);
-        const fs::path aside = root_ / (std::string(kDeletingPrefix) + all[i].path.filename().string());
-        fs::rename(all[i].path, aside);
-        syncDirectory(root_);
-        removeTree(aside);
-        if (store_ && recordId) store_->setCheckpointStatus(recordId, "deleted", 0, all[i].meta.value("metrics", nlohmann::json::object()).dump());
+        removeCheckpoint(all[i]);
         deleted.push_back(all[i].path);
     }
     return deleted;
+}
+
+void CheckpointDirectory::removeCheckpoint(const CheckpointInfo& checkpoint) {
+    const int64_t recordId = recordIdFor(checkpoint.path);
+    // Moved aside first: a crash mid-removal leaves a .deleting- folder that cleanLeftovers() ends.
+    const fs::path aside = root_ / (std::string(kDeletingPrefix) + checkpoint.path.filename().string());
+    fs::rename(checkpoint.path, aside);
+    syncDirectory(root_);
+    removeTree(aside);
+    if (store_ && recordId) store_->setCheckpointStatus(recordId, "deleted", 0, checkpoint.meta.value("metrics", nlohmann::json::object()).dump());
+}
+
+void CheckpointDirectory::remove(const fs::path& checkpoint) {
+    const std::vector<CheckpointInfo> all = list();
+    std::error_code ec;
+    const auto it = std::find_if(all.begin(), all.end(), [&](const CheckpointInfo& c) { return fs::equivalent(c.path, checkpoint, ec); });
+    if (it == all.end()) fail(checkpoint.string(), "is not a complete checkpoint of " + root_.string());
+    const std::optional<fs::path> latestPath = latest();
+    const bool wasLatest = latestPath && fs::equivalent(*latestPath, it->path, ec);
+    const CheckpointInfo removed = *it;
+    if (wasLatest) {
+        // LATEST moves back to the newest checkpoint that stays (or goes, with the last one).
+        const CheckpointInfo* previous = nullptr;
+        for (const CheckpointInfo& c : all)
+            if (c.path != removed.path) previous = &c;
+        if (previous) writeFileAtomic(root_ / "LATEST", previous->path.filename().string() + "\n");
+        else fs::remove(root_ / "LATEST", ec);
+        syncDirectory(root_);
+    }
+    removeCheckpoint(removed);
 }
 
 }  // namespace hy3

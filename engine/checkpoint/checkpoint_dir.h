@@ -66,9 +66,13 @@ public:
     // Keeps the newest `keepLast`, the `keepBest` with the lowest eval loss, and whatever LATEST
     // names; deletes the rest. Returns the deleted paths.
     std::vector<std::filesystem::path> applyRetention(int64_t keepLast, int64_t keepBest);
+    // Deletes one complete checkpoint (crash-safe, catalog updated); when LATEST named it, LATEST
+    // then names the newest one left. Throws naming a path that is not a checkpoint here.
+    void remove(const std::filesystem::path& checkpoint);
 
 private:
     void removeTree(const std::filesystem::path& dir);
+    void removeCheckpoint(const CheckpointInfo& checkpoint);
     int64_t recordIdFor(const std::filesystem::path& path) const;
 
     std::filesystem::path root_;

@@ -72,6 +72,10 @@ const char* const kMigrations[] = {
         stats_json TEXT NOT NULL
     );
     )sql",
+    // v3: one layer's router load over time (the workbench's expert detail) without a table scan.
+    R"sql(
+    CREATE INDEX router_by_layer ON router_load(run_id, layer, step);
+    )sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -283,10 +287,18 @@ std::vector<MetricPoint> RunStore::metric(int64_t run, const std::string& name, 
     return out;
 }
 
+std::vector<RouterLoadRecord> RunStore::routerHistory(int64_t run, int64_t layer) const {
+    return readRouterRows("SELECT step, layer, counts, bias FROM router_load WHERE run_id = ? AND layer = ? ORDER BY step", run, layer);
+}
+
 std::vector<RouterLoadRecord> RunStore::routerLoad(int64_t run, int64_t afterStep) const {
-    SqliteStatement q(db_, file_.string(),
-                      "SELECT step, layer, counts, bias FROM router_load WHERE run_id = ? AND step > ? ORDER BY step, layer");
-    q.bind(1, run).bind(2, afterStep);
+    return readRouterRows("SELECT step, layer, counts, bias FROM router_load WHERE run_id = ? AND step > ? ORDER BY step, layer", run,
+                          afterStep);
+}
+
+std::vector<RouterLoadRecord> RunStore::readRouterRows(const char* sql, int64_t run, int64_t second) const {
+    SqliteStatement q(db_, file_.string(), sql);
+    q.bind(1, run).bind(2, second);
     std::vector<RouterLoadRecord> out;
     while (q.step()) {
         RouterLoadRecord r;

@@ -109,6 +109,7 @@ public:
     std::vector<std::string> metricNames(int64_t run) const;
     std::vector<MetricPoint> metric(int64_t run, const std::string& name, int64_t afterStep = -1) const;
     std::vector<RouterLoadRecord> routerLoad(int64_t run, int64_t afterStep = -1) const;
+    std::vector<RouterLoadRecord> routerHistory(int64_t run, int64_t layer) const;  // one layer, every step
     std::vector<CheckpointRecord> checkpoints(int64_t run) const;
     std::vector<EventRecord> events(int64_t run, int64_t afterId = 0) const;
     std::string dataStats(int64_t run) const;  // empty when none were recorded
@@ -117,6 +118,7 @@ private:
     RunStore(sqlite3* db, std::filesystem::path file);
     void begin();
     void commit();
+    std::vector<RouterLoadRecord> readRouterRows(const char* sql, int64_t run, int64_t second) const;
     void rollback();
 
     sqlite3* db_ = nullptr;

@@ -1,0 +1,129 @@
+#include "api/run_tools.h"
+
+#include "checkpoint/checkpoint_dir.h"
+#include "config/resources.h"
+#include "data/project_data.h"
+#include "train/fingerprint.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace hy3::api {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+RunSummary summarizeRun(const std::string& runDir) {
+    const RunStore store = RunStore::open(fs::path(runDir) / "run.sqlite", RunStore::Mode::ReadOnly);
+    const auto runs = store.runs();
+    if (runs.empty()) fail(runDir, "the run store holds no run");
+    const RunRecord& run = runs.back();
+    RunSummary s;
+    s.dir = runDir;
+    s.name = run.name;
+    s.state = run.state;
+    s.startedAt = run.started_at;
+    s.totalSteps = run.total_steps;
+    s.settingsJson = run.settings_json;
+    const auto loss = store.metric(run.id, "loss");
+    if (!loss.empty()) {
+        s.steps = loss.back().step;
+        s.finalLoss = loss.back().value;
+        const size_t stride = std::max<size_t>(1, (loss.size() + 59) / 60);
+        for (size_t i = 0; i < loss.size(); i += stride) s.lossSketch.push_back(loss[i].value);
+    }
+    for (const MetricPoint& p : store.metric(run.id, "eval_loss"))
+        if (s.bestEvalLoss < 0 || p.value < s.bestEvalLoss) s.bestEvalLoss = p.value;
+    return s;
+}
+
+std::vector<RunSummary> listRuns(const std::string& outputDir) {
+    std::vector<RunSummary> out;
+    std::error_code ec;
+    if (!fs::is_directory(outputDir, ec)) return out;
+    for (const auto& entry : fs::directory_iterator(outputDir, ec)) {
+        if (!entry.is_directory() || !fs::exists(entry.path() / "run.sqlite", ec)) continue;
+        try {
+            out.push_back(summarizeRun(entry.path().string()));
+        } catch (const std::exception&) {
+            // A store being created or a foreign file: not a run to list.
+        }
+    }
+    std::sort(out.begin(), out.end(), [](const RunSummary& a, const RunSummary& b) { return a.startedAt > b.startedAt; });
+    return out;
+}
+
+ResumeCheck checkResume(const ProjectFile& file, const std::string& checkpoint) {
+    ResumeCheck check;
+    const fs::path stateFile = fs::path(checkpoint) / "train_state" / "train_state.json";
+    std::error_code ec;
+    if (!fs::exists(stateFile, ec)) {
+        check.reason = "the checkpoint has no optimizer state (train_state/)";
+        return check;
+    }
+    json saved;
+    try {
+        saved = json::parse(readTextFile(stateFile));
+    } catch (const std::exception& e) {
+        check.reason = std::string("train_state.json cannot be read: ") + e.what();
+        return check;
+    }
+    const Project project = file.resolve();
+    const ModelConfig config =
+        project.model.isPreset() ? loadModelConfig(presetConfigPath(project.model.preset)) : loadModelConfig(project.model.directory);
+    const auto differences = fingerprintDifferences(saved.value("fingerprint", json::object()),
+                                                    runFingerprint(project, config, dataCacheKey(dataConfigFor(project))));
+    for (const std::string& d : differences) check.reason += (check.reason.empty() ? "the run changed: " : "; ") + d;
+    check.exact = differences.empty();
+    return check;
+}
+
+std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir) {
+    const RunStore store = RunStore::open(fs::path(runDir) / "run.sqlite", RunStore::Mode::ReadOnly);
+    const auto runs = store.runs();
+    return runs.empty() ? std::vector<CheckpointRecord>{} : store.checkpoints(runs.back().id);
+}
+
+void deleteCheckpoint(const std::string& runDir, const std::string& checkpoint, bool runGoing) {
+    const fs::path root = fs::path(runDir) / "checkpoints";
+    RunStore store = RunStore::open(fs::path(runDir) / "run.sqlite", RunStore::Mode::ReadWrite);
+    const auto runs = store.runs();
+    CheckpointDirectory dir(root, &store, runs.empty() ? 0 : runs.back().id);
+    std::error_code ec;
+    if (runGoing) {
+        const auto latest = dir.latest();
+        if (latest && fs::equivalent(*latest, checkpoint, ec))
+            fail(checkpoint, "LATEST names this checkpoint and the run is still going; stop the run first");
+    }
+    dir.remove(checkpoint);
+}
+
+namespace {
+void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
+    if (j.is_object()) {
+        for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
+    } else {
+        out[prefix] = j.dump();
+    }
+}
+}  // namespace
+
+std::vector<std::string> settingsDiff(const std::string& a, const std::string& b) {
+    std::map<std::string, std::string> left, right;
+    flatten(json::parse(a.empty() ? "{}" : a, nullptr, false), "", left);
+    flatten(json::parse(b.empty() ? "{}" : b, nullptr, false), "", right);
+    std::vector<std::string> out;
+    for (const auto& [k, v] : left) {
+        const auto it = right.find(k);
+        if (it == right.end()) out.push_back(k + ": " + v + " vs (not set)");
+        else if (it->second != v) out.push_back(k + ": " + v + " vs " + it->second);
+    }
+    for (const auto& [k, v] : right)
+        if (!left.count(k)) out.push_back(k + ": (not set) vs " + v);
+    return out;
+}
+
+}  // namespace hy3::api

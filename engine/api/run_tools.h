@@ -1,0 +1,46 @@
+#pragma once
+// Engine facade for the workbench's run pages: the runs under an output folder, reading a run
+// store while it grows, and whether resuming from a checkpoint will be exact. No torch headers.
+#include "config/project.h"
+#include "store/run_store.h"
+#include "train/reporter.h"  // summarizeLoad: the router imbalance figures
+
+#include <string>
+#include <vector>
+
+namespace hy3::api {
+
+struct RunSummary {
+    std::string dir;              // the run directory (holds run.sqlite)
+    std::string name;
+    std::string state;            // running, finished, failed, stopped
+    double startedAt = 0;         // unix seconds
+    int64_t steps = 0;            // last recorded step
+    int64_t totalSteps = 0;
+    double finalLoss = -1;        // -1: none yet
+    double bestEvalLoss = -1;
+    std::vector<double> lossSketch;  // the loss curve reduced to at most 60 points, for a sparkline
+    std::string settingsJson;     // the resolved project the run started with
+};
+
+// Every run directory directly under `outputDir` (newest first); unreadable stores are skipped.
+std::vector<RunSummary> listRuns(const std::string& outputDir);
+RunSummary summarizeRun(const std::string& runDir);
+
+struct ResumeCheck {
+    bool exact = false;     // continues the run bit for bit
+    std::string reason;     // why not, when it cannot (the resume would then be weights-only)
+};
+// Whether `hy3 train PROJECT --resume CHECKPOINT` continues exactly under the project as it is now.
+ResumeCheck checkResume(const ProjectFile& project, const std::string& checkpoint);
+
+// The checkpoints of a run directory as its run store records them (every status), by step.
+std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir);
+// Deletes a checkpoint of a run. Refused while the run is going if LATEST names it (the run may
+// resume from it); otherwise LATEST moves to the newest checkpoint left.
+void deleteCheckpoint(const std::string& runDir, const std::string& checkpoint, bool runGoing);
+
+// The lines that differ between two runs' settings ("training.learning_rate: 0.003 vs 0.001").
+std::vector<std::string> settingsDiff(const std::string& settingsA, const std::string& settingsB);
+
+}  // namespace hy3::api
