@@ -34,3 +34,9 @@ cat > "$preview" <<JSON
 JSON
 shoot Model docs/screenshots/model-page.png "$preview"
 shoot Layout docs/screenshots/layout-page.png "$preview"
+
+# The Train page during a real run of the default project, its router load, and the Checkpoints
+# page with Try it: the UI test drives a real run and grabs the real window (Qt's own grab).
+xvfb-run -a -s "-screen 0 1400x1200x24" env QT_QPA_PLATFORM=xcb HY3_SCREENSHOT_DIR="$PWD/docs/screenshots" \
+  build/tests/tst_train_page startWatchStopResume > /dev/null
+echo "screenshot: docs/screenshots/train-page.png router-load.png checkpoints-page.png"

@@ -61,7 +61,7 @@ private slots:
             RunStore store = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
             store.createRun("old", "{}", 5);
         }
-        rawExec(storePath(dir), "DROP TABLE data_stats; PRAGMA user_version = 1");
+        rawExec(storePath(dir), "DROP TABLE data_stats; DROP INDEX router_by_layer; PRAGMA user_version = 1");
         RunStore upgraded = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
         QCOMPARE(upgraded.schemaVersion(), hy3::runStoreSchemaVersion());
         QCOMPARE(upgraded.runs().size(), size_t(1));

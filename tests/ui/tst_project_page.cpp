@@ -36,7 +36,7 @@ private slots:
 
     void onlyWorkingPagesAreListed() {
         MainWindow window;
-        QCOMPARE(window.pageNames(), (QStringList{"Project", "Model", "Data", "Layout", "Training"}));
+        QCOMPARE(window.pageNames(), (QStringList{"Project", "Model", "Data", "Layout", "Training", "Train", "Checkpoints"}));
     }
 
     void fieldsShowTheOpenProject() {

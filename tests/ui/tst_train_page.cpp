@@ -15,6 +15,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QTabWidget>
 #include <QTableWidget>
 
 #include <qcustomplot.h>
@@ -53,6 +54,17 @@ bool waitFor(F done, int ms) {
     return true;
 }
 
+// With HY3_SCREENSHOT_DIR set (scripts/screenshots.sh runs this test under Xvfb), the window is
+// shown and grabbed into that folder at the moments the README shows.
+bool screenshots() { return !qEnvironmentVariableIsEmpty("HY3_SCREENSHOT_DIR"); }
+
+void grab(MainWindow& window, const QString& page, const QString& file) {
+    if (!screenshots()) return;
+    window.showPage(page);
+    QTest::qWait(800);
+    window.grab().save(QDir(qEnvironmentVariable("HY3_SCREENSHOT_DIR")).filePath(file));
+}
+
 QString logText(RunMonitor* m) {
     QString text;
     for (const auto& line : m->log()) text += line.text + "\n";
@@ -74,11 +86,25 @@ private slots:
         const QString project = copyDefaultProject(dir, {{"training.max_steps", 300}, {"training.eval_every", 4}, {"training.checkpoint_every", 0}});
         MainWindow window;
         QVERIFY(window.openProject(project));
+        if (screenshots()) {
+            window.resize(1400, 1100);
+            window.show();
+            window.showPage("Train");
+        }
         TrainPage* page = window.trainPage();
         RunMonitor* m = page->monitor();
         QString error;
         QVERIFY2(page->start({}, false, &error), qPrintable(error));
-        QVERIFY2(waitFor([&] { return m->step() >= 6 && m->routerSteps() >= 4; }, 180000), qPrintable(logText(m)));
+        const int64_t watchSteps = screenshots() ? 150 : 6;  // a curve worth a picture
+        QVERIFY2(waitFor([&] { return m->step() >= watchSteps && m->routerSteps() >= 4; }, 600000), qPrintable(logText(m)));
+        grab(window, "Train", "train-page.png");
+        if (screenshots()) {
+            window.trainPage()->findChild<QTabWidget*>("trainTabs")->setCurrentIndex(1);
+            page->showExpert(1, 2);
+            QTest::qWait(1500);
+            grab(window, "Train", "router-load.png");
+            window.trainPage()->findChild<QTabWidget*>("trainTabs")->setCurrentIndex(0);
+        }
         page->refreshNow();
         QVERIFY(page->lossPoints() >= 6);
         QVERIFY(m->metrics().count("eval_loss") == 1);
@@ -112,6 +138,14 @@ private slots:
         QVERIFY2(waitFor([&] { return m->state() == "stopped"; }, 120000), qPrintable(logText(m)));
         QVERIFY(waitFor([&] { return checkpoints->records().size() >= 2; }, 10000));
         QVERIFY(checkpoints->records().back().step > saved);
+        if (screenshots()) {
+            QSignalSpy ready(checkpoints, &CheckpointsPage::replyReady);
+            checkpoints->tryPrompt("Write 'qubit' in capitals.", QString::fromStdString(checkpoints->records().front().path),
+                                   QString::fromStdString(checkpoints->records().back().path));
+            QVERIFY(ready.wait(120000));
+            checkpoints->selectStep(saved);
+            grab(window, "Checkpoints", "checkpoints-page.png");
+        }
 
         // Verify runs on a worker and reports; the LATEST checkpoint can be deleted once the run is over.
         checkpoints->selectStep(saved);

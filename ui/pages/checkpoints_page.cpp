@@ -341,6 +341,10 @@ QString CheckpointsPage::actionResult() const { return actionLabel_->text(); }
 
 void CheckpointsPage::tryPrompt(const QString& prompt, const QString& checkpointA, const QString& checkpointB) {
     if (prompt.trimmed().isEmpty() || checkpointA.isEmpty() || tryWatcher_.isRunning()) return;
+    // The form shows what is being asked, also when the request came from elsewhere.
+    if (prompt_->toPlainText() != prompt) prompt_->setPlainText(prompt);
+    if (checkpointA_->findData(checkpointA) >= 0) checkpointA_->setCurrentIndex(checkpointA_->findData(checkpointA));
+    checkpointB_->setCurrentIndex(std::max(0, checkpointB_->findData(checkpointB)));
     tryButton_->setEnabled(false);
     replyA_->setPlainText(tr("Generating…"));
     replyB_->setPlainText(checkpointB.isEmpty() ? QString() : tr("Generating…"));
