@@ -12,7 +12,9 @@
 #include "test_support.h"
 #include "ui_support.h"
 
+#include <QDialog>
 #include <QDir>
+#include <QListWidget>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QTabWidget>
@@ -200,6 +202,18 @@ private slots:
         const auto runs = hy3::api::listRuns((dir.path() + "/headless").toStdString());
         QCOMPARE(runs.size(), size_t(1));
         QCOMPARE(runs[0].steps, int64_t(12));
+        // A second run with another learning rate, compared with the first: both curves and the difference.
+        const auto second = hy3::test::runHy3({"train", project, "--output", dir.path() + "/headless", "--run-name", "faster", "--set",
+                                               "training.learning_rate=0.001"},
+                                              300000);
+        QVERIFY2(second.exitCode == 0, second.err.right(2000).constData());
+        page->compareRuns({runDir, dir.path() + "/headless/faster"});
+        auto* dialog = page->findChild<QDialog*>("compareDialog");
+        QVERIFY(dialog);
+        QCOMPARE(hy3::test::child<QCustomPlot>(dialog, "comparePlot")->graphCount(), 2);
+        auto* diff = hy3::test::child<QListWidget>(dialog, "settingsDiff");
+        QVERIFY(!diff->findItems("learning_rate", Qt::MatchContains).isEmpty());
+        dialog->close();
         // One expert's history comes from the store.
         QSignalSpy shown(page, &TrainPage::expertShown);
         page->showExpert(0, 3);
