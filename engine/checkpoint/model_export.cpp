@@ -49,13 +49,6 @@ std::vector<Shard> planShards(const std::vector<KeyBinding>& bindings, const Exp
     return shards;
 }
 
-std::string shardName(size_t index, size_t count) {
-    if (count == 1) return "model.safetensors";
-    char name[64];
-    std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", index + 1, count);
-    return name;
-}
-
 nlohmann::json exportedConfig(const ModelConfig& c, torch::Dtype dtype) {
     nlohmann::json out = c.raw;  // every original field, unknown ones too
     if (!out.contains("architectures")) out["architectures"] = {"HYV3ForCausalLM"};
@@ -66,6 +59,13 @@ nlohmann::json exportedConfig(const ModelConfig& c, torch::Dtype dtype) {
 }
 
 }  // namespace
+
+std::string shardName(size_t index, size_t count) {
+    if (count == 1) return "model.safetensors";
+    char name[64];
+    std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", index + 1, count);
+    return name;
+}
 
 uint64_t parseByteSize(const std::string& text, const std::string& what) {
     size_t pos = 0;

@@ -41,6 +41,10 @@ struct PartReport {
     int64_t tensors = 0;
     std::map<std::string, std::string> weightMap;  // tensor key -> file
 };
+// The name of shard `index` of `count` in the released layout ("model-00001-of-00004.safetensors",
+// or "model.safetensors" alone).
+std::string shardName(size_t index, size_t count);
+
 PartReport exportModelPart(Hy3ModelImpl& model, const std::filesystem::path& dir, const std::string& file, torch::Dtype dtype,
                            bool withReplicated);
 // Completes a model directory whose shards are written: the index over every part, config.json and

@@ -34,24 +34,33 @@ torch::Tensor transportable(const torch::Tensor& t) {
     return type == torch::kBFloat16 || type == torch::kHalf ? t.to(torch::kFloat) : t;
 }
 
-}  // namespace
-
-void Comm::allReduceSum(const std::vector<torch::Tensor>& tensors) {
-    if (size() == 1 || tensors.empty()) return;
-    // One flat buffer per dtype (the collective needs one shape); copied back afterwards.
+// Runs `collective` on one flat buffer per dtype of `tensors` (a collective needs one shape and one
+// type), then copies the buffer back into the tensors unless `copyBack` is false.
+template <typename F>
+void onFlatBuffers(const std::vector<torch::Tensor>& tensors, bool copyBack, F&& collective) {
     std::map<c10::ScalarType, std::vector<torch::Tensor>> byType;
     for (const torch::Tensor& t : tensors) byType[t.scalar_type()].push_back(t);
     for (auto& [type, group] : byType) {
         std::vector<torch::Tensor> flat;
         for (const torch::Tensor& t : group) flat.push_back(t.reshape({-1}));
         std::vector<torch::Tensor> buffer{transportable(torch::cat(flat))};
-        guarded(name_, "all-reduce", [&] { impl_->backend->allreduce(buffer)->wait(); });
+        collective(buffer);
+        if (!copyBack) continue;
         int64_t offset = 0;
         for (const torch::Tensor& t : group) {
             t.view({-1}).copy_(buffer[0].narrow(0, offset, t.numel()));
             offset += t.numel();
         }
     }
+}
+
+}  // namespace
+
+void Comm::allReduceSum(const std::vector<torch::Tensor>& tensors) {
+    if (size() == 1 || tensors.empty()) return;
+    onFlatBuffers(tensors, true, [&](std::vector<torch::Tensor>& buffer) {
+        guarded(name_, "all-reduce", [&] { impl_->backend->allreduce(buffer)->wait(); });
+    });
 }
 
 void Comm::allReduceMax(torch::Tensor& tensor) {
@@ -64,22 +73,11 @@ void Comm::allReduceMax(torch::Tensor& tensor) {
 
 void Comm::broadcast(const std::vector<torch::Tensor>& tensors, int root) {
     if (size() == 1 || tensors.empty()) return;
-    std::map<c10::ScalarType, std::vector<torch::Tensor>> byType;
-    for (const torch::Tensor& t : tensors) byType[t.scalar_type()].push_back(t);
-    for (auto& [type, group] : byType) {
-        std::vector<torch::Tensor> flat;
-        for (const torch::Tensor& t : group) flat.push_back(t.reshape({-1}));
-        std::vector<torch::Tensor> buffer{transportable(torch::cat(flat))};
-        c10d::BroadcastOptions options;
-        options.rootRank = root;
+    c10d::BroadcastOptions options;
+    options.rootRank = root;
+    onFlatBuffers(tensors, rank_ != root, [&](std::vector<torch::Tensor>& buffer) {
         guarded(name_, "broadcast", [&] { impl_->backend->broadcast(buffer, options)->wait(); });
-        if (rank_ == root) continue;
-        int64_t offset = 0;
-        for (const torch::Tensor& t : group) {
-            t.view({-1}).copy_(buffer[0].narrow(0, offset, t.numel()));
-            offset += t.numel();
-        }
-    }
+    });
 }
 
 void Comm::broadcastString(std::string& text, int root) {

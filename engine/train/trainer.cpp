@@ -103,14 +103,6 @@ fs::path linkFinalModel(const fs::path& checkpoint, const fs::path& runDir) {
     return target;
 }
 
-// The shard a rank writes in a checkpoint's model/ folder: one per pipeline stage and expert range.
-std::string modelShardName(int index, int count) {
-    if (count == 1) return "model.safetensors";
-    char name[64];
-    std::snprintf(name, sizeof name, "model-%05d-of-%05d.safetensors", index + 1, count);
-    return name;
-}
-
 // A stream that drops everything (the events of ranks other than 0).
 struct NullStream : std::ostream {
     NullStream() : std::ostream(nullptr) {}
@@ -425,13 +417,14 @@ void Trainer::saveCheckpoint() {
     if (primary()) checkpoints_->beginSave(state_.step);
     world.barrier();
     const fs::path temp = checkpoints_->tempPath(state_.step);
+    // One model shard per pipeline stage and expert range.
     const int shards = static_cast<int>(layout.pp * layout.ep), shard = static_cast<int>(p.stage * layout.ep + p.epRank);
     const torch::Dtype dtype = model_->options().dtype;  // the training dtype: a resume loads the same bits
     try {
         if (p.edpRank == 0) {
             fs::create_directories(temp / "model");
             fs::create_directories(temp / ".parts");
-            const PartReport part = exportModelPart(*model_, temp / "model", modelShardName(shard, shards), dtype, p.dpRank == 0);
+            const PartReport part = exportModelPart(*model_, temp / "model", shardName(shard, shards), dtype, p.dpRank == 0);
             writeFileAtomic(temp / ".parts" / ("part-" + std::to_string(shard) + ".json"),
                             json{{"file", part.file}, {"sha256", part.sha256}, {"bytes", part.tensorBytes}, {"weight_map", part.weightMap}}.dump());
         }

@@ -4,6 +4,7 @@
 // launch` forwards SIGTERM (a checkpoint, exit 0) and stops the job when a rank dies; the planner's
 // memory estimate agrees with measured peak memory; `bench train` reports per-rank figures.
 #include "store/run_store.h"
+#include "integration/event_stream.h"
 #include "test_support.h"
 
 #include <nlohmann/json.hpp>
@@ -40,24 +41,9 @@ QStringList withLayout(QStringList args, const QString& layout) {
     return args;
 }
 
-std::vector<json> parseEvents(const QByteArray& out) {
-    std::vector<json> events;
-    for (const QByteArray& line : out.split('\n'))
-        if (!line.trimmed().isEmpty()) events.push_back(json::parse(line.toStdString()));
-    return events;
-}
-
-std::map<int64_t, json> byStep(const std::vector<json>& events, const char* kind) {
-    std::map<int64_t, json> out;
-    for (const json& e : events)
-        if (e["event"] == kind) out[e["step"].get<int64_t>()] = e;
-    return out;
-}
-
-QString runDirOf(const QString& output) {
-    const QStringList runs = QDir(output).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    return runs.isEmpty() ? QString() : output + "/" + runs.first();
-}
+using hy3::test::parseEvents;
+using hy3::test::runDirOf;
+using hy3::test::stepEvents;
 
 double relative(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-12); }
 
@@ -101,8 +87,8 @@ private slots:
         const auto r = runHy3(trainArgs(tmp_.path() + "/single"), 300000);
         QVERIFY2(r.exitCode == 0, r.err.right(2000).constData());
         const auto events = parseEvents(r.out);
-        referenceSteps_ = byStep(events, "step");
-        referenceEvals_ = byStep(events, "eval");
+        referenceSteps_ = stepEvents(events, "step");
+        referenceEvals_ = stepEvents(events, "eval");
         QCOMPARE(referenceSteps_.size(), size_t(10));
     }
 
@@ -128,9 +114,9 @@ private slots:
         QVERIFY2(second.exitCode == 0, second.err.right(2000).constData());
         QVERIFY2(second.err.contains("resuming exactly"), second.err.right(2000).constData());
 
-        auto steps = byStep(parseEvents(first.out), "step"), evals = byStep(parseEvents(first.out), "eval");
-        for (const auto& [k, v] : byStep(parseEvents(second.out), "step")) steps[k] = v;
-        for (const auto& [k, v] : byStep(parseEvents(second.out), "eval")) evals[k] = v;
+        auto steps = stepEvents(parseEvents(first.out), "step"), evals = stepEvents(parseEvents(first.out), "eval");
+        for (const auto& [k, v] : stepEvents(parseEvents(second.out), "step")) steps[k] = v;
+        for (const auto& [k, v] : stepEvents(parseEvents(second.out), "eval")) evals[k] = v;
         QCOMPARE(steps.size(), size_t(10));
         for (const auto& [step, ref] : referenceSteps_) {
             const json& e = steps.at(step);

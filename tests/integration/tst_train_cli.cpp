@@ -2,6 +2,7 @@
 // resume after --stop-after and after SIGTERM, the non-finite skip and stop, events against the run
 // store, refused and weights-only resumes, generate from the result, bench train, and bad input.
 #include "store/run_store.h"
+#include "integration/event_stream.h"
 #include "test_support.h"
 
 #include <nlohmann/json.hpp>
@@ -26,25 +27,9 @@ QStringList shortRun(const QString& output) {
             "--set", "training.warmup_steps=2", "--set", "training.eval_every=3", "--set", "training.checkpoint_every=3"};
 }
 
-std::vector<json> parseEvents(const QByteArray& out) {
-    std::vector<json> events;
-    for (const QByteArray& line : out.split('\n'))
-        if (!line.trimmed().isEmpty()) events.push_back(json::parse(line.toStdString()));
-    return events;
-}
-
-// step -> the step event (the last one for that step).
-std::map<int64_t, json> stepEvents(const std::vector<json>& events, const char* kind = "step") {
-    std::map<int64_t, json> out;
-    for (const json& e : events)
-        if (e["event"] == kind) out[e["step"].get<int64_t>()] = e;
-    return out;
-}
-
-QString runDirOf(const QString& output) {
-    const QStringList runs = QDir(output).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    return runs.isEmpty() ? QString() : output + "/" + runs.first();
-}
+using hy3::test::parseEvents;
+using hy3::test::runDirOf;
+using hy3::test::stepEvents;
 
 QString describe(const hy3::test::CliResult& r) { return QString::fromUtf8(r.err.right(1500)); }
 
