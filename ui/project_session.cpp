@@ -20,6 +20,15 @@ QString ProjectSession::displayName() const {
                                                                   : QFileInfo(filePath()).completeBaseName();
 }
 
+QString ProjectSession::modelSource() const {
+    if (!project_) return {};
+    const auto model = project_->get("model");
+    if (model.is_object() && model.contains("path") && model["path"].is_string())
+        return QString::fromStdString(project_->absolutePath(model["path"].get<std::string>()).string());
+    if (model.is_object() && model.contains("preset") && model["preset"].is_string()) return QString::fromStdString(model["preset"].get<std::string>());
+    return {};
+}
+
 QStringList ProjectSession::problemsFor(const QString& key) const {
     QStringList out;
     const std::string k = key.toStdString();

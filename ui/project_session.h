@@ -23,6 +23,8 @@ public:
     bool isDirty() const { return dirty_; }
     bool isUntitled() const { return untitled_; }
     const std::vector<FieldError>& problems() const { return problems_; }
+    // The project's model as the engine takes it: a preset name or an absolute directory ("" if unset).
+    QString modelSource() const;
     // Problems whose key is `key` or lies below it ("datasets" covers "datasets[0].path").
     QStringList problemsFor(const QString& key) const;
 

@@ -1,6 +1,7 @@
 #include "pages/checkpoints_page.h"
 
 #include "checkpoint/verify.h"
+#include "page_heading.h"
 #include "pages/train_page.h"
 #include "project_session.h"
 #include "run_monitor.h"
@@ -41,12 +42,6 @@ QString sizeText(int64_t bytes) {
 QString metricText(const std::string& metricsJson, const char* key) {
     const auto j = nlohmann::json::parse(metricsJson.empty() ? "{}" : metricsJson, nullptr, false);
     return j.is_object() && j.contains(key) && j[key].is_number() ? QString::number(j[key].get<double>(), 'f', 4) : QString("-");
-}
-
-QLabel* wrapped(const QString& html) {
-    auto* label = new QLabel(html);
-    label->setWordWrap(true);
-    return label;
 }
 
 }  // namespace
@@ -97,7 +92,7 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
     v->addWidget(actionLabel_);
 
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(wrapped(tr("<h2>Checkpoints</h2><p>What the run on the Train page saved. Resume continues the run "
+    layout->addWidget(pageHeading(tr("<h2>Checkpoints</h2><p>What the run on the Train page saved. Resume continues the run "
                                  "exactly when nothing that matters changed; otherwise it starts a new run from the weights.</p>")));
     layout->addWidget(box, 1);
     layout->addWidget(buildTry(), 1);

@@ -1,6 +1,7 @@
 #include "pages/data_page.h"
 
 #include "dataset_editor.h"
+#include "page_heading.h"
 #include "project_session.h"
 #include "token_view.h"
 #include "util/format.h"
@@ -26,13 +27,6 @@
 
 namespace hy3::ui {
 namespace {
-
-// A heading paragraph that wraps to the page width.
-QLabel* wrapped(const QString& html) {
-    auto* label = new QLabel(html);
-    label->setWordWrap(true);
-    return label;
-}
 
 IndexResult indexRecords(const ProjectFile& project, std::shared_ptr<std::atomic<bool>> cancel) {
     IndexResult r;
@@ -70,7 +64,7 @@ DataPage::DataPage(ProjectSession* session, QWidget* parent) : QWidget(parent), 
     filesLayout->addLayout(splitRow);
 
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(wrapped(tr("<h2>Data</h2><p>What the model will learn from: each record rendered with the chat "
+    layout->addWidget(pageHeading(tr("<h2>Data</h2><p>What the model will learn from: each record rendered with the chat "
                                     "template, <span style='background:#b7e4b0'>&nbsp;green tokens&nbsp;</span> count in the "
                                     "loss, <span style='background:#e6e6e6'>&nbsp;grey&nbsp;</span> ones are context only, "
                                     "<span style='background:#f5c6c6'>&nbsp;red&nbsp;</span> ones are cut at the sequence length. "

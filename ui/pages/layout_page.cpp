@@ -1,5 +1,6 @@
 #include "pages/layout_page.h"
 
+#include "page_heading.h"
 #include "project_session.h"
 #include "util/format.h"
 
@@ -25,13 +26,6 @@
 
 namespace hy3::ui {
 namespace {
-
-// A heading paragraph that wraps to the page width.
-QLabel* wrapped(const QString& html) {
-    auto* label = new QLabel(html);
-    label->setWordWrap(true);
-    return label;
-}
 
 constexpr double kGiB = 1073741824.0;
 
@@ -151,7 +145,7 @@ LayoutPage::LayoutPage(ProjectSession* session, QWidget* parent) : QWidget(paren
     commandRow->addWidget(copyButton, 0, Qt::AlignTop);
 
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(wrapped(tr("<h2>Layout</h2><p>How the run spreads over devices: pp x dp ranks, one per device; "
+    layout->addWidget(pageHeading(tr("<h2>Layout</h2><p>How the run spreads over devices: pp x dp ranks, one per device; "
                                     "ep splits each MoE layer's experts over groups of ep replicas.</p>")));
     layout->addWidget(clusterBox);
     layout->addWidget(layoutBox);
@@ -159,8 +153,13 @@ LayoutPage::LayoutPage(ProjectSession* session, QWidget* parent) : QWidget(paren
     layout->addWidget(commandBox);
 
     for (QSpinBox* s : {nodesSpin_, perNodeSpin_}) connect(s, &QSpinBox::valueChanged, this, &LayoutPage::onLayoutEdited);
-    connect(memorySpin_, &QDoubleSpinBox::valueChanged, this, &LayoutPage::replan);
-    connect(deviceKindCombo_, &QComboBox::currentIndexChanged, this, &LayoutPage::replan);
+    // Memory and device kind change the plan, not whether the layout can run.
+    connect(memorySpin_, &QDoubleSpinBox::valueChanged, this, [this] {
+        if (!loading_ && session_->hasProject()) planAndShow();
+    });
+    connect(deviceKindCombo_, &QComboBox::currentIndexChanged, this, [this] {
+        if (!loading_ && session_->hasProject()) planAndShow();
+    });
     for (QSpinBox* s : {ppSpin_, dpSpin_, epSpin_}) connect(s, &QSpinBox::valueChanged, this, &LayoutPage::onLayoutEdited);
     connect(useButton_, &QPushButton::clicked, this, &LayoutPage::useSelectedLayout);
     connect(copyButton, &QPushButton::clicked, this, &LayoutPage::copyCommand);
@@ -226,14 +225,6 @@ void LayoutPage::reloadFromProject() {
     replan();
 }
 
-QString LayoutPage::modelSource() const {
-    const auto model = session_->project().get("model");
-    if (model.is_object() && model.contains("path") && model["path"].is_string())
-        return QString::fromStdString(session_->project().absolutePath(model["path"].get<std::string>()).string());
-    if (model.is_object() && model.contains("preset") && model["preset"].is_string()) return QString::fromStdString(model["preset"].get<std::string>());
-    return {};
-}
-
 int64_t LayoutPage::devices() const { return static_cast<int64_t>(nodesSpin_->value()) * perNodeSpin_->value(); }
 
 QString LayoutPage::layoutProblem() const { return problem_; }
@@ -261,7 +252,7 @@ void LayoutPage::checkLayout() {
     const Layout layout{ppSpin_->value(), dpSpin_->value(), epSpin_->value()};
     const ProjectFile& p = session_->project();
     try {
-        problem_ = QString::fromStdString(api::layoutProblemFor(modelSource().toStdString(), layout, devices(),
+        problem_ = QString::fromStdString(api::layoutProblemFor(session_->modelSource().toStdString(), layout, devices(),
                                                                 p.get("training.global_batch").get<int64_t>(),
                                                                 p.get("training.micro_batch").get<int64_t>()));
     } catch (const std::exception& e) {
@@ -286,12 +277,16 @@ void LayoutPage::onLayoutEdited() {
         session_->setValue("layout.ep", layout.ep);
         loading_ = false;
     }
-    replan();
+    planAndShow();  // the layout was checked above
 }
 
 void LayoutPage::replan() {
     if (loading_ || !session_->hasProject()) return;
     checkLayout();
+    planAndShow();
+}
+
+void LayoutPage::planAndShow() {
     const ProjectFile& p = session_->project();
     PlanSettings s;
     s.devices = devices();
@@ -302,7 +297,7 @@ void LayoutPage::replan() {
     s.dtype = p.get("training.dtype").get<std::string>();
     s.device = deviceKindCombo_->currentData().toString().toStdString();
     try {
-        plan_ = api::planLayoutsFor(modelSource().toStdString(), s);
+        plan_ = api::planLayoutsFor(session_->modelSource().toStdString(), s);
         summaryLabel_->setText(QString::fromStdString(plan_->summary));
         summaryLabel_->setStyleSheet(plan_->recommended >= 0 ? "" : "color: #c0392b;");
     } catch (const std::exception& e) {

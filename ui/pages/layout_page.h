@@ -56,8 +56,8 @@ private slots:
     void copyCommand();
 
 private:
-    QString modelSource() const;
     void checkLayout();  // sets problem_ and its label for the spin boxes' layout
+    void planAndShow();  // runs the planner and fills the bars, the table and the commands
     int64_t devices() const;
     void fillTable();
     void plotMemory();

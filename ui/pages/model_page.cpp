@@ -147,7 +147,7 @@ ModelPage::ModelPage(ProjectSession* session, QWidget* parent)
     connect(session_, &ProjectSession::fileChanged, this, &ModelPage::reloadFromProject);
     // Another page (or a test) may change the model; follow it.
     connect(session_, &ProjectSession::changed, this, [this] {
-        if (!loading_ && QDir::cleanPath(projectModelSource()) != QDir::cleanPath(currentSource())) reloadFromProject();
+        if (!loading_ && QDir::cleanPath(session_->modelSource()) != QDir::cleanPath(currentSource())) reloadFromProject();
     });
     reloadFromProject();
 }
@@ -170,14 +170,6 @@ void ModelPage::reloadFromProject() {
     loading_ = false;
     reloadFreeze();
     describeCurrent();
-}
-
-QString ModelPage::projectModelSource() const {
-    const auto model = session_->project().get("model");
-    if (model.is_object() && model.contains("path") && model["path"].is_string())
-        return QString::fromStdString(session_->project().absolutePath(model["path"].get<std::string>()).string());
-    if (model.is_object() && model.contains("preset") && model["preset"].is_string()) return QString::fromStdString(model["preset"].get<std::string>());
-    return {};
 }
 
 QString ModelPage::currentSource() const {
@@ -306,9 +298,14 @@ void ModelPage::reloadFreeze() {
 
 int64_t ModelPage::trainableCount() const {
     if (!report_) return 0;
+    auto frozen = [this](const char* key) { return !trainsBox(key)->isChecked(); };
     FreezeSettings freeze;
-    bool* flags[] = {&freeze.embeddings, &freeze.attention, &freeze.router, &freeze.shared_expert, &freeze.experts, &freeze.lm_head};
-    for (size_t i = 0; i < trainsBoxes_.size(); ++i) *flags[i] = !trainsBoxes_[i].second->isChecked();
+    freeze.embeddings = frozen("embeddings");
+    freeze.attention = frozen("attention");
+    freeze.router = frozen("router");
+    freeze.shared_expert = frozen("shared_expert");
+    freeze.experts = frozen("experts");
+    freeze.lm_head = frozen("lm_head");
     return trainableParameters(report_->parameters, freeze);
 }
 

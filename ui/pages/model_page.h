@@ -69,7 +69,6 @@ private:
     void reloadFreeze();
     void updateTrainable();
     QString currentSource() const;
-    QString projectModelSource() const;  // the project's model: a preset name or an absolute directory
 
     ProjectSession* session_;
     QRadioButton* presetRadio_;

@@ -1,6 +1,7 @@
 #include "pages/settings_page.h"
 
 #include "api/project_api.h"
+#include "page_heading.h"
 #include "project_session.h"
 
 #include <QCheckBox>
@@ -14,13 +15,6 @@
 
 namespace hy3::ui {
 namespace {
-
-// A heading paragraph that wraps to the page width.
-QLabel* wrapped(const QString& html) {
-    auto* label = new QLabel(html);
-    label->setWordWrap(true);
-    return label;
-}
 
 // Groups in the order shown; "basics" is open, the others start folded.
 const std::vector<std::pair<std::string, QString>>& groupTitles() {
@@ -69,7 +63,7 @@ QWidget* section(const QString& title, QWidget* body, bool open) {
 
 SettingsPage::SettingsPage(ProjectSession* session, QWidget* parent) : QWidget(parent), session_(session) {
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(wrapped(tr("<h2>Training</h2><p>Every setting of a run. Values are checked as you type; valid ones "
+    layout->addWidget(pageHeading(tr("<h2>Training</h2><p>Every setting of a run. Values are checked as you type; valid ones "
                                     "go into the project (save with Ctrl+S). Hover a field for its help.</p>")));
     for (const auto& [group, title] : groupTitles()) {
         auto* body = new QWidget;

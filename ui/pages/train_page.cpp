@@ -1,6 +1,7 @@
 #include "pages/train_page.h"
 
 #include "api/run_tools.h"
+#include "page_heading.h"
 #include "project_session.h"
 #include "run_monitor.h"
 
@@ -35,12 +36,6 @@
 
 namespace hy3::ui {
 namespace {
-
-QLabel* wrapped(const QString& html) {
-    auto* label = new QLabel(html);
-    label->setWordWrap(true);
-    return label;
-}
 
 QVector<double> toQVector(const std::vector<double>& v) { return QVector<double>(v.begin(), v.end()); }
 
@@ -123,7 +118,7 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
     tabs_->addTab(buildRuns(), tr("Runs"));
 
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(wrapped(tr("<h2>Train</h2><p>Run the project and watch it: loss, learning rate, gradient norm, speed, "
+    layout->addWidget(pageHeading(tr("<h2>Train</h2><p>Run the project and watch it: loss, learning rate, gradient norm, speed, "
                                  "memory and the router load of every MoE layer, live from the run's events.</p>")));
     layout->addLayout(bar);
     layout->addWidget(tabs_, 1);
@@ -346,9 +341,8 @@ void TrainPage::onProjectReplaced() {
     monitor_->clear();
     logList_->clear();
     refreshRuns();
-    // Reopening a project shows its newest run, and follows it when it is still going.
-    const auto runs = api::listRuns(outputDir().toStdString());
-    if (!runs.empty()) openRun(QString::fromStdString(runs.front().dir));
+    // Reopening a project shows its newest run (the table's first row), and follows it when it is still going.
+    if (runsTable_->rowCount() > 0) openRun(runsTable_->item(0, 0)->data(Qt::UserRole).toString());
 }
 
 void TrainPage::refreshRuns() {
@@ -659,14 +653,15 @@ void TrainPage::compareRuns(const QStringList& runDirs) {
     plot->legend->setVisible(true);
     auto* diff = new QListWidget;
     diff->setObjectName("settingsDiff");
-    std::vector<api::RunSummary> runs;
+    std::vector<RunRecord> runs;  // one store read per run: its record (name, settings) and its loss
     for (const QString& dir : runDirs) {
         try {
-            runs.push_back(api::summarizeRun(dir.toStdString()));
             const RunStore store = RunStore::open(QDir(dir).filePath("run.sqlite").toStdString(), RunStore::Mode::ReadOnly);
-            const auto loss = store.metric(store.runs().back().id, "loss");
+            const auto records = store.runs();
+            if (records.empty()) throw std::runtime_error("the run store holds no run");
+            runs.push_back(records.back());
             std::vector<double> steps, values;
-            for (const MetricPoint& p : loss) steps.push_back(static_cast<double>(p.step)), values.push_back(p.value);
+            for (const MetricPoint& p : store.metric(runs.back().id, "loss")) steps.push_back(static_cast<double>(p.step)), values.push_back(p.value);
             QCPGraph* g = plot->addGraph();
             g->setName(QString::fromStdString(runs.back().name));
             g->setPen(QPen(kPalette[(runs.size() - 1) % 6], 1.5));
@@ -677,7 +672,7 @@ void TrainPage::compareRuns(const QStringList& runDirs) {
     }
     plot->rescaleAxes();
     for (size_t i = 1; i < runs.size(); ++i) {
-        const auto lines = api::settingsDiff(runs[0].settingsJson, runs[i].settingsJson);
+        const auto lines = api::settingsDiff(runs[0].settings_json, runs[i].settings_json);
         diff->addItem(tr("%1 vs %2: %n setting(s) differ", nullptr, static_cast<int>(lines.size())).arg(
             QString::fromStdString(runs[0].name), QString::fromStdString(runs[i].name)));
         for (const std::string& line : lines) diff->addItem("    " + QString::fromStdString(line));
