@@ -19,8 +19,12 @@ RunMonitor::RunMonitor(QObject* parent) : QObject(parent), pollTimer_(new QTimer
 }
 
 RunMonitor::~RunMonitor() {
+    pollTimer_->stop();
     if (process_ && process_->state() != QProcess::NotRunning) {
         // Closing the window stops the run the way Stop does (a checkpoint is saved), and waits.
+        // The wait delivers the child's last output and its exit synchronously: nothing may reach
+        // this object's slots or, through its signals, the pages, which are being destroyed too.
+        process_->disconnect(this);
         process_->terminate();
         process_->waitForFinished(60000);
     }
@@ -185,19 +189,6 @@ void RunMonitor::addRouterLoad(int64_t step, int layer, const std::vector<double
     if (index + 1 == layers_.size()) emit routerUpdated();  // a whole step has arrived
 }
 
-std::vector<RouterLoadRecord> RunMonitor::layerHistory(int layer, QString* error) const {
-    try {
-        if (store_) return store_->routerHistory(storeRun_, layer);
-        if (runDir_.isEmpty()) return {};
-        const RunStore store = RunStore::open(QDir(runDir_).filePath("run.sqlite").toStdString(), RunStore::Mode::ReadOnly);
-        const auto runs = store.runs();
-        return runs.empty() ? std::vector<RouterLoadRecord>{} : store.routerHistory(runs.back().id, layer);
-    } catch (const std::exception& e) {
-        if (error) *error = QString::fromStdString(e.what());
-        return {};
-    }
-}
-
 bool RunMonitor::attach(const QString& runDir, QString* error) {
     clear();
     try {
@@ -213,7 +204,7 @@ bool RunMonitor::attach(const QString& runDir, QString* error) {
     runDir_ = runDir;
     emit runDirKnown(runDir_);
     pollStore();
-    pollTimer_->start();
+    if (state_ == "running") pollTimer_->start();  // a run that has ended does not grow
     return true;
 }
 

@@ -74,8 +74,9 @@ public:
     QString lastError() const { return lastError_; }
     int64_t routerSteps() const { return routerSteps_; }
 
-    // One MoE layer's router load at every recorded step, read from the run's store.
-    std::vector<RouterLoadRecord> layerHistory(int layer, QString* error) const;
+    // The run store's id of the run followed (0 when following a child's events: the directory's
+    // newest run). With runDir(), what a worker needs to open the store on its own connection.
+    int64_t storeRunId() const { return storeRun_; }
 
     // Feeds one event object, as `hy3 train --events jsonl` writes them (public for tests and replay).
     void handleEvent(const nlohmann::json& event);
@@ -101,6 +102,9 @@ private:
 
     QProcess* process_ = nullptr;
     QByteArray pending_;       // a partial stdout line
+    // Following a run through its store: the connection is this object's alone and is used only on
+    // the GUI thread, by attach() and the poll timer; clear() stops the timer before closing it.
+    // Work on other threads opens its own connection (api::routerHistory).
     QTimer* pollTimer_;
     std::unique_ptr<RunStore> store_;
     int64_t storeRun_ = 0, lastRouterStep_ = -1, lastEventId_ = 0;

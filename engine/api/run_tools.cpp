@@ -81,6 +81,16 @@ ResumeCheck checkResume(const ProjectFile& file, const std::string& checkpoint) 
     return check;
 }
 
+std::vector<RouterLoadRecord> routerHistory(const std::string& runDir, int64_t runId, int layer) {
+    const RunStore store = RunStore::open(fs::path(runDir) / "run.sqlite", RunStore::Mode::ReadOnly);
+    if (runId == 0) {
+        const auto runs = store.runs();
+        if (runs.empty()) return {};
+        runId = runs.back().id;
+    }
+    return store.routerHistory(runId, layer);
+}
+
 std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir) {
     const RunStore store = RunStore::open(fs::path(runDir) / "run.sqlite", RunStore::Mode::ReadOnly);
     const auto runs = store.runs();

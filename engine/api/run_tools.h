@@ -34,6 +34,10 @@ struct ResumeCheck {
 // Whether `hy3 train PROJECT --resume CHECKPOINT` continues exactly under the project as it is now.
 ResumeCheck checkResume(const ProjectFile& project, const std::string& checkpoint);
 
+// One MoE layer's router load at every recorded step of a run (`runId` 0: the newest run of the
+// directory). Opens a connection of its own for the call, so any thread may ask.
+std::vector<RouterLoadRecord> routerHistory(const std::string& runDir, int64_t runId, int layer);
+
 // The checkpoints of a run directory as its run store records them (every status), by step.
 std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir);
 // Deletes a checkpoint of a run. Refused while the run is going if LATEST names it (the run may

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace hy3 {
 namespace {
@@ -136,21 +137,36 @@ std::vector<T> blobToVector(const void* data, size_t bytes) {
 
 int runStoreSchemaVersion() { return kSchemaVersion; }
 
-RunStore::RunStore(sqlite3* db, std::filesystem::path file) : db_(db), file_(std::move(file)) {}
+RunStore::RunStore(sqlite3* db, std::filesystem::path file)
+    : db_(db), file_(std::move(file)), owner_(std::this_thread::get_id()) {}
 
-RunStore::RunStore(RunStore&& other) noexcept : db_(other.db_), file_(std::move(other.file_)) { other.db_ = nullptr; }
+RunStore::RunStore(RunStore&& other) noexcept : db_(other.db_), file_(std::move(other.file_)), owner_(other.owner_) {
+    other.db_ = nullptr;
+}
 
 RunStore& RunStore::operator=(RunStore&& other) noexcept {
     if (this != &other) {
         sqlite3_close_v2(db_);
         db_ = other.db_;
         file_ = std::move(other.file_);
+        owner_ = other.owner_;
         other.db_ = nullptr;
     }
     return *this;
 }
 
 RunStore::~RunStore() { sqlite3_close_v2(db_); }
+
+// The connection is opened with SQLITE_OPEN_NOMUTEX: SQLite does no locking of its own for it, so
+// a second thread using it at the same time corrupts its state. A store therefore belongs to the
+// thread that opened it, and any other thread is refused with an error instead.
+sqlite3* RunStore::connection() const {
+    if (!db_) throw Error(file_.string() + ": run store used after it was closed or moved from");
+    if (std::this_thread::get_id() != owner_)
+        throw Error(file_.string() + ": run store used from a thread other than the one that opened it "
+                                     "(each thread opens a connection of its own)");
+    return db_;
+}
 
 RunStore RunStore::open(const std::filesystem::path& file, Mode mode) {
     const std::string name = file.string();
@@ -181,31 +197,31 @@ RunStore RunStore::open(const std::filesystem::path& file, Mode mode) {
     return store;
 }
 
-int RunStore::schemaVersion() const { return userVersion(db_, file_.string()); }
+int RunStore::schemaVersion() const { return userVersion(connection(), file_.string()); }
 
-void RunStore::begin() { exec(db_, file_.string(), "BEGIN IMMEDIATE"); }
-void RunStore::commit() { exec(db_, file_.string(), "COMMIT"); }
+void RunStore::begin() { exec(connection(), file_.string(), "BEGIN IMMEDIATE"); }
+void RunStore::commit() { exec(connection(), file_.string(), "COMMIT"); }
 void RunStore::rollback() { sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr); }
 
 int64_t RunStore::createRun(const std::string& name, const std::string& settingsJson, int64_t totalSteps) {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "INSERT INTO runs(name, state, started_at, total_steps, settings_json) VALUES(?, 'running', ?, ?, ?)");
     q.bind(1, name).bind(2, now()).bind(3, totalSteps).bind(4, settingsJson).run();
     return sqlite3_last_insert_rowid(db_);
 }
 
 void RunStore::setRunState(int64_t run, const std::string& state) {
-    SqliteStatement q(db_, file_.string(), "UPDATE runs SET state = ?, ended_at = ? WHERE id = ?");
+    SqliteStatement q(connection(), file_.string(), "UPDATE runs SET state = ?, ended_at = ? WHERE id = ?");
     q.bind(1, state).bind(2, state == "running" ? 0.0 : now()).bind(3, run).run();
 }
 
 void RunStore::setRunTotalSteps(int64_t run, int64_t totalSteps) {
-    SqliteStatement q(db_, file_.string(), "UPDATE runs SET total_steps = ? WHERE id = ?");
+    SqliteStatement q(connection(), file_.string(), "UPDATE runs SET total_steps = ? WHERE id = ?");
     q.bind(1, totalSteps).bind(2, run).run();
 }
 
 void RunStore::addMetrics(int64_t run, int64_t step, const std::vector<std::pair<std::string, double>>& values) {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "INSERT OR REPLACE INTO metrics(run_id, name, step, value, time) VALUES(?, ?, ?, ?, ?)");
     const double t = now();
     for (const auto& [name, value] : values) q.bind(1, run).bind(2, name).bind(3, step).bind(4, value).bind(5, t).run();
@@ -213,7 +229,7 @@ void RunStore::addMetrics(int64_t run, int64_t step, const std::vector<std::pair
 
 void RunStore::addRouterLoad(int64_t run, int64_t step, int64_t layer, const std::vector<uint32_t>& counts,
                              const std::vector<float>& bias) {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "INSERT OR REPLACE INTO router_load(run_id, step, layer, counts, bias) VALUES(?, ?, ?, ?, ?)");
     q.bind(1, run).bind(2, step).bind(3, layer).bindBlob(4, counts.data(), counts.size() * sizeof(uint32_t));
     if (bias.empty()) q.bindNull(5);
@@ -222,7 +238,7 @@ void RunStore::addRouterLoad(int64_t run, int64_t step, int64_t layer, const std
 }
 
 int64_t RunStore::addCheckpoint(int64_t run, int64_t step, const std::string& path, int64_t parentId) {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "INSERT INTO checkpoints(run_id, step, path, status, parent_id, created_at, updated_at) "
                       "VALUES(?, ?, ?, 'in_progress', ?, ?, ?)");
     const double t = now();
@@ -235,7 +251,7 @@ int64_t RunStore::addCheckpoint(int64_t run, int64_t step, const std::string& pa
 
 void RunStore::setCheckpointStatus(int64_t checkpoint, const std::string& status, int64_t sizeBytes,
                                    const std::string& metricsJson) {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "UPDATE checkpoints SET status = ?, size_bytes = ?, metrics_json = ?, updated_at = ? WHERE id = ?");
     q.bind(1, status).bind(2, sizeBytes).bind(3, metricsJson.empty() ? std::string("{}") : metricsJson);
     q.bind(4, now()).bind(5, checkpoint).run();
@@ -243,7 +259,7 @@ void RunStore::setCheckpointStatus(int64_t checkpoint, const std::string& status
 
 int64_t RunStore::addEvent(int64_t run, int64_t step, const std::string& kind, const std::string& level,
                            const std::string& message, const std::string& dataJson) {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "INSERT INTO events(run_id, time, step, kind, level, message, data_json) VALUES(?, ?, ?, ?, ?, ?, ?)");
     q.bind(1, run).bind(2, now()).bind(3, step).bind(4, kind).bind(5, level).bind(6, message);
     q.bind(7, dataJson.empty() ? std::string("{}") : dataJson).run();
@@ -251,18 +267,18 @@ int64_t RunStore::addEvent(int64_t run, int64_t step, const std::string& kind, c
 }
 
 void RunStore::setDataStats(int64_t run, const std::string& statsJson) {
-    SqliteStatement q(db_, file_.string(), "INSERT OR REPLACE INTO data_stats(run_id, stats_json) VALUES(?, ?)");
+    SqliteStatement q(connection(), file_.string(), "INSERT OR REPLACE INTO data_stats(run_id, stats_json) VALUES(?, ?)");
     q.bind(1, run).bind(2, statsJson).run();
 }
 
 std::string RunStore::dataStats(int64_t run) const {
-    SqliteStatement q(db_, file_.string(), "SELECT stats_json FROM data_stats WHERE run_id = ?");
+    SqliteStatement q(connection(), file_.string(), "SELECT stats_json FROM data_stats WHERE run_id = ?");
     q.bind(1, run);
     return q.step() ? q.text(0) : std::string();
 }
 
 std::vector<RunRecord> RunStore::runs() const {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "SELECT id, name, state, started_at, ended_at, total_steps, settings_json FROM runs ORDER BY id");
     std::vector<RunRecord> out;
     while (q.step())
@@ -271,7 +287,7 @@ std::vector<RunRecord> RunStore::runs() const {
 }
 
 std::vector<std::string> RunStore::metricNames(int64_t run) const {
-    SqliteStatement q(db_, file_.string(), "SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name");
+    SqliteStatement q(connection(), file_.string(), "SELECT DISTINCT name FROM metrics WHERE run_id = ? ORDER BY name");
     q.bind(1, run);
     std::vector<std::string> out;
     while (q.step()) out.push_back(q.text(0));
@@ -279,7 +295,7 @@ std::vector<std::string> RunStore::metricNames(int64_t run) const {
 }
 
 std::vector<MetricPoint> RunStore::metric(int64_t run, const std::string& name, int64_t afterStep) const {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "SELECT step, value FROM metrics WHERE run_id = ? AND name = ? AND step > ? ORDER BY step");
     q.bind(1, run).bind(2, name).bind(3, afterStep);
     std::vector<MetricPoint> out;
@@ -297,7 +313,7 @@ std::vector<RouterLoadRecord> RunStore::routerLoad(int64_t run, int64_t afterSte
 }
 
 std::vector<RouterLoadRecord> RunStore::readRouterRows(const char* sql, int64_t run, int64_t second) const {
-    SqliteStatement q(db_, file_.string(), sql);
+    SqliteStatement q(connection(), file_.string(), sql);
     q.bind(1, run).bind(2, second);
     std::vector<RouterLoadRecord> out;
     while (q.step()) {
@@ -315,7 +331,7 @@ std::vector<RouterLoadRecord> RunStore::readRouterRows(const char* sql, int64_t 
 }
 
 std::vector<CheckpointRecord> RunStore::checkpoints(int64_t run) const {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "SELECT id, run_id, step, path, status, size_bytes, metrics_json, coalesce(parent_id, 0), "
                       "created_at, updated_at FROM checkpoints WHERE run_id = ? ORDER BY step, id");
     q.bind(1, run);
@@ -327,7 +343,7 @@ std::vector<CheckpointRecord> RunStore::checkpoints(int64_t run) const {
 }
 
 std::vector<EventRecord> RunStore::events(int64_t run, int64_t afterId) const {
-    SqliteStatement q(db_, file_.string(),
+    SqliteStatement q(connection(), file_.string(),
                       "SELECT id, run_id, time, step, kind, level, message, data_json FROM events "
                       "WHERE run_id = ? AND id > ? ORDER BY id");
     q.bind(1, run).bind(2, afterId);

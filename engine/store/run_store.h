@@ -1,11 +1,13 @@
 #pragma once
 // The run store: one SQLite file (`run.sqlite`) per run directory holding runs, scalar metrics per
 // step, router load per step and layer, checkpoints and events. WAL mode: one writer (rank 0 of a
-// run) and any number of readers (the GUI following a run) at the same time.
+// run) and any number of readers (the GUI following a run) at the same time. A RunStore object is
+// one connection and belongs to the thread that opened it; other threads open their own.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -120,9 +122,11 @@ private:
     void commit();
     std::vector<RouterLoadRecord> readRouterRows(const char* sql, int64_t run, int64_t second) const;
     void rollback();
+    sqlite3* connection() const;  // db_, after checking that this is the owning thread
 
     sqlite3* db_ = nullptr;
     std::filesystem::path file_;
+    std::thread::id owner_;
 };
 
 }  // namespace hy3

@@ -161,6 +161,7 @@ private:
     std::vector<ParameterGroupRow> parameterMap_;
     LrSchedule schedule_;
     TrainState state_;
+    std::atomic<int64_t> currentStep_{0};  // state_.step, for the watchdog thread
     json fingerprint_;
     double peakFlops_ = 0;  // of every rank together
 
@@ -338,6 +339,7 @@ void Trainer::restore() {
     }
     optimizer_->load(optimizerState, saved.optimizerSteps);
     state_ = saved;
+    currentStep_ = saved.step;
     train_->seek({saved.epoch, saved.rowInEpoch});
     lastSavedStep_ = saved.step;
     lastCheckpoint_ = *resumeFrom_;
@@ -375,17 +377,20 @@ void Trainer::openRunRecord() {
     const int64_t runId = runId_;
     const bool jsonl = request_.eventsJsonl;
     std::ostream& events = events_;
+    // This runs on the watchdog's thread: it opens a store connection of its own and reads the step
+    // through an atomic, never the main thread's objects.
     dist_->onAbort([storeFile, runId, jsonl, &events, this](const std::string& message) {
+        const int64_t step = currentStep_.load();
         try {
             RunStore store = RunStore::open(storeFile, RunStore::Mode::ReadWrite);
-            store.addEvent(runId, state_.step, "error", "error", message, "{}");
-            store.addEvent(runId, state_.step, "end", "error", "failed at step " + std::to_string(state_.step), R"({"status":"failed"})");
+            store.addEvent(runId, step, "error", "error", message, "{}");
+            store.addEvent(runId, step, "end", "error", "failed at step " + std::to_string(step), R"({"status":"failed"})");
             store.setRunState(runId, "failed");
         } catch (const std::exception&) {
         }
         if (jsonl)
-            events << json{{"event", "error"}, {"step", state_.step}, {"message", message}}.dump() << "\n"
-                   << json{{"event", "end"}, {"step", state_.step}, {"status", "failed"}, {"message", message}}.dump() << std::endl;
+            events << json{{"event", "error"}, {"step", step}, {"message", message}}.dump() << "\n"
+                   << json{{"event", "end"}, {"step", step}, {"status", "failed"}, {"message", message}}.dump() << std::endl;
     });
     dist_->world().barrier();
 }
@@ -507,6 +512,7 @@ std::string Trainer::loop() {
         const std::vector<MicroBatch> batches = train_->nextGlobalBatch(t.global_batch, t.micro_batch, p.dpRank, project_.layout.dp);
         const StepResult r = trainStep(context, batches, settings);
         state_.step = step;
+        currentStep_ = step;
         state_.tokensSeen += r.realTokens;
         lastLr_ = settings.lr;
 

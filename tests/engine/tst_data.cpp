@@ -14,7 +14,6 @@
 
 #include <fstream>
 #include <numeric>
-#include <thread>
 
 using json = nlohmann::json;
 namespace fs = std::filesystem;
@@ -330,8 +329,7 @@ private slots:
         c.lossMask = "all";
         QVERIFY(hy3::prepareData(c, root).cacheDir != first.cacheDir);
         c.lossMask = "assistant";
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        writeLines(file, {conversationLine(1), conversationLine(2), conversationLine(3)});
+        writeLines(file, {conversationLine(1), conversationLine(2), conversationLine(3)});  // a new size
         const auto changed = hy3::prepareData(c, root);
         QVERIFY(!changed.reused);
         QCOMPARE(changed.stats.recordsRead, 3);

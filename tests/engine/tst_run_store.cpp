@@ -1,5 +1,6 @@
 // The run store on real SQLite files: schema and migration from an empty file, every table written
-// and read back, refusal of foreign or newer files, and a reader polling while a writer inserts.
+// and read back, refusal of foreign or newer files, a reader polling while a writer inserts, and a
+// store refusing a thread that did not open it.
 #include "store/run_store.h"
 #include "util/error.h"
 
@@ -167,6 +168,31 @@ private slots:
         } catch (const hy3::Error&) {
         }
         QVERIFY(store.metric(run, "loss").empty());
+    }
+
+    // A store is one SQLite connection opened without SQLite's mutex: another thread using it is
+    // refused with an error naming the file, and the owning thread goes on using it.
+    void aStoreBelongsToTheThreadThatOpenedIt() {
+        QTemporaryDir dir;
+        RunStore store = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);
+        const int64_t run = store.createRun("r", "{}", 1);
+        std::string refused;
+        std::thread other([&] {
+            try {
+                store.metricNames(run);
+            } catch (const hy3::Error& e) {
+                refused = e.what();
+            }
+        });
+        other.join();
+        QVERIFY2(refused.find("run.sqlite") != std::string::npos, refused.c_str());
+        QVERIFY2(refused.find("thread") != std::string::npos, refused.c_str());
+        store.addMetrics(run, 1, {{"loss", 1.0}});
+        QCOMPARE(store.metric(run, "loss").size(), size_t(1));
+        // A moved-from store refuses too, instead of handing SQLite a null connection.
+        RunStore moved = std::move(store);
+        QVERIFY_THROWS_EXCEPTION(hy3::Error, store.runs());
+        QCOMPARE(moved.runs().size(), size_t(1));
     }
 
     void readerPollsWhileWriterInserts() {

@@ -135,6 +135,13 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
     onSelectionChanged();
 }
 
+// The workers hold copies of what they need, but none may outlive the window (a generate job still
+// running LibTorch while the program exits would meet torch's static destructors).
+CheckpointsPage::~CheckpointsPage() {
+    actionWatcher_.waitForFinished();
+    tryWatcher_.waitForFinished();
+}
+
 QWidget* CheckpointsPage::buildTry() {
     prompt_ = new QPlainTextEdit;
     prompt_->setObjectName("tryPrompt");

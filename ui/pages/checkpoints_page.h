@@ -35,6 +35,7 @@ class CheckpointsPage : public QWidget {
     Q_OBJECT
 public:
     CheckpointsPage(ProjectSession* session, TrainPage* train, QWidget* parent = nullptr);
+    ~CheckpointsPage() override;
 
     QTableWidget* table() const { return table_; }
     const std::vector<CheckpointRecord>& records() const { return records_; }

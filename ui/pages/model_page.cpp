@@ -152,6 +152,8 @@ ModelPage::ModelPage(ProjectSession* session, QWidget* parent)
     reloadFromProject();
 }
 
+ModelPage::~ModelPage() { watcher_.waitForFinished(); }  // no worker outlives the window
+
 void ModelPage::reloadFromProject() {
     if (!session_->hasProject()) return;
     loading_ = true;

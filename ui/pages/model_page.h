@@ -35,6 +35,7 @@ class ModelPage : public QWidget {
     Q_OBJECT
 public:
     explicit ModelPage(ProjectSession* session, QWidget* parent = nullptr);
+    ~ModelPage() override;
 
     // The report on screen, once the worker has finished (tests wait on describeFinished()).
     const std::optional<api::ModelReport>& report() const { return report_; }

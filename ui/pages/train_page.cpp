@@ -147,7 +147,13 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
     onProjectReplaced();
 }
 
-TrainPage::~TrainPage() { expertWatcher_.waitForFinished(); }
+TrainPage::~TrainPage() {
+    // The timers read the monitor: stop them first. The expert job shares nothing with the page, but
+    // it ends before the page does, so no thread outlives the window.
+    redraw_->stop();
+    clock_->stop();
+    expertWatcher_.waitForFinished();
+}
 
 QCustomPlot* TrainPage::makePlot(const QString& name, const QString& title, QString yLabel) {
     auto* plot = new QCustomPlot;
@@ -592,14 +598,21 @@ void TrainPage::showExpert(int layerPosition, int expert) {
     if (layerPosition < 0 || layerPosition >= static_cast<int>(numbers.size()) || expert < 0 || expertWatcher_.isRunning()) return;
     const int layer = numbers[static_cast<size_t>(layerPosition)];
     expertLabel_->setText(tr("Reading layer %1, expert %2 from the run store…").arg(layer).arg(expert));
-    // Thousands of steps of one layer come from the store on a worker thread.
-    const RunMonitor* monitor = monitor_;
-    expertWatcher_.setFuture(QtConcurrent::run([monitor, layer, expert] {
+    // Thousands of steps of one layer come from the store on a worker thread, through a connection
+    // of the worker's own: the job shares nothing with the monitor, which may move on meanwhile.
+    const std::string runDir = monitor_->runDir().toStdString();
+    const int64_t runId = monitor_->storeRunId();
+    expertWatcher_.setFuture(QtConcurrent::run([runDir, runId, layer, expert] {
         ExpertHistory h;
         h.layer = layer;
         h.expert = expert;
-        QString error;
-        for (const RouterLoadRecord& r : monitor->layerHistory(layer, &error)) {
+        std::vector<RouterLoadRecord> rows;
+        try {
+            if (!runDir.empty()) rows = api::routerHistory(runDir, runId, layer);
+        } catch (const std::exception& e) {
+            h.error = QString::fromStdString(e.what());
+        }
+        for (const RouterLoadRecord& r : rows) {
             if (static_cast<size_t>(expert) >= r.counts.size()) continue;
             double total = 0;
             for (uint32_t c : r.counts) total += c;
@@ -608,7 +621,6 @@ void TrainPage::showExpert(int layerPosition, int expert) {
             h.share << (total > 0 ? r.counts[static_cast<size_t>(expert)] / total : 0);
             if (static_cast<size_t>(expert) < r.bias.size()) h.biasSteps << static_cast<double>(r.step), h.bias << r.bias[static_cast<size_t>(expert)];
         }
-        h.error = error;
         return h;
     }));
 }
