@@ -147,8 +147,11 @@ bool Hy3ModelImpl::holds(const std::string& name) const {
 }
 
 torch::Tensor Hy3ModelImpl::tensor(const std::string& name) const {
-    if (const torch::Tensor* p = named_parameters(true).find(name)) return *p;
-    if (const torch::Tensor* b = named_buffers(true).find(name)) return *b;
+    // find() points into the dictionary: it must outlive the copy of the tensor.
+    const auto parameters = named_parameters(true);
+    if (const torch::Tensor* p = parameters.find(name)) return *p;
+    const auto buffers = named_buffers(true);
+    if (const torch::Tensor* b = buffers.find(name)) return *b;
     fail("model", "no tensor named " + name);
 }
 

@@ -66,8 +66,11 @@ private slots:
         QVERIFY2(large.exitCode == 0, large.err.constData());
         const double largePeak = peakChildRss();  // now the larger of the two
         qInfo("peak RSS: %.0f MB for 20 MB of input, %.0f MB for 200 MB", smallPeak / 1e6, largePeak / 1e6);
-        // Streamed: ten times the input adds only the per-document index and packing plan.
+        // Streamed: ten times the input adds only the per-document index and packing plan. (Under
+        // AddressSanitizer freed memory waits in its quarantine, so only the looser bound holds.)
+#ifndef HY3_SANITIZED
         QVERIFY2(largePeak - smallPeak < 80e6, qPrintable(QString("grew by %1 MB").arg((largePeak - smallPeak) / 1e6)));
+#endif
         QVERIFY(largePeak < 200e6 + smallPeak);
         const QString report = QString::fromUtf8(large.out);
         QVERIFY2(report.contains("throughput") && report.contains("MB/s"), qPrintable(report));
