@@ -1,6 +1,7 @@
 #include "api/model_report.h"
 
 #include "checkpoint/verify.h"
+#include "config/model_source.h"
 #include "config/resources.h"
 #include "data/chat_format.h"
 #include "util/atomic_file.h"
@@ -50,19 +51,10 @@ ModelReport describeModel(const std::string& source, int64_t seqLen) {
     if (seqLen <= 0) fail("--seq-len", "must be a positive integer, got " + std::to_string(seqLen));
     ModelReport report;
     report.source = source;
-    std::filesystem::path configPath = source;
-    std::error_code ec;
-    if (!std::filesystem::exists(configPath, ec)) {
-        if (!presetExists(source)) {
-            std::string known;
-            for (const auto& name : listPresets()) known += (known.empty() ? "" : ", ") + name;
-            fail(source, "no such file or directory, and not a preset (presets: " + known + ")");
-        }
-        report.is_preset = true;
-        configPath = presetConfigPath(source);
-    }
-    report.config = loadModelConfig(configPath);
-    report.config_path = std::filesystem::is_directory(configPath) ? (configPath / "config.json").string() : configPath.string();
+    const ModelSource model = resolveModelSource(source);
+    report.is_preset = model.isPreset();
+    report.config = model.config;
+    report.config_path = model.configFile.string();
     report.parameters = countParameters(report.config);
     report.seq_len = seqLen;
     report.training_flops_per_token = trainingFlopsPerToken(report.config, seqLen);
@@ -73,25 +65,28 @@ ModelReport describeModel(const std::string& source, int64_t seqLen) {
 ModelFiles checkModelFiles(const std::string& source, const std::string& tokenizer) {
     ModelFiles files;
     std::error_code ec;
-    std::filesystem::path tokenizerDir;
+    // The model as the project would name it, so the tokenizer is chosen by training's own rule.
+    ModelSpec spec;
+    spec.tokenizer = tokenizer;
     if (!std::filesystem::exists(source, ec) && presetExists(source)) {
-        const auto preset = nlohmann::json::parse(readTextFile(presetConfigPath(source)));
-        const std::string name = preset.value("hy3_tokenizer", std::string());
-        if (!name.empty()) tokenizerDir = resourcesDir() / "tokenizers" / name;
+        spec.preset = source;
     } else {
-        const std::filesystem::path dir = std::filesystem::is_directory(source, ec) ? std::filesystem::path(source)
-                                                                                     : std::filesystem::path(source).parent_path();
-        tokenizerDir = dir;
+        spec.directory = std::filesystem::is_directory(source, ec) ? std::filesystem::path(source) : std::filesystem::path(source).parent_path();
         try {
-            files.problems = verifyCheckpoint(dir);
+            files.problems = verifyCheckpoint(spec.directory);
         } catch (const std::exception& e) {
             files.problems.push_back(e.what());
         }
     }
-    if (!tokenizer.empty()) tokenizerDir = tokenizer;  // the project's choice wins, as in training
-    if (tokenizerDir.empty() || !std::filesystem::exists(tokenizerDir / "tokenizer.json", ec)) {
-        files.problems.push_back("no tokenizer.json" + (tokenizerDir.empty() ? std::string() : " in " + tokenizerDir.string()) +
-                                 " (set model.tokenizer in the project)");
+    std::filesystem::path tokenizerDir;
+    try {
+        tokenizerDir = tokenizerDirOf(spec);
+    } catch (const std::exception& e) {
+        files.problems.push_back(e.what());
+        return files;
+    }
+    if (!std::filesystem::exists(tokenizerDir / "tokenizer.json", ec)) {  // a model.tokenizer folder without one
+        files.problems.push_back("no tokenizer.json in " + tokenizerDir.string() + " (set model.tokenizer in the project)");
         return files;
     }
     files.tokenizer = tokenizerDir.string();

@@ -122,7 +122,7 @@ ForwardSummary runForward(const ForwardRequest& r) {
         for (int64_t layer : model->moeLayers())
             if (c.moe_router_enable_expert_bias)
                 tensors.emplace_back("layer" + std::to_string(layer) + ".expert_bias_after_update",
-                                     model->tensor(layerParam(layer, "expert_bias")).clone());
+                                     model->tensor(layerTensorName(layer, layer_tensor::kExpertBias)).clone());
     }
     writeSafetensors(r.output, tensors);
     for (const auto& [name, t] : tensors) summary.written.push_back(name);
@@ -135,11 +135,8 @@ ModelBenchResult benchModel(const ModelBenchRequest& r) {
     ModelOptions options;
     options.dtype = parseDtype(r.dtype);
     // Weights do not change the cost; a model directory only contributes its config.
-    const std::filesystem::path path(r.source);
-    std::error_code ec;
-    const bool isDir = std::filesystem::is_directory(path, ec);
-    Hy3Model model = isDir ? Hy3Model(loadModelConfig(path), options) : openModel(r.source, options, 0);
-    if (isDir) model->initializeWeights(0);
+    Hy3Model model(resolveModelSource(r.source).config, options);
+    model->initializeWeights(0);
     const ModelConfig& c = model->config();
 
     auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);

@@ -1,7 +1,7 @@
 #include "api/plan_tools.h"
 
-#include "config/resources.h"
-#include "dist/mesh.h"
+#include "config/model_source.h"
+#include "config/layout_rules.h"
 #include "util/error.h"
 #include "util/format.h"
 
@@ -29,25 +29,9 @@ nlohmann::json memoryJson(const MemoryBreakdown& m) {
 
 }  // namespace
 
-namespace {
-ModelConfig configOf(const std::string& model) {
-    std::error_code ec;
-    const std::filesystem::path path(model);
-    return loadModelConfig(std::filesystem::exists(path, ec) ? path : presetConfigPath(model));
-}
-}  // namespace
-
 std::string layoutProblemFor(const std::string& model, const Layout& layout, int64_t devices, int64_t globalBatch, int64_t microBatch) {
-    if (layout.pp >= 1 && layout.dp >= 1 && layout.pp * layout.dp != devices)
-        return "layout: pp x dp = " + std::to_string(layout.pp * layout.dp) + ", but there are " + std::to_string(devices) +
-               " devices (one rank each)";
-    const ModelConfig config = configOf(model);
-    std::string problem = layoutProblem(layout, static_cast<int>(devices), static_cast<int>(config.num_experts),
-                                        static_cast<int>(config.num_hidden_layers));
-    if (problem.empty() && globalBatch % (layout.dp * microBatch) != 0)
-        problem = "training.global_batch: " + std::to_string(globalBatch) + " rows do not split into dp " + std::to_string(layout.dp) +
-                  " x micro-batch " + std::to_string(microBatch);
-    return problem;
+    const ModelConfig config = resolveModelSource(model).config;
+    return firstLayoutProblem(layout, {devices, config.num_experts, config.num_hidden_layers, globalBatch, microBatch});
 }
 
 LayoutPlanResult planLayoutsFor(const std::string& model, const PlanSettings& settings) {
@@ -56,7 +40,7 @@ LayoutPlanResult planLayoutsFor(const std::string& model, const PlanSettings& se
     if (settings.seqLen < 2 || settings.microBatch < 1) fail("--seq-len", "--seq-len must be >= 2 and --micro-batch >= 1");
     if (settings.dtype != "bf16" && settings.dtype != "fp32") fail("--dtype", "expected bf16 or fp32");
     if (settings.device != "cuda" && settings.device != "cpu") fail("--device", "expected cuda or cpu");
-    return planLayouts(configOf(model), settings);
+    return planLayouts(resolveModelSource(model).config, settings);
 }
 
 std::string formatLayoutPlan(const LayoutPlanResult& plan) {

@@ -1,7 +1,7 @@
 #include "api/run_tools.h"
 
 #include "checkpoint/checkpoint_dir.h"
-#include "config/resources.h"
+#include "config/model_source.h"
 #include "data/project_data.h"
 #include "train/fingerprint.h"
 #include "util/atomic_file.h"
@@ -72,8 +72,7 @@ ResumeCheck checkResume(const ProjectFile& file, const std::string& checkpoint) 
         return check;
     }
     const Project project = file.resolve();
-    const ModelConfig config =
-        project.model.isPreset() ? loadModelConfig(presetConfigPath(project.model.preset)) : loadModelConfig(project.model.directory);
+    const ModelConfig config = resolveModelSource(project.model).config;
     const auto differences = fingerprintDifferences(saved.value("fingerprint", json::object()),
                                                     runFingerprint(project, config, dataCacheKey(dataConfigFor(project))));
     for (const std::string& d : differences) check.reason += (check.reason.empty() ? "the run changed: " : "; ") + d;

@@ -2,7 +2,7 @@
 
 #include "checkpoint/model_loader.h"
 #include "checkpoint/verify.h"
-#include "config/resources.h"
+#include "config/model_source.h"
 #include "dist/distributed.h"
 #include "dist/parallel_step.h"
 #include "config/model_cost.h"
@@ -91,9 +91,7 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     if (r.seqLen < 2 || r.microBatch < 1 || r.accumulation < 1 || r.steps < 1)
         fail("bench train", "--seq-len must be >= 2, --micro-batch, --accumulation and --steps >= 1");
     if (r.threads > 0) at::set_num_threads(r.threads);
-    std::error_code ec;
-    const bool isDir = fs::is_directory(r.source, ec);
-    const ModelConfig config = loadModelConfig(isDir ? fs::path(r.source) : presetConfigPath(r.source));
+    const ModelConfig config = resolveModelSource(r.source).config;
     const Layout layout = parseLayout(r.layout);
     const DistEnv env = readDistEnv();
     const Mesh mesh(layout, env.worldSize, static_cast<int>(config.num_experts), static_cast<int>(config.num_hidden_layers));

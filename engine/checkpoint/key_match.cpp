@@ -66,7 +66,7 @@ KeyMatchResult matchKeys(ModelDirectory& dir, int64_t first, int64_t last, const
                                       " does not match the config (expected " + shapeText(b.shape) + ")");
             continue;
         }
-        const bool grouped = b.expert < 0 && b.param.find("experts_") != std::string::npos;
+        const bool grouped = b.expert < 0 && isRoutedExpert(b.param);
         result.tensors.push_back({name, b, grouped});
         if (grouped) {
             for (const auto& [unit, key] : needed)

@@ -4,10 +4,6 @@
 
 namespace hy3 {
 
-std::string layerParam(int64_t layer, const std::string& name) {
-    return "layers." + std::to_string(layer) + "." + name;
-}
-
 int64_t layerOfKey(const std::string& key) {
     static const std::string prefix = "model.layers.";
     if (key.compare(0, prefix.size(), prefix) != 0) return -1;
@@ -45,51 +41,51 @@ std::vector<KeyBinding> keyBindings(const ModelConfig& c, KeyLayout layout, int6
     const int64_t qRows = c.num_attention_heads * hd, kvRows = c.num_key_value_heads * hd;
     const int64_t I = c.intermediate_size, Im = c.moe_intermediate_size, Is = Im * c.num_shared_experts;
     TableBuilder t;
-    t.add("model.embed_tokens.weight", "embed_tokens", {c.vocab_size, H});
+    t.add("model.embed_tokens.weight", kEmbedTokens, {c.vocab_size, H});
     for (int64_t L = 0; L < c.num_hidden_layers; ++L) {
         const std::string p = "model.layers." + std::to_string(L) + ".";
-        auto P = [&](const char* name) { return layerParam(L, name); };
-        t.add(p + "input_layernorm.weight", P("input_norm"), {H});
-        t.add(p + "post_attention_layernorm.weight", P("post_norm"), {H});
-        t.add(p + "self_attn.q_proj.weight", P("qkv_proj"), {qRows, H}, -1, 0, qRows);
-        t.add(p + "self_attn.k_proj.weight", P("qkv_proj"), {kvRows, H}, -1, qRows, kvRows);
-        t.add(p + "self_attn.v_proj.weight", P("qkv_proj"), {kvRows, H}, -1, qRows + kvRows, kvRows);
-        t.add(p + "self_attn.o_proj.weight", P("o_proj"), {H, qRows});
-        t.add(p + "self_attn.q_norm.weight", P("q_norm"), {hd});
-        t.add(p + "self_attn.k_norm.weight", P("k_norm"), {hd});
+        auto P = [&](const char* tensor) { return layerTensorName(L, tensor); };
+        t.add(p + "input_layernorm.weight", P(layer_tensor::kInputNorm), {H});
+        t.add(p + "post_attention_layernorm.weight", P(layer_tensor::kPostNorm), {H});
+        t.add(p + "self_attn.q_proj.weight", P(layer_tensor::kQkvProj), {qRows, H}, -1, 0, qRows);
+        t.add(p + "self_attn.k_proj.weight", P(layer_tensor::kQkvProj), {kvRows, H}, -1, qRows, kvRows);
+        t.add(p + "self_attn.v_proj.weight", P(layer_tensor::kQkvProj), {kvRows, H}, -1, qRows + kvRows, kvRows);
+        t.add(p + "self_attn.o_proj.weight", P(layer_tensor::kOProj), {H, qRows});
+        t.add(p + "self_attn.q_norm.weight", P(layer_tensor::kQNorm), {hd});
+        t.add(p + "self_attn.k_norm.weight", P(layer_tensor::kKNorm), {hd});
         if (!c.isMoeLayer(L)) {
-            t.add(p + "mlp.gate_proj.weight", P("gate_up_proj"), {I, H}, -1, 0, I);
-            t.add(p + "mlp.up_proj.weight", P("gate_up_proj"), {I, H}, -1, I, I);
-            t.add(p + "mlp.down_proj.weight", P("down_proj"), {H, I});
+            t.add(p + "mlp.gate_proj.weight", P(layer_tensor::kGateUpProj), {I, H}, -1, 0, I);
+            t.add(p + "mlp.up_proj.weight", P(layer_tensor::kGateUpProj), {I, H}, -1, I, I);
+            t.add(p + "mlp.down_proj.weight", P(layer_tensor::kDownProj), {H, I});
             continue;
         }
         const bool released = layout == KeyLayout::Released;
-        t.add(p + (released ? "mlp.router.gate.weight" : "mlp.gate.weight"), P("router"), {c.num_experts, H}, -1, 0, -1, true);
+        t.add(p + (released ? "mlp.router.gate.weight" : "mlp.gate.weight"), P(layer_tensor::kRouter), {c.num_experts, H}, -1, 0, -1, true);
         if (c.moe_router_enable_expert_bias)
-            t.add(p + (released ? "mlp.expert_bias" : "mlp.e_score_correction_bias"), P("expert_bias"), {c.num_experts},
+            t.add(p + (released ? "mlp.expert_bias" : "mlp.e_score_correction_bias"), P(layer_tensor::kExpertBias), {c.num_experts},
                   -1, 0, -1, true, true);
         const int64_t local = expertLast - expertFirst;
         if (released) {
             for (int64_t e = expertFirst; e < expertLast; ++e) {
                 const std::string ep = p + "mlp.experts." + std::to_string(e) + ".";
-                t.add(ep + "gate_proj.weight", P("experts_gate_up"), {Im, H}, e - expertFirst, 0, Im);
-                t.add(ep + "up_proj.weight", P("experts_gate_up"), {Im, H}, e - expertFirst, Im, Im);
-                t.add(ep + "down_proj.weight", P("experts_down"), {H, Im}, e - expertFirst);
+                t.add(ep + "gate_proj.weight", P(layer_tensor::kExpertsGateUp), {Im, H}, e - expertFirst, 0, Im);
+                t.add(ep + "up_proj.weight", P(layer_tensor::kExpertsGateUp), {Im, H}, e - expertFirst, Im, Im);
+                t.add(ep + "down_proj.weight", P(layer_tensor::kExpertsDown), {H, Im}, e - expertFirst);
             }
         } else if (local > 0) {
             // HF groups all experts in one tensor; an expert range reads a slice of it (see the loader).
-            t.add(p + "mlp.experts.gate_up_proj", P("experts_gate_up"), {c.num_experts, 2 * Im, H});
-            t.add(p + "mlp.experts.down_proj", P("experts_down"), {c.num_experts, H, Im});
+            t.add(p + "mlp.experts.gate_up_proj", P(layer_tensor::kExpertsGateUp), {c.num_experts, 2 * Im, H});
+            t.add(p + "mlp.experts.down_proj", P(layer_tensor::kExpertsDown), {c.num_experts, H, Im});
         }
         if (c.num_shared_experts > 0) {
             const std::string sp = p + (released ? "mlp.shared_mlp." : "mlp.shared_experts.");
-            t.add(sp + "gate_proj.weight", P("shared_gate_up"), {Is, H}, -1, 0, Is);
-            t.add(sp + "up_proj.weight", P("shared_gate_up"), {Is, H}, -1, Is, Is);
-            t.add(sp + "down_proj.weight", P("shared_down"), {H, Is});
+            t.add(sp + "gate_proj.weight", P(layer_tensor::kSharedGateUp), {Is, H}, -1, 0, Is);
+            t.add(sp + "up_proj.weight", P(layer_tensor::kSharedGateUp), {Is, H}, -1, Is, Is);
+            t.add(sp + "down_proj.weight", P(layer_tensor::kSharedDown), {H, Is});
         }
     }
-    t.add("model.norm.weight", "norm", {H});
-    if (!c.tie_word_embeddings) t.add("lm_head.weight", "lm_head", {c.vocab_size, H});
+    t.add("model.norm.weight", kFinalNorm, {H});
+    if (!c.tie_word_embeddings) t.add("lm_head.weight", kLmHead, {c.vocab_size, H});
     return t.out;
 }
 

@@ -2,9 +2,10 @@
 // The one table of tensor names. Internally each layer holds fused tensors (q/k/v as one
 // projection, gate+up as one, all experts of a layer grouped); on disk the released Hy3 layout
 // splits them (per-expert keys), and HF transformers' layout groups experts differently. A
-// KeyBinding says which slice of which internal tensor an on-disk key holds, so loading, exporting
-// and per-key gradients all go through this table.
+// KeyBinding says which slice of which internal tensor (config/tensor_names.h) an on-disk key
+// holds, so loading, exporting and per-key gradients all go through this table.
 #include "config/model_config.h"
+#include "config/tensor_names.h"
 
 #include <cstdint>
 #include <string>
@@ -35,8 +36,5 @@ std::vector<KeyBinding> keyBindings(const ModelConfig& config, KeyLayout layout,
 
 // Decoder layer index of a key "model.layers.N.*", or -1 for other keys.
 int64_t layerOfKey(const std::string& key);
-
-// Internal names (one formatting helper each, used by the model and the table).
-std::string layerParam(int64_t layer, const std::string& name);  // "layers.3.qkv_proj"
 
 }  // namespace hy3

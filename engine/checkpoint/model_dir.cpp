@@ -13,9 +13,15 @@ namespace fs = std::filesystem;
 ModelDirectory ModelDirectory::open(const fs::path& dir, bool requireShards) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) fail(dir.string(), "not a directory (expected an HF model directory)");
+    return open(dir, loadModelConfig(dir), requireShards);
+}
+
+ModelDirectory ModelDirectory::open(const fs::path& dir, ModelConfig config, bool requireShards) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) fail(dir.string(), "not a directory (expected an HF model directory)");
     ModelDirectory md;
     md.dir_ = dir;
-    md.config_ = loadModelConfig(dir);
+    md.config_ = std::move(config);
     const fs::path index = dir / "model.safetensors.index.json";
     const fs::path single = dir / "model.safetensors";
     if (fs::exists(index, ec)) {

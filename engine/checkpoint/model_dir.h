@@ -17,6 +17,8 @@ public:
     // Reads config.json and the index (or finds the single file). Throws hy3::Error naming the file.
     // With requireShards false, shards the index names may be missing (verify reports them).
     static ModelDirectory open(const std::filesystem::path& dir, bool requireShards = true);
+    // The same with the directory's config already parsed (config/model_source.h).
+    static ModelDirectory open(const std::filesystem::path& dir, ModelConfig config, bool requireShards = true);
 
     const std::filesystem::path& path() const { return dir_; }
     const ModelConfig& config() const { return config_; }

@@ -154,7 +154,7 @@ PartReport exportModelPart(Hy3ModelImpl& model, const fs::path& dir, const std::
     const std::vector<KeyBinding> bindings = keyBindings(c, KeyLayout::Released, model.expertFirst(), model.expertFirst() + model.localExperts());
     std::vector<const KeyBinding*> mine;
     for (const KeyBinding& b : bindings) {
-        const bool routedExpert = b.param.find(".experts_") != std::string::npos;
+        const bool routedExpert = isRoutedExpert(b.param);
         if (model.holds(b.param) && (routedExpert || withReplicated)) mine.push_back(&b);
     }
     PartReport part;

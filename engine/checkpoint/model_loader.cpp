@@ -2,7 +2,6 @@
 
 #include "checkpoint/key_match.h"
 #include "checkpoint/tensor_io.h"
-#include "config/resources.h"
 #include "util/error.h"
 
 #include <set>
@@ -38,20 +37,23 @@ LoadReport loadModelWeights(Hy3ModelImpl& model, ModelDirectory& dir) {
     return report;
 }
 
-Hy3Model openModel(const std::string& source, const ModelOptions& options, uint64_t seed) {
+Hy3Model openModel(const ModelSource& source, const ModelOptions& options, uint64_t seed) {
     std::error_code ec;
-    const std::filesystem::path path(source);
-    if (std::filesystem::is_directory(path, ec) &&
+    const std::filesystem::path& path = source.directory;
+    if (!path.empty() &&
         (std::filesystem::exists(path / "model.safetensors", ec) || std::filesystem::exists(path / "model.safetensors.index.json", ec))) {
-        ModelDirectory dir = ModelDirectory::open(path);
+        ModelDirectory dir = ModelDirectory::open(path, source.config);
         Hy3Model model(dir.config(), options);
         loadModelWeights(*model, dir);
         return model;
     }
-    const std::filesystem::path config = std::filesystem::exists(path, ec) ? path : presetConfigPath(source);
-    Hy3Model model(loadModelConfig(config), options);
+    Hy3Model model(source.config, options);
     model->initializeWeights(seed);
     return model;
+}
+
+Hy3Model openModel(const std::string& source, const ModelOptions& options, uint64_t seed) {
+    return openModel(resolveModelSource(source), options, seed);
 }
 
 }  // namespace hy3

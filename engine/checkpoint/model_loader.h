@@ -5,6 +5,7 @@
 // the model holds (its expert range).
 #include "checkpoint/key_names.h"
 #include "checkpoint/model_dir.h"
+#include "config/model_source.h"
 #include "model/hy3_model.h"
 
 namespace hy3 {
@@ -19,8 +20,10 @@ struct LoadReport {
 // dtype mismatches.
 LoadReport loadModelWeights(Hy3ModelImpl& model, ModelDirectory& dir);
 
-// A model ready to run: a preset (or any config.json) initialised from `seed`, or an HF model
-// directory with its weights loaded. `source` is a preset name or a path.
+// A model ready to run: an HF model directory with its weights loaded, or (a preset, a bare
+// config.json, a directory without weights) initialised from `seed`.
+Hy3Model openModel(const ModelSource& source, const ModelOptions& options, uint64_t seed);
+// The same for a preset name or a path (resolved with resolveModelSource).
 Hy3Model openModel(const std::string& source, const ModelOptions& options, uint64_t seed);
 
 }  // namespace hy3

@@ -1,5 +1,6 @@
 #include "config/layout_plan.h"
 
+#include "config/layout_rules.h"
 #include "config/model_cost.h"
 #include "util/format.h"
 
@@ -118,13 +119,7 @@ LayoutPlanResult planLayouts(const ModelConfig& c, const PlanSettings& s) {
             if (dp % ep != 0) continue;
             LayoutEstimate e;
             e.layout = {pp, dp, ep};
-            if (c.num_experts % ep != 0)
-                e.problem = "ep " + std::to_string(ep) + " does not divide the " + std::to_string(c.num_experts) + " experts";
-            else if (pp > c.num_hidden_layers)
-                e.problem = std::to_string(pp) + " stages for " + std::to_string(c.num_hidden_layers) + " layers";
-            else if (globalBatch % (dp * s.microBatch) != 0)
-                e.problem = "global batch " + std::to_string(globalBatch) + " does not split into dp " + std::to_string(dp) + " x micro-batch " +
-                            std::to_string(s.microBatch);
+            e.problem = firstLayoutProblem(e.layout, {s.devices, c.num_experts, c.num_hidden_layers, globalBatch, s.microBatch});
             if (!e.valid()) {
                 result.layouts.push_back(e);
                 continue;

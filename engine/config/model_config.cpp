@@ -144,6 +144,7 @@ ModelConfig parseModelConfig(const json& doc, const std::string& source) {
             f.fail(key, std::to_string(*id) + " is outside the vocabulary (vocab_size " + std::to_string(c.vocab_size) + ")");
     }
     c.dtype = f.optionalString("dtype").value_or(f.optionalString("torch_dtype").value_or("bfloat16"));
+    c.hy3_tokenizer = f.optionalString("hy3_tokenizer").value_or("");
     return c;
 }
 

@@ -38,6 +38,7 @@ struct ModelConfig {
     int64_t eos_token_id = -1;
     int64_t pad_token_id = -1;
     std::string dtype = "bfloat16";          // `dtype`, or `torch_dtype` in older files
+    std::string hy3_tokenizer;               // presets only: the bundled tokenizer, resources/tokenizers/<name>
 
     nlohmann::json raw;                      // the whole file as read: unknown fields are kept
 

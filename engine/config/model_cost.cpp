@@ -31,20 +31,19 @@ ParameterCount countParameters(const ModelConfig& c) {
     const int64_t embedding = c.vocab_size * H;
 
     ParameterCount out;
-    auto add = [&](const std::string& name, int64_t total, int64_t active) {
-        out.rows.push_back({name, total, active});
+    auto add = [&](Component kind, int64_t total, int64_t active) {
+        out.rows.push_back({componentName(kind), kind, total, active});
         out.total += total;
         out.active += active;
     };
-    add("embedding", embedding, embedding);
-    add("attention", L * attentionParams(c), L * attentionParams(c));
-    add("norms", (2 * L + 1) * H, (2 * L + 1) * H);  // input + post-attention per layer, final norm
-    add("dense MLP", dense * denseMlpParams(c), dense * denseMlpParams(c));
-    add("router", moe * routerParams(c), moe * routerParams(c));
-    add("routed experts", moe * c.num_experts * routedExpertParams(c),
-        moe * c.num_experts_per_tok * routedExpertParams(c));
-    add("shared experts", moe * sharedExpertParams(c), moe * sharedExpertParams(c));
-    if (!c.tie_word_embeddings) add("lm_head", embedding, embedding);
+    add(Component::Embeddings, embedding, embedding);
+    add(Component::Attention, L * attentionParams(c), L * attentionParams(c));
+    add(Component::Norms, (2 * L + 1) * H, (2 * L + 1) * H);  // input + post-attention per layer, final norm
+    add(Component::DenseMlp, dense * denseMlpParams(c), dense * denseMlpParams(c));
+    add(Component::Router, moe * routerParams(c), moe * routerParams(c));
+    add(Component::RoutedExperts, moe * c.num_experts * routedExpertParams(c), moe * c.num_experts_per_tok * routedExpertParams(c));
+    add(Component::SharedExpert, moe * sharedExpertParams(c), moe * sharedExpertParams(c));
+    if (!c.tie_word_embeddings) add(Component::LmHead, embedding, embedding);
 
     out.buffers = c.moe_router_enable_expert_bias ? moe * c.num_experts : 0;
 
@@ -112,20 +111,10 @@ std::vector<std::pair<int64_t, int64_t>> pipelineStages(const ModelConfig& c, in
     return out;
 }
 
-bool isFrozen(const FreezeSettings& f, const std::string& component) {
-    if (component == "embedding" || component == "embeddings") return f.embeddings;
-    if (component == "attention") return f.attention;
-    if (component == "router") return f.router;
-    if (component == "routed experts") return f.experts;
-    if (component == "shared experts" || component == "shared expert") return f.shared_expert;
-    if (component == "lm_head") return f.lm_head;
-    return false;  // norms and dense MLP always train
-}
-
 int64_t trainableParameters(const ParameterCount& count, const FreezeSettings& freeze) {
     int64_t trainable = 0;
     for (const ParameterRow& row : count.rows)
-        if (!isFrozen(freeze, row.component)) trainable += row.total;
+        if (!isFrozen(freeze, row.kind)) trainable += row.total;
     return trainable;
 }
 

@@ -3,6 +3,7 @@
 // (model-info, the planner, MFU in training and benchmarks) comes from these functions.
 #include "config/model_config.h"
 #include "config/project.h"
+#include "config/tensor_names.h"
 
 #include <cstdint>
 #include <string>
@@ -18,7 +19,8 @@ int64_t sharedExpertParams(const ModelConfig& c);  // the shared MLP (all shared
 int64_t routerParams(const ModelConfig& c);        // router gate [E, H]
 
 struct ParameterRow {
-    std::string component;  // "embedding", "attention", ...
+    std::string component;  // componentName(kind): "embeddings", "attention", ...
+    Component kind = Component::Norms;
     int64_t total = 0;      // parameters stored
     int64_t active = 0;     // parameters used for one token
 };
@@ -33,9 +35,6 @@ struct ParameterCount {
 
 ParameterCount countParameters(const ModelConfig& c);
 
-// Whether the freeze settings keep a component fixed. `component` is a row of countParameters
-// ("embedding", "routed experts", ...) or a trainer parameter group ("embeddings", "shared expert", ...).
-bool isFrozen(const FreezeSettings& freeze, const std::string& component);
 // The parameters that train under the freeze settings (the workbench's live count).
 int64_t trainableParameters(const ParameterCount& count, const FreezeSettings& freeze);
 

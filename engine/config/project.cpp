@@ -1,5 +1,6 @@
 #include "config/project.h"
 
+#include "config/layout_rules.h"
 #include "config/resources.h"
 #include "config/settings_schema.h"
 #include "util/atomic_file.h"
@@ -173,13 +174,13 @@ private:
                 if (e.key == key || e.key == key.substr(0, key.find('.'))) return std::nullopt;
             return p_.get(key).get<int64_t>();
         };
+        const auto pp = value("layout.pp"), dp = value("layout.dp"), ep = value("layout.ep");
+        if (!dp) return;
+        // The model and the devices are unknown here: the rules that need them wait for the run. A
+        // setting already wrong on its own stands in as 1, which no rule objects to.
         const auto global = value("training.global_batch"), micro = value("training.micro_batch");
-        const auto dp = value("layout.dp"), ep = value("layout.ep");
-        if (global && micro && dp && *global % (*micro * *dp) != 0)
-            add("training.global_batch", std::to_string(*global) + " is not a multiple of micro_batch x dp (" +
-                                             std::to_string(*micro) + " x " + std::to_string(*dp) + ")");
-        if (dp && ep && *dp % *ep != 0)
-            add("layout.ep", std::to_string(*ep) + " does not divide dp (" + std::to_string(*dp) + ")");
+        const LayoutFacts facts{0, 0, 0, global.value_or(0), micro.value_or(0)};
+        for (const LayoutProblem& problem : layoutProblems({pp.value_or(1), *dp, ep.value_or(1)}, facts)) add(problem.field, problem.reason);
     }
 
     json rawValue(const std::string& key) const {

@@ -25,7 +25,8 @@ struct DistributedSettings {
     int64_t heartbeat_s = 30;   // silence after which a rank counts as gone
 };
 
-struct ModelSource {
+// What the project says about its model; config/model_source.h resolves it.
+struct ModelSpec {
     std::string preset;               // a preset name from resources/presets, or empty
     std::filesystem::path directory;  // an HF model directory (absolute), or empty
     std::filesystem::path tokenizer;  // model.tokenizer: a tokenizer folder overriding the default (absolute), or empty
@@ -66,7 +67,7 @@ struct DataSettings {
 
 struct Project {
     std::string name;
-    ModelSource model;
+    ModelSpec model;
     std::vector<DatasetSpec> datasets;
     DataSettings data;
     TrainingSettings training;

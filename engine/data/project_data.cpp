@@ -1,27 +1,11 @@
 #include "data/project_data.h"
 
-#include "config/resources.h"
-#include "util/atomic_file.h"
-#include "util/error.h"
+#include "config/model_source.h"
 
 namespace hy3 {
 namespace fs = std::filesystem;
 
-fs::path tokenizerDirFor(const Project& p) {
-    std::error_code ec;
-    if (!p.model.tokenizer.empty()) return p.model.tokenizer;
-    if (!p.model.directory.empty()) {
-        if (!fs::exists(p.model.directory / "tokenizer.json", ec))
-            fail("model.path", "no tokenizer.json in " + p.model.directory.string() + " (set model.tokenizer to a tokenizer folder)");
-        return p.model.directory;
-    }
-    const auto preset = nlohmann::json::parse(readTextFile(presetConfigPath(p.model.preset)));
-    const std::string name = preset.value("hy3_tokenizer", std::string());
-    if (name.empty()) fail("model.preset", "preset " + p.model.preset + " has no bundled tokenizer (set model.tokenizer)");
-    const fs::path dir = resourcesDir() / "tokenizers" / name;
-    if (!fs::exists(dir / "tokenizer.json", ec)) fail("model.preset", "bundled tokenizer " + dir.string() + " is missing");
-    return dir;
-}
+fs::path tokenizerDirFor(const Project& p) { return tokenizerDirOf(p.model); }
 
 DataConfig dataConfigFor(const Project& p) {
     DataConfig c;

@@ -6,8 +6,7 @@
 
 namespace hy3 {
 
-// model.tokenizer if set; else the model directory; else the preset's bundled tokenizer
-// (resources/tokenizers/<the preset's "hy3_tokenizer">). Throws naming the project field.
+// The project's tokenizer folder (config/model_source.h, tokenizerDirOf). Throws naming the field.
 std::filesystem::path tokenizerDirFor(const Project& project);
 DataConfig dataConfigFor(const Project& project);
 std::filesystem::path dataCacheRoot(const Project& project);

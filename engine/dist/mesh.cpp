@@ -1,30 +1,13 @@
 #include "dist/mesh.h"
 
+#include "config/layout_rules.h"
 #include "util/error.h"
 
 namespace hy3 {
 
-std::string layoutProblem(const Layout& l, int worldSize, int numExperts, int numLayers) {
-    if (l.pp < 1 || l.dp < 1 || l.ep < 1) return "layout: pp, dp and ep must be at least 1";
-    if (l.pp * l.dp != worldSize) {
-        const std::string ranks = std::to_string(l.pp * l.dp);
-        std::string problem = "layout: pp x dp is " + ranks + " but " + std::to_string(worldSize) + " processes run";
-        if (worldSize == 1) problem += " (start " + ranks + " ranks with: hy3 launch --nproc-per-node " + ranks + " -- COMMAND)";
-        return problem;
-    }
-    if (l.dp % l.ep != 0) return "layout.ep: " + std::to_string(l.ep) + " does not divide dp (" + std::to_string(l.dp) + ")";
-    if (numExperts > 0 && numExperts % l.ep != 0)
-        return "layout.ep: " + std::to_string(l.ep) + " does not divide the model's " + std::to_string(numExperts) + " experts";
-    if (l.pp > numLayers) return "layout.pp: " + std::to_string(l.pp) + " stages for " + std::to_string(numLayers) + " layers";
-    return "";
-}
-
 Mesh::Mesh(const Layout& layout, int worldSize, int numExperts, int numLayers) : layout_(layout), numExperts_(numExperts) {
-    const std::string problem = layoutProblem(layout, worldSize, numExperts, numLayers);
-    if (!problem.empty()) {
-        const size_t colon = problem.find(": ");
-        fail(problem.substr(0, colon), problem.substr(colon + 2));
-    }
+    const auto problems = layoutProblems(layout, {worldSize, numExperts, numLayers, 0, 0});
+    if (!problems.empty()) fail(problems.front().field, problems.front().reason);
 }
 
 MeshPosition Mesh::position(int rank) const {

@@ -20,7 +20,8 @@ struct MeshPosition {
 
 class Mesh {
 public:
-    // Throws hy3::Error naming the field when the layout does not fit the world size or the model.
+    // Throws hy3::Error naming the field when the layout breaks a rule (config/layout_rules.h) for
+    // this world size and model.
     Mesh(const Layout& layout, int worldSize, int numExperts, int numLayers);
 
     const Layout& layout() const { return layout_; }
@@ -42,9 +43,5 @@ private:
     Layout layout_;
     int numExperts_ = 0;
 };
-
-// Checks a layout against a world size and a model: the error names the field ("layout.ep").
-// Returns "" when valid.
-std::string layoutProblem(const Layout& layout, int worldSize, int numExperts, int numLayers);
 
 }  // namespace hy3

@@ -1,5 +1,7 @@
 #include "dist/parallel_step.h"
 
+#include "config/tensor_names.h"
+
 #include <numeric>
 
 namespace hy3 {
@@ -107,8 +109,6 @@ void DistStepComm::finishSends() { dist_.world().waitSends(); }
 void DistStepComm::sumOverReplicas(std::vector<double>& values) { sumOver(dist_.dataParallel(), values); }
 
 void DistStepComm::sumOverWorld(std::vector<double>& values) { sumOver(dist_.world(), values); }
-
-bool DistStepComm::isRoutedExpert(const std::string& name) { return name.find(".experts_") != std::string::npos; }
 
 void DistStepComm::sumGradients(GradientBuffers& g) {
     torch::NoGradGuard noGrad;

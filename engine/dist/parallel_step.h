@@ -35,7 +35,6 @@ public:
 private:
     // Which rank of its replica group updates each parameter (routed experts: expert-data group).
     void assignOwners(const GradientBuffers& gradients);
-    static bool isRoutedExpert(const std::string& name);
 
     Distributed& dist_;
     std::vector<int> owner_;  // per parameter, the owning rank within its replica group

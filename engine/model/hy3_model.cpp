@@ -1,6 +1,6 @@
 #include "model/hy3_model.h"
 
-#include "checkpoint/key_names.h"
+#include "config/tensor_names.h"
 #include "model/ops.h"
 #include "util/error.h"
 
@@ -99,39 +99,39 @@ Hy3ModelImpl::Hy3ModelImpl(const ModelConfig& config, const ModelOptions& option
     const int64_t qkvRows = (c.num_attention_heads + 2 * c.num_key_value_heads) * D;
     const int64_t F = c.moe_intermediate_size, E = localExperts(), Fs = F * c.num_shared_experts;
 
-    if (holdsEmbedding()) embed_ = register_parameter("embed_tokens", torch::zeros({c.vocab_size, H}, opts));
+    if (holdsEmbedding()) embed_ = register_parameter(kEmbedTokens, torch::zeros({c.vocab_size, H}, opts));
     // Layers register under their model-wide index ("layers.7.qkv_proj") whichever stage holds them.
     auto list = register_module("layers", std::make_shared<torch::nn::Module>());
     layers_.resize(static_cast<size_t>(c.num_hidden_layers));
     for (int64_t i = layerFirst_; i < layerLast_; ++i) {
         auto holder = std::make_shared<torch::nn::Module>();
         Layer& L = layers_[static_cast<size_t>(i)];
-        L.inputNorm = holder->register_parameter("input_norm", torch::ones({H}, opts));
-        L.qkv = holder->register_parameter("qkv_proj", torch::zeros({qkvRows, H}, opts));
-        L.qNorm = holder->register_parameter("q_norm", torch::ones({D}, opts));
-        L.kNorm = holder->register_parameter("k_norm", torch::ones({D}, opts));
-        L.o = holder->register_parameter("o_proj", torch::zeros({H, c.num_attention_heads * D}, opts));
-        L.postNorm = holder->register_parameter("post_norm", torch::ones({H}, opts));
+        L.inputNorm = holder->register_parameter(layer_tensor::kInputNorm, torch::ones({H}, opts));
+        L.qkv = holder->register_parameter(layer_tensor::kQkvProj, torch::zeros({qkvRows, H}, opts));
+        L.qNorm = holder->register_parameter(layer_tensor::kQNorm, torch::ones({D}, opts));
+        L.kNorm = holder->register_parameter(layer_tensor::kKNorm, torch::ones({D}, opts));
+        L.o = holder->register_parameter(layer_tensor::kOProj, torch::zeros({H, c.num_attention_heads * D}, opts));
+        L.postNorm = holder->register_parameter(layer_tensor::kPostNorm, torch::ones({H}, opts));
         if (!c.isMoeLayer(i)) {
-            L.gateUp = holder->register_parameter("gate_up_proj", torch::zeros({2 * c.intermediate_size, H}, opts));
-            L.down = holder->register_parameter("down_proj", torch::zeros({H, c.intermediate_size}, opts));
+            L.gateUp = holder->register_parameter(layer_tensor::kGateUpProj, torch::zeros({2 * c.intermediate_size, H}, opts));
+            L.down = holder->register_parameter(layer_tensor::kDownProj, torch::zeros({H, c.intermediate_size}, opts));
         } else {
-            L.router = holder->register_parameter("router", torch::zeros({c.num_experts, H}, fp32));
+            L.router = holder->register_parameter(layer_tensor::kRouter, torch::zeros({c.num_experts, H}, fp32));
             if (c.moe_router_enable_expert_bias)
-                L.bias = holder->register_buffer("expert_bias", torch::zeros({c.num_experts}, fp32));
-            L.expertsGateUp = holder->register_parameter("experts_gate_up", torch::zeros({E, 2 * F, H}, opts));
-            L.expertsDown = holder->register_parameter("experts_down", torch::zeros({E, H, F}, opts));
+                L.bias = holder->register_buffer(layer_tensor::kExpertBias, torch::zeros({c.num_experts}, fp32));
+            L.expertsGateUp = holder->register_parameter(layer_tensor::kExpertsGateUp, torch::zeros({E, 2 * F, H}, opts));
+            L.expertsDown = holder->register_parameter(layer_tensor::kExpertsDown, torch::zeros({E, H, F}, opts));
             if (Fs > 0) {
-                L.sharedGateUp = holder->register_parameter("shared_gate_up", torch::zeros({2 * Fs, H}, opts));
-                L.sharedDown = holder->register_parameter("shared_down", torch::zeros({H, Fs}, opts));
+                L.sharedGateUp = holder->register_parameter(layer_tensor::kSharedGateUp, torch::zeros({2 * Fs, H}, opts));
+                L.sharedDown = holder->register_parameter(layer_tensor::kSharedDown, torch::zeros({H, Fs}, opts));
             }
             L.loadSinceUpdate = torch::zeros({c.num_experts}, torch::kLong);
         }
         list->register_module(std::to_string(i), holder);
     }
     if (holdsHead()) {
-        norm_ = register_parameter("norm", torch::ones({H}, opts));
-        lmHead_ = c.tie_word_embeddings ? embed_ : register_parameter("lm_head", torch::zeros({c.vocab_size, H}, opts));
+        norm_ = register_parameter(kFinalNorm, torch::ones({H}, opts));
+        lmHead_ = c.tie_word_embeddings ? embed_ : register_parameter(kLmHead, torch::zeros({c.vocab_size, H}, opts));
     }
 }
 
@@ -169,9 +169,10 @@ void Hy3ModelImpl::initializeWeights(uint64_t seed) {
     for (auto& item : named_parameters(true)) {
         torch::Tensor p = item.value();
         const std::string& name = item.key();
-        if (name.find("norm") != std::string::npos) {
+        const TensorSpec spec = tensorSpec(name);
+        if (spec.normWeight) {
             p.fill_(1.0);
-        } else if (name.find(".experts_") != std::string::npos) {
+        } else if (spec.expertSliced) {
             for (int64_t e = 0; e < p.size(0); ++e) {
                 auto gen = generatorFor(name, expertFirst_ + e);
                 torch::Tensor slice = p.select(0, e);

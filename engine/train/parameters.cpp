@@ -1,38 +1,19 @@
 #include "train/parameters.h"
 
-#include "config/model_cost.h"
+#include "config/tensor_names.h"
 #include "util/format.h"
 
 #include <sstream>
 
 namespace hy3 {
 
-namespace {
-bool endsWith(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-}  // namespace
-
-std::string parameterGroup(const std::string& name) {
-    if (name == "embed_tokens") return "embeddings";
-    if (name == "lm_head") return "lm_head";
-    if (name == "norm" || endsWith(name, ".input_norm") || endsWith(name, ".post_norm")) return "norms";
-    if (endsWith(name, ".qkv_proj") || endsWith(name, ".o_proj") || endsWith(name, ".q_norm") || endsWith(name, ".k_norm"))
-        return "attention";
-    if (endsWith(name, ".router")) return "router";
-    if (endsWith(name, ".experts_gate_up") || endsWith(name, ".experts_down")) return "routed experts";
-    if (endsWith(name, ".shared_gate_up") || endsWith(name, ".shared_down")) return "shared expert";
-    if (endsWith(name, ".gate_up_proj") || endsWith(name, ".down_proj")) return "dense MLP";
-    return "other";
-}
-
 std::vector<std::pair<std::string, torch::Tensor>> applyFreeze(Hy3ModelImpl& model, const FreezeSettings& f,
                                                                std::vector<ParameterGroupRow>* map) {
     std::vector<std::pair<std::string, torch::Tensor>> trainable;
     std::vector<ParameterGroupRow> rows;
     for (auto& item : model.named_parameters(true)) {
-        const std::string group = parameterGroup(item.key());
-        const bool trains = !isFrozen(f, group);
+        const std::string group = componentName(tensorSpec(item.key()).component);
+        const bool trains = trainsUnder(f, item.key());
         item.value().set_requires_grad(trains);
         if (trains) trainable.emplace_back(item.key(), item.value());
         auto row = std::find_if(rows.begin(), rows.end(), [&](const ParameterGroupRow& r) { return r.group == group; });

@@ -9,13 +9,10 @@
 namespace hy3 {
 
 struct ParameterGroupRow {
-    std::string group;   // embeddings, attention, norms, dense MLP, router, routed experts, shared expert, lm_head
+    std::string group;   // componentName: embeddings, attention, norms, dense MLP, router, routed experts, shared expert, lm_head
     int64_t parameters = 0;
     bool trains = true;
 };
-
-// The group a parameter belongs to, from its internal name.
-std::string parameterGroup(const std::string& name);
 
 // Sets requires_grad by the freeze settings; returns the trainable parameters by name and the map.
 std::vector<std::pair<std::string, torch::Tensor>> applyFreeze(Hy3ModelImpl& model, const FreezeSettings& freeze,

@@ -4,6 +4,7 @@
 #include "checkpoint/model_export.h"
 #include "checkpoint/model_loader.h"
 #include "checkpoint/verify.h"
+#include "config/layout_rules.h"
 #include "config/model_cost.h"
 #include "config/project.h"
 #include "config/resources.h"
@@ -142,7 +143,8 @@ private:
 
     std::optional<ProjectFile> projectFile_;
     Project project_;
-    ModelConfig config_;
+    ModelSource source_;  // the project's model, or the checkpoint's when resuming
+    ModelConfig config_;  // source_.config
     std::unique_ptr<Distributed> dist_;
     std::unique_ptr<StepComm> comm_;
     fs::path runDir_;
@@ -186,15 +188,23 @@ void Trainer::loadSettings() {
     projectFile_ = std::move(file);
     if (project_.datasets.empty()) fail("datasets", "the project has no datasets to train on");
     if (request_.threads > 0) at::set_num_threads(request_.threads);
-    config_ = project_.model.isPreset() ? loadModelConfig(presetConfigPath(project_.model.preset)) : loadModelConfig(project_.model.directory);
+    source_ = resolveModelSource(project_.model);
+    config_ = source_.config;
 }
 
 void Trainer::joinJob() {
     const DistEnv env = readDistEnv();
-    const Mesh mesh(project_.layout, env.worldSize, static_cast<int>(config_.num_experts), static_cast<int>(config_.num_hidden_layers));
-    if (project_.training.global_batch % project_.layout.dp != 0)
-        fail("training.global_batch", std::to_string(project_.training.global_batch) + " rows do not split evenly over dp = " +
-                                          std::to_string(project_.layout.dp) + " replicas");
+    const Layout& layout = project_.layout;
+    const auto problems = layoutProblems(layout, {env.worldSize, config_.num_experts, config_.num_hidden_layers,
+                                                  project_.training.global_batch, project_.training.micro_batch});
+    if (!problems.empty()) {
+        std::string reason = problems.front().reason;
+        if (env.worldSize == 1 && layout.worldSize() > 1)
+            reason += " (start " + std::to_string(layout.worldSize()) + " ranks with: hy3 launch --nproc-per-node " +
+                      std::to_string(layout.worldSize()) + " -- COMMAND)";
+        fail(problems.front().field, reason);
+    }
+    const Mesh mesh(layout, env.worldSize, static_cast<int>(config_.num_experts), static_cast<int>(config_.num_hidden_layers));
     DistTimeouts timeouts;
     timeouts.rendezvous = timeouts.collective = std::chrono::seconds(project_.distributed.timeout_s);
     timeouts.heartbeat = std::chrono::seconds(project_.distributed.heartbeat_s);
@@ -237,7 +247,11 @@ void Trainer::chooseRunDirectory() {
     runDir_ = runDir;
     if (!resumeFrom.empty()) resumeFrom_ = fs::path(resumeFrom);
     continueRun_ = mode == "continue";
-    if (resumeFrom_) config_ = loadModelConfig(*resumeFrom_ / "model");
+    // A resume starts from the checkpoint's own model (its config parsed here, once).
+    if (resumeFrom_) {
+        source_ = resolveModelSource((*resumeFrom_ / "model").string());
+        config_ = source_.config;
+    }
 }
 
 void Trainer::prepareData() {
@@ -280,9 +294,7 @@ void Trainer::buildModel() {
     if (project_.layout.ep > 1) options.expertExchange = makeExpertExchange(*dist_);
     const uint64_t seed = static_cast<uint64_t>(t.seed);
     torch::manual_seed(seed);
-    if (resumeFrom_) model_ = openModel((*resumeFrom_ / "model").string(), options, seed);
-    else if (project_.model.isPreset()) model_ = openModel(project_.model.preset, options, seed);
-    else model_ = openModel(project_.model.directory.string(), options, seed);
+    model_ = openModel(source_, options, seed);
 
     auto trainable = applyFreeze(*model_, t.freeze, &parameterMap_);
     if (trainable.empty() && dist_->worldSize() == 1) fail("training.freeze", "every parameter is frozen; nothing would train");
@@ -296,21 +308,19 @@ void Trainer::buildModel() {
 // by one rank (the first replica holding it) and the counts are summed over the job.
 std::vector<ParameterGroupRow> Trainer::wholeModelParameterMap() {
     const MeshPosition& p = dist_->position();
-    const std::vector<std::string> groups = {"embeddings", "norms",         "attention", "dense MLP", "router",
-                                             "routed experts", "shared expert", "lm_head",   "other"};
-    std::vector<double> counts(groups.size(), 0.0), frozen(groups.size(), 0.0);
+    std::vector<double> counts(kComponentCount, 0.0), frozen(kComponentCount, 0.0);
     for (const auto& item : model_->named_parameters(true)) {
-        const bool routed = item.key().find(".experts_") != std::string::npos;
-        if (routed ? p.edpRank != 0 : p.dpRank != 0) continue;
-        const size_t i = static_cast<size_t>(std::find(groups.begin(), groups.end(), parameterGroup(item.key())) - groups.begin());
+        const TensorSpec spec = tensorSpec(item.key());
+        if (spec.expertSliced ? p.edpRank != 0 : p.dpRank != 0) continue;
+        const size_t i = static_cast<size_t>(spec.component);
         counts[i] += static_cast<double>(item.value().numel());
         frozen[i] += item.value().requires_grad() ? 0.0 : 1.0;
     }
     sumOver(dist_->world(), counts);
     sumOver(dist_->world(), frozen);
     std::vector<ParameterGroupRow> map;
-    for (size_t i = 0; i < groups.size(); ++i)
-        if (counts[i] > 0) map.push_back({groups[i], static_cast<int64_t>(counts[i]), frozen[i] == 0});
+    for (size_t i = 0; i < counts.size(); ++i)
+        if (counts[i] > 0) map.push_back({componentName(static_cast<Component>(i)), static_cast<int64_t>(counts[i]), frozen[i] == 0});
     return map;
 }
 

@@ -35,8 +35,9 @@ private slots:
         QCOMPARE(hy3::trainableParameters(p, freeze), p.total - row("routed experts"));
         freeze = {true, true, true, true, true, true};
         QCOMPARE(hy3::trainableParameters(p, freeze), row("norms") + row("dense MLP"));
-        // The trainer's group names mean the same components.
-        QVERIFY(hy3::isFrozen(freeze, "embeddings") && hy3::isFrozen(freeze, "shared expert") && !hy3::isFrozen(freeze, "norms"));
+        // The freeze flags name the components the counts and the trainer's map share.
+        QVERIFY(hy3::isFrozen(freeze, hy3::Component::Embeddings) && hy3::isFrozen(freeze, hy3::Component::SharedExpert) &&
+                !hy3::isFrozen(freeze, hy3::Component::Norms));
     }
 
     void releasedFlopsPerToken() {

@@ -9,7 +9,11 @@ namespace hy3::ui {
 void ParameterTableModel::setCount(const ParameterCount& count) {
     beginResetModel();
     rows_ = count.rows;
-    rows_.push_back({"total", count.total, count.active});
+    ParameterRow total;
+    total.component = "total";
+    total.total = count.total;
+    total.active = count.active;
+    rows_.push_back(total);
     endResetModel();
 }
 
