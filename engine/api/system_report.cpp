@@ -8,7 +8,7 @@
 
 namespace hy3::api {
 
-SystemInfo systemInfo() { return collectSystemInfo(); }
+SystemInfo systemInfo(bool measureMatmul) { return collectSystemInfo(measureMatmul); }
 
 std::string formatSystemInfo(const SystemInfo& i) {
     std::ostringstream out;

@@ -6,7 +6,8 @@
 
 namespace hy3::api {
 
-SystemInfo systemInfo();
+// `measureMatmul`: see collectSystemInfo (only a process doing nothing else with LibTorch).
+SystemInfo systemInfo(bool measureMatmul = true);
 std::string formatSystemInfo(const SystemInfo& info);
 std::string systemInfoJson(const SystemInfo& info);
 

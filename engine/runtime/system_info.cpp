@@ -65,7 +65,7 @@ void detectBlas(SystemInfo& info) {
 double measureMatmulGflops(int64_t n, int threads, int reps) {
     torch::NoGradGuard noGrad;
     const int previous = at::get_num_threads();
-    at::set_num_threads(threads);
+    if (threads != previous) at::set_num_threads(threads);
     auto a = torch::randn({n, n});
     auto b = torch::randn({n, n});
     auto c = torch::empty({n, n});
@@ -76,21 +76,23 @@ double measureMatmulGflops(int64_t n, int threads, int reps) {
         at::mm_out(c, a, b);
         seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
-    at::set_num_threads(previous);
+    if (threads != previous) at::set_num_threads(previous);
     std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
     const double median = seconds[seconds.size() / 2];
     return 2.0 * static_cast<double>(n) * n * n / median / 1e9;
 }
 
-SystemInfo collectSystemInfo() {
+SystemInfo collectSystemInfo(bool measureMatmul) {
     SystemInfo info;
     info.engine_version = HY3_VERSION;
     info.torch_version = compat::torchVersion();
     info.cpu_model = cpuModel();
     info.hardware_threads = static_cast<int>(std::thread::hardware_concurrency());
-    info.torch_threads = at::get_num_threads();
-    info.matmul_gflops_1thread = measureMatmulGflops(1024, 1);
-    info.matmul_gflops_all = measureMatmulGflops(1024, info.torch_threads);
+    if (measureMatmul) {
+        info.torch_threads = at::get_num_threads();
+        info.matmul_gflops_1thread = measureMatmulGflops(1024, 1);
+        info.matmul_gflops_all = measureMatmulGflops(1024, info.torch_threads);
+    }
     detectBlas(info);  // after the matmul: the BLAS library is loaded lazily by some builds
 #ifdef HY3_WITH_CUDA
     info.cuda_built = true;

@@ -30,11 +30,15 @@ struct SystemInfo {
     bool gloo_available = false;
 };
 
-// Measures the matmul rate, which takes about a second.
-SystemInfo collectSystemInfo();
+// With `measureMatmul`, also LibTorch's CPU side: its thread count and the timed matmul rate
+// (about a second). The timing changes LibTorch's process-wide thread count while it runs, so
+// only a process doing nothing else with LibTorch may ask for it (`hy3 info`); the workbench lists
+// its devices without it, and so runs no LibTorch CPU work on a pooled thread.
+SystemInfo collectSystemInfo(bool measureMatmul = true);
 
 // Achieved GFLOP/s of an n x n fp32 matmul on the CPU with `threads` threads (median of `reps`
-// after a warm-up).
+// after a warm-up). A `threads` other than at::get_num_threads() sets the process-wide count for
+// the measurement: no other thread may be running LibTorch work then.
 double measureMatmulGflops(int64_t n, int threads, int reps = 7);
 
 }  // namespace hy3

@@ -26,7 +26,6 @@
 #include <QTextBrowser>
 #include <QUrl>
 #include <QVBoxLayout>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace hy3::ui {
 namespace {
@@ -118,14 +117,6 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
         if (answer == QMessageBox::Yes && !deleteSelected(true, &error)) QMessageBox::warning(this, tr("Cannot delete"), error);
     });
     connect(refreshButton, &QPushButton::clicked, this, &CheckpointsPage::refresh);
-    connect(&actionWatcher_, &QFutureWatcher<QString>::finished, this, [this] {
-        busy_ = false;
-        busyBar_->setVisible(false);
-        actionLabel_->setText(actionWatcher_.result());
-        refresh();
-        emit actionFinished();
-    });
-    connect(&tryWatcher_, &QFutureWatcher<TryResult>::finished, this, &CheckpointsPage::onTryDone);
     connect(train_, &TrainPage::runDirChanged, this, [this](const QString& dir) {
         runDir_ = dir;
         refresh();
@@ -135,11 +126,10 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
     onSelectionChanged();
 }
 
-// The workers hold copies of what they need, but none may outlive the window (a generate job still
-// running LibTorch while the program exits would meet torch's static destructors).
+// The jobs hold copies of what they need; none outlives the window.
 CheckpointsPage::~CheckpointsPage() {
-    actionWatcher_.waitForFinished();
-    tryWatcher_.waitForFinished();
+    actionJob_.join();
+    tryJob_.join();
 }
 
 QWidget* CheckpointsPage::buildTry() {
@@ -306,13 +296,21 @@ void CheckpointsPage::runAction(const QString& title, std::function<QString()> w
     busyBar_->setVisible(true);
     actionLabel_->setText(title);
     onSelectionChanged();
-    actionWatcher_.setFuture(QtConcurrent::run([work] {
-        try {
-            return work();
-        } catch (const std::exception& e) {
-            return QObject::tr("Failed: %1").arg(e.what());
-        }
-    }));
+    actionJob_.start(
+        [work] {
+            try {
+                return work();
+            } catch (const std::exception& e) {
+                return QObject::tr("Failed: %1").arg(e.what());
+            }
+        },
+        [this](const QString& result) {
+            busy_ = false;
+            busyBar_->setVisible(false);
+            actionLabel_->setText(result);
+            refresh();
+            emit actionFinished();
+        });
 }
 
 void CheckpointsPage::verifySelected() {
@@ -342,7 +340,7 @@ void CheckpointsPage::exportSelected(const QString& destination) {
 QString CheckpointsPage::actionResult() const { return actionLabel_->text(); }
 
 void CheckpointsPage::tryPrompt(const QString& prompt, const QString& checkpointA, const QString& checkpointB) {
-    if (prompt.trimmed().isEmpty() || checkpointA.isEmpty() || tryWatcher_.isRunning()) return;
+    if (prompt.trimmed().isEmpty() || checkpointA.isEmpty() || tryJob_.isRunning()) return;
     // The form shows what is being asked, also when the request came from elsewhere.
     if (prompt_->toPlainText() != prompt) prompt_->setPlainText(prompt);
     if (checkpointA_->findData(checkpointA) >= 0) checkpointA_->setCurrentIndex(checkpointA_->findData(checkpointA));
@@ -363,24 +361,25 @@ void CheckpointsPage::tryPrompt(const QString& prompt, const QString& checkpoint
     }
     QStringList models{checkpointA};
     if (!checkpointB.isEmpty()) models << checkpointB;
-    tryWatcher_.setFuture(QtConcurrent::run([request, models] {
-        TryResult out;
-        try {
-            for (const QString& model : models) {
-                api::GenerateRequest r = request;
-                r.model = model.toStdString();
-                out.replies.push_back(api::generate(r).front());
+    tryJob_.start(
+        [request, models] {
+            TryResult out;
+            try {
+                for (const QString& model : models) {
+                    api::GenerateRequest r = request;
+                    r.model = model.toStdString();
+                    out.replies.push_back(api::generate(r).front());
+                }
+            } catch (const std::exception& e) {
+                out.error = QString::fromStdString(e.what());
             }
-        } catch (const std::exception& e) {
-            out.error = QString::fromStdString(e.what());
-        }
-        return out;
-    }));
+            return out;
+        },
+        [this](const TryResult& result) { onTryDone(result); });
 }
 
-void CheckpointsPage::onTryDone() {
+void CheckpointsPage::onTryDone(const TryResult& r) {
     tryButton_->setEnabled(true);
-    const TryResult r = tryWatcher_.result();
     QTextBrowser* views[] = {replyA_, replyB_};
     for (int i = 0; i < 2; ++i) {
         if (!r.error.isEmpty()) {

@@ -8,7 +8,8 @@
 #include "api/run_tools.h"
 #include "api/train_tools.h"
 
-#include <QFutureWatcher>
+#include "joined_job.h"
+
 #include <QWidget>
 
 class QComboBox;
@@ -62,9 +63,9 @@ public slots:
 
 private slots:
     void onSelectionChanged();
-    void onTryDone();
 
 private:
+    void onTryDone(const TryResult& result);
     QWidget* buildTry();
     QString selectedPath() const;
     void runAction(const QString& title, std::function<QString()> work);
@@ -91,8 +92,9 @@ private:
     QPushButton* tryButton_;
     QTextBrowser* replyA_;
     QTextBrowser* replyB_;
-    QFutureWatcher<QString> actionWatcher_;
-    QFutureWatcher<TryResult> tryWatcher_;
+    // Verify and export, and Try it: export and generation run LibTorch, so joined threads.
+    JoinedJob<QString> actionJob_{this};
+    JoinedJob<TryResult> tryJob_{this};
     bool busy_ = false;
     bool resumeExact_ = false;
 };

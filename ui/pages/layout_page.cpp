@@ -176,7 +176,9 @@ LayoutPage::LayoutPage(ProjectSession* session, QWidget* parent) : QWidget(paren
     perNodeSpin_->setValue(1);
     memorySpin_->setValue(80);
     loading_ = false;
-    devicesWatcher_.setFuture(QtConcurrent::run([] { return api::systemInfo(); }));
+    // The device list only: timing a matmul here would change LibTorch's thread count under a
+    // Try it that runs at the same time.
+    devicesWatcher_.setFuture(QtConcurrent::run([] { return api::systemInfo(false); }));
     reloadFromProject();
 }
 
