@@ -3,6 +3,7 @@
 #include "checkpoint/checkpoint_dir.h"
 #include "config/model_source.h"
 #include "data/project_data.h"
+#include "store/run_layout.h"
 #include "train/fingerprint.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -17,7 +18,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 RunSummary summarizeRun(const std::string& runDir) {
-    const RunStore store = RunStore::open(fs::path(runDir) / "run.sqlite", RunStore::Mode::ReadOnly);
+    const RunStore store = RunStore::open(RunLayout{runDir}.store(), RunStore::Mode::ReadOnly);
     const auto runs = store.runs();
     if (runs.empty()) fail(runDir, "the run store holds no run");
     const RunRecord& run = runs.back();
@@ -45,7 +46,7 @@ std::vector<RunSummary> listRuns(const std::string& outputDir) {
     std::error_code ec;
     if (!fs::is_directory(outputDir, ec)) return out;
     for (const auto& entry : fs::directory_iterator(outputDir, ec)) {
-        if (!entry.is_directory() || !fs::exists(entry.path() / "run.sqlite", ec)) continue;
+        if (!entry.is_directory() || !RunLayout::isRun(entry.path())) continue;
         try {
             out.push_back(summarizeRun(entry.path().string()));
         } catch (const std::exception&) {
@@ -58,7 +59,7 @@ std::vector<RunSummary> listRuns(const std::string& outputDir) {
 
 ResumeCheck checkResume(const ProjectFile& file, const std::string& checkpoint) {
     ResumeCheck check;
-    const fs::path stateFile = fs::path(checkpoint) / "train_state" / "train_state.json";
+    const fs::path stateFile = CheckpointLayout{checkpoint}.trainStateFile();
     std::error_code ec;
     if (!fs::exists(stateFile, ec)) {
         check.reason = "the checkpoint has no optimizer state (train_state/)";
@@ -81,7 +82,7 @@ ResumeCheck checkResume(const ProjectFile& file, const std::string& checkpoint) 
 }
 
 std::vector<RouterLoadRecord> routerHistory(const std::string& runDir, int64_t runId, int layer) {
-    const RunStore store = RunStore::open(fs::path(runDir) / "run.sqlite", RunStore::Mode::ReadOnly);
+    const RunStore store = RunStore::open(RunLayout{runDir}.store(), RunStore::Mode::ReadOnly);
     if (runId == 0) {
         const auto runs = store.runs();
         if (runs.empty()) return {};
@@ -91,14 +92,14 @@ std::vector<RouterLoadRecord> routerHistory(const std::string& runDir, int64_t r
 }
 
 std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir) {
-    const RunStore store = RunStore::open(fs::path(runDir) / "run.sqlite", RunStore::Mode::ReadOnly);
+    const RunStore store = RunStore::open(RunLayout{runDir}.store(), RunStore::Mode::ReadOnly);
     const auto runs = store.runs();
     return runs.empty() ? std::vector<CheckpointRecord>{} : store.checkpoints(runs.back().id);
 }
 
 void deleteCheckpoint(const std::string& runDir, const std::string& checkpoint, bool runGoing) {
-    const fs::path root = fs::path(runDir) / "checkpoints";
-    RunStore store = RunStore::open(fs::path(runDir) / "run.sqlite", RunStore::Mode::ReadWrite);
+    const fs::path root = RunLayout{runDir}.checkpoints();
+    RunStore store = RunStore::open(RunLayout{runDir}.store(), RunStore::Mode::ReadWrite);
     const auto runs = store.runs();
     CheckpointDirectory dir(root, &store, runs.empty() ? 0 : runs.back().id);
     std::error_code ec;

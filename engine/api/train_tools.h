@@ -1,6 +1,7 @@
 #pragma once
 // Engine facade for `hy3 train`, `hy3 bench train` and `hy3 generate`. No torch headers.
-#include "train/trainer.h"
+#include "job/stop_signal.h"
+#include "job/trainer.h"
 
 #include <cstdint>
 #include <string>

@@ -1,5 +1,6 @@
 #include "checkpoint/checkpoint_dir.h"
 
+#include "store/run_layout.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/file_io.h"
@@ -78,7 +79,7 @@ std::vector<std::string> CheckpointDirectory::cleanLeftovers() {
     if (!removed.empty()) syncDirectory(root_);
     if (store_) {
         for (const CheckpointRecord& r : store_->checkpoints(runId_)) {
-            const bool onDisk = fs::exists(fs::path(r.path) / "meta.json", ec);
+            const bool onDisk = fs::exists(fs::path(r.path) / CheckpointLayout::kMeta, ec);
             if (r.status == "in_progress")  // the save was interrupted before or after its rename
                 store_->setCheckpointStatus(r.id, onDisk ? "complete" : "failed",
                                             onDisk ? static_cast<int64_t>(treeBytes(r.path)) : 0, r.metrics_json);
@@ -91,12 +92,12 @@ std::vector<std::string> CheckpointDirectory::cleanLeftovers() {
 
 std::optional<fs::path> CheckpointDirectory::latest() const {
     std::error_code ec;
-    if (!fs::exists(root_ / "LATEST", ec)) return std::nullopt;
-    std::string name = readTextFile(root_ / "LATEST");
+    if (!fs::exists(root_ / RunLayout::kLatest, ec)) return std::nullopt;
+    std::string name = readTextFile(root_ / RunLayout::kLatest);
     name.erase(name.find_last_not_of(" \n\r\t") + 1);
-    if (!stepOf(name)) fail((root_ / "LATEST").string(), "does not name a checkpoint (\"" + name + "\")");
+    if (!stepOf(name)) fail((root_ / RunLayout::kLatest).string(), "does not name a checkpoint (\"" + name + "\")");
     const fs::path path = root_ / name;
-    if (!fs::exists(path / "meta.json", ec)) fail((root_ / "LATEST").string(), "names " + name + ", which is not a complete checkpoint");
+    if (!fs::exists(path / CheckpointLayout::kMeta, ec)) fail((root_ / RunLayout::kLatest).string(), "names " + name + ", which is not a complete checkpoint");
     return path;
 }
 
@@ -106,12 +107,12 @@ std::vector<CheckpointInfo> CheckpointDirectory::list() const {
     if (!fs::is_directory(root_, ec)) return out;
     for (const auto& entry : fs::directory_iterator(root_, ec)) {
         const auto step = stepOf(entry.path().filename().string());
-        if (!step || !fs::exists(entry.path() / "meta.json", ec)) continue;
+        if (!step || !fs::exists(entry.path() / CheckpointLayout::kMeta, ec)) continue;
         CheckpointInfo info;
         info.path = entry.path();
         info.step = *step;
         try {
-            info.meta = nlohmann::json::parse(readTextFile(entry.path() / "meta.json"));
+            info.meta = nlohmann::json::parse(readTextFile(entry.path() / CheckpointLayout::kMeta));
         } catch (const std::exception&) {
             info.meta = nlohmann::json::object();
         }
@@ -167,7 +168,7 @@ fs::path CheckpointDirectory::commitSave(int64_t step, nlohmann::json meta, cons
     meta["parent"] = parent ? parent->filename().string() : "";
     meta["engine_version"] = HY3_VERSION;
     meta["files"] = files;
-    writeFileAtomic(temp / "meta.json", meta.dump(2) + "\n");
+    writeFileAtomic(temp / CheckpointLayout::kMeta, meta.dump(2) + "\n");
     syncTree(temp);
 
     // Into place: a checkpoint of the same step (a re-save) is moved aside first.
@@ -182,7 +183,7 @@ fs::path CheckpointDirectory::commitSave(int64_t step, nlohmann::json meta, cons
         fs::rename(temp, target);
     }
     syncDirectory(root_);
-    writeFileAtomic(root_ / "LATEST", name + "\n");
+    writeFileAtomic(root_ / RunLayout::kLatest, name + "\n");
     if (store_ && pendingRecords_.count(step))
         store_->setCheckpointStatus(pendingRecords_[step], "complete", static_cast<int64_t>(treeBytes(target)),
                                     meta.value("metrics", nlohmann::json::object()).dump());
@@ -244,8 +245,8 @@ void CheckpointDirectory::remove(const fs::path& checkpoint) {
         const CheckpointInfo* previous = nullptr;
         for (const CheckpointInfo& c : all)
             if (c.path != removed.path) previous = &c;
-        if (previous) writeFileAtomic(root_ / "LATEST", previous->path.filename().string() + "\n");
-        else fs::remove(root_ / "LATEST", ec);
+        if (previous) writeFileAtomic(root_ / RunLayout::kLatest, previous->path.filename().string() + "\n");
+        else fs::remove(root_ / RunLayout::kLatest, ec);
         syncDirectory(root_);
     }
     removeCheckpoint(removed);

@@ -3,6 +3,7 @@
 #include "checkpoint/key_match.h"
 #include "checkpoint/key_names.h"
 #include "checkpoint/model_dir.h"
+#include "store/run_layout.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/format.h"
@@ -25,7 +26,7 @@ std::string shapeText(const std::vector<int64_t>& shape) {
 
 // Checks meta.json's file list: presence, size and SHA-256 of each, and nothing unlisted.
 void verifyMeta(const fs::path& checkpointDir, std::vector<std::string>& problems) {
-    const fs::path metaPath = checkpointDir / "meta.json";
+    const fs::path metaPath = CheckpointLayout{checkpointDir}.meta();
     nlohmann::json meta;
     try {
         meta = nlohmann::json::parse(readTextFile(metaPath));
@@ -59,7 +60,7 @@ void verifyMeta(const fs::path& checkpointDir, std::vector<std::string>& problem
     for (const auto& entry : fs::recursive_directory_iterator(checkpointDir, ec)) {
         if (!entry.is_regular_file()) continue;
         const std::string rel = fs::relative(entry.path(), checkpointDir).generic_string();
-        if (rel != "meta.json" && !listed.count(rel)) problems.push_back(entry.path().string() + ": not listed in meta.json");
+        if (rel != CheckpointLayout::kMeta && !listed.count(rel)) problems.push_back(entry.path().string() + ": not listed in " + std::string(CheckpointLayout::kMeta));
     }
 }
 
@@ -69,12 +70,12 @@ CheckpointLocation locateCheckpoint(const fs::path& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) fail(path.string(), "no such file or directory");
     fs::path dir = path;
-    if (fs::exists(dir / "LATEST", ec)) {
-        std::string name = readTextFile(dir / "LATEST");
+    if (fs::exists(dir / RunLayout::kLatest, ec)) {
+        std::string name = readTextFile(dir / RunLayout::kLatest);
         name.erase(name.find_last_not_of(" \n\r\t") + 1);
         dir = dir / name;
     }
-    if (fs::exists(dir / "meta.json", ec) && fs::is_directory(dir / "model", ec)) return {dir / "model", dir};
+    if (fs::exists(CheckpointLayout{dir}.meta(), ec) && fs::is_directory(CheckpointLayout{dir}.model(), ec)) return {CheckpointLayout{dir}.model(), dir};
     if (fs::exists(dir / "config.json", ec)) return {dir, std::nullopt};
     fail(path.string(), "not a checkpoint (meta.json + model/) or a model directory (config.json)");
 }
@@ -92,7 +93,7 @@ InspectReport inspectCheckpoint(const fs::path& path) {
         r.elements += info->numel();
         if (layerOfKey(name) >= r.config.num_hidden_layers) ++r.mtpTensors;
     }
-    if (r.location.checkpointDir) r.meta = nlohmann::json::parse(readTextFile(*r.location.checkpointDir / "meta.json"));
+    if (r.location.checkpointDir) r.meta = nlohmann::json::parse(readTextFile(CheckpointLayout{*r.location.checkpointDir}.meta()));
     return r;
 }
 

@@ -51,13 +51,37 @@ struct AllToAllFunction : torch::autograd::Function<AllToAllFunction> {
     }
 };
 
+// Expert parallelism over the expert-parallel group: rank q holds experts [q*local, (q+1)*local).
 class DistExpertExchange : public ExpertExchange {
 public:
     explicit DistExpertExchange(Comm& comm) : comm_(comm) {}
     int64_t ranks() const override { return comm_.size(); }
-    int64_t rank() const override { return comm_.rank(); }
 
-    std::vector<int64_t> exchangeCounts(const std::vector<int64_t>& counts) override {
+    torch::Tensor run(const torch::Tensor& xs, const torch::Tensor& ws, const std::vector<int64_t>& perExpert,
+                      const LocalExpertsFn& experts) override {
+        const int64_t ranks = comm_.size(), local = static_cast<int64_t>(perExpert.size()) / ranks;
+        // The slots are sorted by expert, so rank q's experts are contiguous: one split per rank.
+        const std::vector<int64_t> received = exchangeCounts(perExpert);  // [source rank, local expert]
+        std::vector<int64_t> sendSplits(static_cast<size_t>(ranks), 0), recvSplits(static_cast<size_t>(ranks), 0);
+        for (int64_t q = 0; q < ranks; ++q)
+            for (int64_t e = 0; e < local; ++e) {
+                sendSplits[static_cast<size_t>(q)] += perExpert[static_cast<size_t>(q * local + e)];
+                recvSplits[static_cast<size_t>(q)] += received[static_cast<size_t>(q * local + e)];
+            }
+        const torch::Tensor xr = exchange(xs, sendSplits, recvSplits);
+        const torch::Tensor wr = exchange(ws.unsqueeze(1), sendSplits, recvSplits).squeeze(1);
+        // Rows arrive by source rank, each source's by expert; the experts want them by expert.
+        const torch::Tensor count_QE = torch::tensor(received, torch::kLong).view({ranks, local});
+        const torch::Tensor byExpert = expertOrder(count_QE).to(xs.device());
+        const torch::Tensor ys = experts(xr.index_select(0, byExpert), wr.index_select(0, byExpert), count_QE.sum(0));
+        // Back into source order, and home.
+        const torch::Tensor bySource = torch::empty_like(byExpert).index_copy_(0, byExpert, torch::arange(byExpert.numel(), byExpert.options()));
+        return exchange(ys.index_select(0, bySource), recvSplits, sendSplits);
+    }
+
+private:
+    // Every rank tells every other how many of its slots go to each of that rank's experts.
+    std::vector<int64_t> exchangeCounts(const std::vector<int64_t>& counts) {
         const torch::Tensor in = torch::tensor(counts, torch::kLong);
         torch::Tensor out = torch::empty_like(in);
         const std::vector<int64_t> equal(static_cast<size_t>(comm_.size()), in.numel() / comm_.size());
@@ -65,11 +89,21 @@ public:
         return std::vector<int64_t>(out.data_ptr<int64_t>(), out.data_ptr<int64_t>() + out.numel());
     }
 
-    torch::Tensor exchange(const torch::Tensor& rows, const std::vector<int64_t>& send, const std::vector<int64_t>& receive) override {
+    torch::Tensor exchange(const torch::Tensor& rows, const std::vector<int64_t>& send, const std::vector<int64_t>& receive) {
         return AllToAllFunction::apply(rows, reinterpret_cast<int64_t>(&comm_), send, receive);
     }
 
-private:
+    // The received rows' indices in expert-major order: for each local expert, each source's
+    // rows for it. count_QE [sources, local experts] is how many rows came from q for expert e.
+    static torch::Tensor expertOrder(const torch::Tensor& count_QE) {
+        const torch::Tensor flat = count_QE.flatten();
+        const torch::Tensor start_QE = (flat.cumsum(0) - flat).view(count_QE.sizes());  // where (q, e)'s rows begin
+        const torch::Tensor length = count_QE.t().flatten(), start = start_QE.t().flatten();
+        const torch::Tensor placed = length.cumsum(0) - length;  // where (e, q)'s rows go
+        const int64_t total = flat.sum().item<int64_t>();
+        return torch::arange(total, torch::kLong) + (start - placed).repeat_interleave(length);
+    }
+
     Comm& comm_;
 };
 

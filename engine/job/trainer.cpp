@@ -1,38 +1,36 @@
-#include "train/trainer.h"
+#include "job/trainer.h"
 
 #include "checkpoint/checkpoint_dir.h"
-#include "checkpoint/model_export.h"
 #include "checkpoint/model_loader.h"
-#include "checkpoint/verify.h"
 #include "config/layout_rules.h"
 #include "config/model_cost.h"
+#include "config/model_source.h"
 #include "config/project.h"
-#include "config/resources.h"
 #include "data/project_data.h"
 #include "dist/distributed.h"
 #include "dist/parallel_step.h"
+#include "job/hints.h"
+#include "job/run_plan.h"
+#include "job/sharded_checkpoint.h"
+#include "job/stop_signal.h"
 #include "runtime/process_setup.h"
 #include "runtime/system_info.h"
+#include "store/run_layout.h"
+#include "train/fingerprint.h"
 #include "train/parameters.h"
 #include "train/reporter.h"
 #include "train/schedule.h"
 #include "train/step.h"
-#include "train/fingerprint.h"
 #include "train/train_state.h"
-#include "util/atomic_file.h"
 #include "util/error.h"
-#include "util/file_io.h"
 #include "util/format.h"
 
 #include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <atomic>
-#include <csignal>
-#include <ctime>
 #include <optional>
 #include <ostream>
-#include <unistd.h>
 
 namespace hy3 {
 namespace fs = std::filesystem;
@@ -40,69 +38,7 @@ using json = nlohmann::json;
 
 namespace {
 
-std::atomic<bool> gStop{false};
-std::atomic<int> gSignals{0};
-
-extern "C" void onStopSignal(int) {
-    // The first signal asks for a clean stop; a second one (an impatient Ctrl-C) ends the process
-    // at once. Checkpoint saves are crash-safe, so that loses at most the unsaved steps.
-    if (gSignals.fetch_add(1) >= 1) _exit(130);
-    gStop = true;
-}
-
-std::string timestampName() {
-    const std::time_t t = std::time(nullptr);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y%m%d-%H%M%S", std::localtime(&t));
-    return text;
-}
-
-fs::path uniqueRunDir(const fs::path& output, const std::string& name) {
-    std::error_code ec;
-    fs::path dir = output / name;
-    for (int n = 2; fs::exists(dir, ec); ++n) dir = output / (name + "-" + std::to_string(n));
-    return dir;
-}
-
-// The run under `output` whose LATEST was written last.
-std::optional<fs::path> newestCheckpointUnder(const fs::path& output) {
-    std::optional<fs::path> best;
-    fs::file_time_type bestTime{};
-    std::error_code ec;
-    if (!fs::is_directory(output, ec)) return best;
-    for (const auto& run : fs::directory_iterator(output, ec)) {
-        const fs::path latest = run.path() / "checkpoints" / "LATEST";
-        if (!fs::is_regular_file(latest, ec)) continue;
-        const auto when = fs::last_write_time(latest, ec);
-        if (ec) continue;
-        if (!best || when > bestTime) {
-            const auto path = CheckpointDirectory(run.path() / "checkpoints").latest();
-            if (path) best = *path, bestTime = when;
-        }
-    }
-    return best;
-}
-
 torch::Dtype dtypeOf(const std::string& name) { return name == "bf16" ? torch::kBFloat16 : torch::kFloat; }
-
-// The run's final model: the last checkpoint's model/ folder, hard-linked (no second copy on disk)
-// into RUN/model, or copied where links are not possible. Built under a temporary name, then renamed.
-fs::path linkFinalModel(const fs::path& checkpoint, const fs::path& runDir) {
-    const fs::path target = runDir / "model", temp = runDir / ".tmp-model";
-    std::error_code ec;
-    fs::remove_all(temp, ec);
-    fs::create_directories(temp);
-    for (const auto& entry : fs::directory_iterator(checkpoint / "model")) {
-        if (!entry.is_regular_file()) continue;
-        fs::create_hard_link(entry.path(), temp / entry.path().filename(), ec);
-        if (ec) copyFileDurably(entry.path(), temp / entry.path().filename());
-    }
-    syncDirectory(temp);
-    fs::remove_all(target, ec);
-    fs::rename(temp, target);
-    syncDirectory(runDir);
-    return target;
-}
 
 // A stream that drops everything (the events of ranks other than 0).
 struct NullStream : std::ostream {
@@ -123,7 +59,6 @@ private:
     void chooseRunDirectory();
     void prepareData();
     void buildModel();
-    std::vector<ParameterGroupRow> wholeModelParameterMap();
     void restore();
     void openRunRecord();
     void announce();
@@ -199,9 +134,7 @@ void Trainer::joinJob() {
                                                   project_.training.global_batch, project_.training.micro_batch});
     if (!problems.empty()) {
         std::string reason = problems.front().reason;
-        if (env.worldSize == 1 && layout.worldSize() > 1)
-            reason += " (start " + std::to_string(layout.worldSize()) + " ranks with: hy3 launch --nproc-per-node " +
-                      std::to_string(layout.worldSize()) + " -- COMMAND)";
+        if (env.worldSize == 1 && layout.worldSize() > 1) reason += " " + launchHint(layout.worldSize());
         fail(problems.front().field, reason);
     }
     const Mesh mesh(layout, env.worldSize, static_cast<int>(config_.num_experts), static_cast<int>(config_.num_hidden_layers));
@@ -216,30 +149,10 @@ void Trainer::chooseRunDirectory() {
     // Rank 0 decides (it reads the clock and the output folder); every rank gets its answer.
     std::string runDir, resumeFrom, mode;
     if (primary()) {
-        const fs::path output = project_.output_dir;
-        auto newRun = [&] { return uniqueRunDir(output, request_.runName.empty() ? timestampName() : request_.runName); };
-        if (request_.resume.empty()) {
-            runDir = newRun().string();
-        } else {
-            fs::path checkpoint;
-            if (request_.resume == "latest") {
-                const auto latest = newestCheckpointUnder(output);
-                if (!latest) fail("--resume latest", "no run under " + output.string() + " has a checkpoint (start without --resume)");
-                checkpoint = *latest;
-            } else {
-                const CheckpointLocation where = locateCheckpoint(fs::absolute(request_.resume));
-                if (!where.checkpointDir)
-                    fail(request_.resume, "is a model directory, not a checkpoint; to start from its weights set model.path to it");
-                checkpoint = fs::canonical(*where.checkpointDir);
-            }
-            resumeFrom = checkpoint.string();
-            // Continue in the checkpoint's own run directory (RUN/checkpoints/step-N), unless this
-            // is a weights-only start, which is a new run.
-            const fs::path checkpointsDir = checkpoint.parent_path();
-            const bool sameRun = !request_.weightsOnly && checkpointsDir.filename() == "checkpoints";
-            runDir = sameRun ? checkpointsDir.parent_path().string() : newRun().string();
-            mode = sameRun ? "continue" : "new";
-        }
+        const RunPlan plan = planRun(project_.output_dir, request_.runName, request_.resume, request_.weightsOnly);
+        runDir = plan.runDir.string();
+        resumeFrom = plan.resumeFrom ? plan.resumeFrom->string() : std::string();
+        mode = plan.continueRun ? "continue" : "new";
     }
     dist_->world().broadcastString(runDir, 0);
     dist_->world().broadcastString(resumeFrom, 0);
@@ -249,7 +162,7 @@ void Trainer::chooseRunDirectory() {
     continueRun_ = mode == "continue";
     // A resume starts from the checkpoint's own model (its config parsed here, once).
     if (resumeFrom_) {
-        source_ = resolveModelSource((*resumeFrom_ / "model").string());
+        source_ = resolveModelSource(CheckpointLayout{*resumeFrom_}.model().string());
         config_ = source_.config;
     }
 }
@@ -301,33 +214,13 @@ void Trainer::buildModel() {
     gradients_ = std::make_unique<GradientBuffers>(std::move(trainable));
     owned_ = comm_->ownedParameters(*gradients_);
     optimizer_ = std::make_unique<AdamW>(*gradients_, AdamWOptions{t.adam_beta1, t.adam_beta2, t.adam_eps, t.weight_decay}, owned_);
-    parameterMap_ = wholeModelParameterMap();
-}
-
-// The map of what trains for the whole model, not this rank's part: every parameter is counted
-// by one rank (the first replica holding it) and the counts are summed over the job.
-std::vector<ParameterGroupRow> Trainer::wholeModelParameterMap() {
-    const MeshPosition& p = dist_->position();
-    std::vector<double> counts(kComponentCount, 0.0), frozen(kComponentCount, 0.0);
-    for (const auto& item : model_->named_parameters(true)) {
-        const TensorSpec spec = tensorSpec(item.key());
-        if (spec.expertSliced ? p.edpRank != 0 : p.dpRank != 0) continue;
-        const size_t i = static_cast<size_t>(spec.component);
-        counts[i] += static_cast<double>(item.value().numel());
-        frozen[i] += item.value().requires_grad() ? 0.0 : 1.0;
-    }
-    sumOver(dist_->world(), counts);
-    sumOver(dist_->world(), frozen);
-    std::vector<ParameterGroupRow> map;
-    for (size_t i = 0; i < counts.size(); ++i)
-        if (counts[i] > 0) map.push_back({componentName(static_cast<Component>(i)), static_cast<int64_t>(counts[i]), frozen[i] == 0});
-    return map;
+    parameterMap_ = wholeModelParameterMap(*model_, p.dpRank == 0, p.edpRank == 0, *comm_);
 }
 
 void Trainer::restore() {
     fingerprint_ = runFingerprint(project_, config_, dataCacheKey(dataConfigFor(project_)));
     if (!resumeFrom_) return;
-    const fs::path stateDir = *resumeFrom_ / "train_state";
+    const fs::path stateDir = CheckpointLayout{*resumeFrom_}.trainState();
     if (request_.weightsOnly) {
         weightsOnlyStart_ = true;
         return;
@@ -356,19 +249,16 @@ void Trainer::restore() {
 }
 
 void Trainer::openRunRecord() {
-    const fs::path logFile = runDir_ / "logs" / ("rank" + [&] {
-                                 char text[16];
-                                 std::snprintf(text, sizeof text, "%05d", dist_->rank());
-                                 return std::string(text);
-                             }() + ".log");
+    const RunLayout run{runDir_};
+    const fs::path logFile = run.rankLog(dist_->rank());
     if (!primary()) {
         dist_->world().barrier();  // rank 0 has made the run directory and cleaned the checkpoints
         reporter_ = std::make_unique<RunReporter>(nullptr, 0, false, nowhere_, human_, logFile, false);
-        checkpoints_ = std::make_unique<CheckpointDirectory>(runDir_ / "checkpoints");
+        checkpoints_ = std::make_unique<CheckpointDirectory>(run.checkpoints());
         return;
     }
     fs::create_directories(runDir_);
-    store_ = RunStore::open(runDir_ / "run.sqlite", RunStore::Mode::ReadWrite);
+    store_ = RunStore::open(run.store(), RunStore::Mode::ReadWrite);
     const std::string settings = projectFile_->document().dump();
     const std::vector<RunRecord> runs = store_->runs();
     if (continueRun_ && !runs.empty()) {
@@ -380,27 +270,12 @@ void Trainer::openRunRecord() {
     }
     store_->setDataStats(runId_, data_.stats.toJson().dump());
     reporter_ = std::make_unique<RunReporter>(&*store_, runId_, request_.eventsJsonl, events_, human_, logFile);
-    checkpoints_ = std::make_unique<CheckpointDirectory>(runDir_ / "checkpoints", &*store_, runId_);
+    checkpoints_ = std::make_unique<CheckpointDirectory>(run.checkpoints(), &*store_, runId_);
     for (const std::string& removed : checkpoints_->cleanLeftovers()) reporter_->log(state_.step, "removed an interrupted save: " + removed);
-    // If another rank fails, rank 0 records why before its watchdog ends the process.
-    const fs::path storeFile = runDir_ / "run.sqlite";
-    const int64_t runId = runId_;
-    const bool jsonl = request_.eventsJsonl;
-    std::ostream& events = events_;
-    // This runs on the watchdog's thread: it opens a store connection of its own and reads the step
-    // through an atomic, never the main thread's objects.
-    dist_->onAbort([storeFile, runId, jsonl, &events, this](const std::string& message) {
-        const int64_t step = currentStep_.load();
-        try {
-            RunStore store = RunStore::open(storeFile, RunStore::Mode::ReadWrite);
-            store.addEvent(runId, step, "error", "error", message, "{}");
-            store.addEvent(runId, step, "end", "error", "failed at step " + std::to_string(step), R"({"status":"failed"})");
-            store.setRunState(runId, "failed");
-        } catch (const std::exception&) {
-        }
-        if (jsonl)
-            events << json{{"event", "error"}, {"step", step}, {"message", message}}.dump() << "\n"
-                   << json{{"event", "end"}, {"step", step}, {"status", "failed"}, {"message", message}}.dump() << std::endl;
+    // If another rank fails, rank 0 records why before its watchdog ends the process. This runs on
+    // the watchdog's thread: it reads the step through an atomic and never the main thread's objects.
+    dist_->onAbort([storeFile = run.store(), runId = runId_, jsonl = request_.eventsJsonl, &events = events_, this](const std::string& message) {
+        RunReporter::recordAbort(storeFile, runId, currentStep_.load(), message, jsonl, events);
     });
     dist_->world().barrier();
 }
@@ -436,33 +311,17 @@ void Trainer::saveCheckpoint() {
     const int shards = static_cast<int>(layout.pp * layout.ep), shard = static_cast<int>(p.stage * layout.ep + p.epRank);
     const torch::Dtype dtype = model_->options().dtype;  // the training dtype: a resume loads the same bits
     try {
-        if (p.edpRank == 0) {
-            fs::create_directories(temp / "model");
-            fs::create_directories(temp / ".parts");
-            const PartReport part = exportModelPart(*model_, temp / "model", shardName(shard, shards), dtype, p.dpRank == 0);
-            writeFileAtomic(temp / ".parts" / ("part-" + std::to_string(shard) + ".json"),
-                            json{{"file", part.file}, {"sha256", part.sha256}, {"bytes", part.tensorBytes}, {"weight_map", part.weightMap}}.dump());
-        }
-        fs::create_directories(temp / "train_state");
-        saveTrainState(temp / "train_state", state_, optimizer_->state(), dist_->rank(), dist_->worldSize());
+        if (p.edpRank == 0) writeModelShard(*model_, temp, shard, shards, dtype, p.dpRank == 0);
+        const fs::path stateDir = CheckpointLayout{temp}.trainState();
+        fs::create_directories(stateDir);
+        saveTrainState(stateDir, state_, optimizer_->state(), dist_->rank(), dist_->worldSize());
     } catch (const std::exception&) {
         dist_->abandon();
         throw;
     }
     world.barrier();
     if (primary()) {
-        std::map<std::string, std::string> weightMap, hashes;
-        uint64_t total = 0;
-        for (int i = 0; i < shards; ++i) {
-            const json part = json::parse(readTextFile(temp / ".parts" / ("part-" + std::to_string(i) + ".json")));
-            for (const auto& [key, file] : part["weight_map"].items()) weightMap[key] = file.get<std::string>();
-            hashes["model/" + part["file"].get<std::string>()] = part["sha256"];
-            total += part["bytes"].get<uint64_t>();
-        }
-        fs::remove_all(temp / ".parts");
-        if (shards == 1) weightMap.clear();  // one model.safetensors needs no index
-        for (const auto& [file, sha] : finishModelDirectory(config_, temp / "model", weightMap, total, dtype, tokenizerDirFor(project_)))
-            hashes["model/" + file] = sha;
+        const auto hashes = completeModelShards(temp, shards, config_, dtype, tokenizerDirFor(project_));
         lastCheckpoint_ = checkpoints_->commitSave(state_.step, checkpointMeta(), hashes);
         reporter_->checkpoint(state_.step, lastCheckpoint_.string(), checkpointMeta()["metrics"]);
         for (const fs::path& removed : checkpoints_->applyRetention(project_.training.keep_last, project_.training.keep_best))
@@ -483,17 +342,7 @@ void Trainer::evaluateNow() {
     reporter_->eval(state_.step, r.loss, r.labelTokens);
 }
 
-std::string Trainer::resumeHint() const {
-    // Under hy3 launch on one node the same launch resumes; elsewhere every rank runs the command.
-    const DistEnv& env = dist_->env();
-    std::string hint = "hy3 train " + request_.project;
-    if (env.worldSize > 1)
-        hint = (env.localWorldSize == env.worldSize ? "hy3 launch --nproc-per-node " + std::to_string(env.worldSize) + " -- "
-                                                    : std::string("(on every rank) ")) + "train " + request_.project;
-    if (!request_.output.empty()) hint += " --output " + request_.output;
-    for (const std::string& o : request_.overrides) hint += " --set " + o;
-    return hint + " --resume " + lastCheckpoint_.string();
-}
+std::string Trainer::resumeHint() const { return resumeCommand(request_, dist_->env(), lastCheckpoint_); }
 
 void Trainer::finish(const std::string& status, const std::string& message) {
     if (store_) store_->setRunState(runId_, status);
@@ -679,21 +528,8 @@ TrainOutcome Trainer::run() {
 
 }  // namespace
 
-void installStopSignalHandlers() {
-    struct sigaction action {};
-    action.sa_handler = onStopSignal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
-}
-
-bool stopRequested() { return gStop.load(); }
-
-void requestStop() { gStop = true; }
-
 TrainOutcome runTraining(const TrainRequest& request, std::ostream& events, std::ostream& human) {
-    gStop = false;
-    gSignals = 0;
+    resetStopRequest();
     Trainer trainer(request, events, human);
     return trainer.run();
 }

@@ -36,10 +36,4 @@ struct TrainOutcome {
 // Runs a training job. Events go to `events` (stdout), human output to `human` (stderr).
 TrainOutcome runTraining(const TrainRequest& request, std::ostream& events, std::ostream& human);
 
-// Installs SIGINT/SIGTERM handlers that ask the running training to stop after its current step.
-void installStopSignalHandlers();
-// True once a stop was asked for (by a signal or requestStop()).
-bool stopRequested();
-void requestStop();
-
 }  // namespace hy3

@@ -280,9 +280,18 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     if (options_.auxLossCoef > 0 && torch::GradMode::is_enabled())
         step.auxLoss = step.auxLoss + options_.auxLossCoef * sequenceBalanceLoss(r, step.sequenceOfRow, step.geometry.batch, K);
 
+    const auto runExperts = [&L](const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) {
+        return groupedExperts(xs, ws, counts, L.expertsGateUp, L.expertsDown);
+    };
     if (options_.expertExchange && options_.expertExchange->ranks() > 1) {
-        torch::Tensor tokenOfRow;
-        const torch::Tensor ys = exchangedExperts(L, x, r, tokenOfRow);
+        // Every slot, sorted by expert; the exchange brings each expert's slots to its rank and back.
+        const auto sorted = r.experts_TK.flatten().sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
+        const torch::Tensor slotOfRow = std::get<1>(sorted);
+        const torch::Tensor tokenOfRow = slotOfRow.div(K, "floor");
+        const torch::Tensor perExpert = torch::bincount(std::get<0>(sorted).cpu(), {}, c.num_experts).contiguous();
+        const torch::Tensor ys = options_.expertExchange->run(
+            x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow),
+            std::vector<int64_t>(perExpert.data_ptr<int64_t>(), perExpert.data_ptr<int64_t>() + c.num_experts), runExperts);
         const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
         return combineExperts(L, h, m, ys, rows);
     }
@@ -299,9 +308,7 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     const torch::Tensor slotOfRow = slotIndex.index_select(0, order);
     const torch::Tensor tokenOfRow = slotOfRow.div(K, "floor");
     const torch::Tensor counts = torch::bincount((std::get<0>(sorted) - expertFirst_).cpu(), {}, localExperts());
-    const torch::Tensor xs = x.index_select(0, tokenOfRow);
-    const torch::Tensor ws = r.weights_TK.flatten().index_select(0, slotOfRow);
-    const torch::Tensor ys = groupedExperts(xs, ws, counts, L.expertsGateUp, L.expertsDown);
+    const torch::Tensor ys = runExperts(x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow), counts);
     const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
     return combineExperts(L, h, m, ys, rows);
 }
@@ -318,46 +325,6 @@ torch::Tensor Hy3ModelImpl::combineExperts(const Layer& L, const torch::Tensor& 
     const torch::Tensor withShared =
         L.sharedGateUp.defined() ? torch::addmm(h, ops::swiglu(torch::mm(m, L.sharedGateUp.t())), L.sharedDown.t()) : h;
     return withShared.index_add(0, rows, ys);
-}
-
-torch::Tensor Hy3ModelImpl::exchangedExperts(const Layer& L, const torch::Tensor& x, const Routing& r, torch::Tensor& tokenOfRow) {
-    ExpertExchange& exchange = *options_.expertExchange;
-    const int64_t K = config_.num_experts_per_tok, E = config_.num_experts, ranks = exchange.ranks(), local = localExperts();
-    // Every slot, sorted by expert: the experts of rank r are contiguous, and within them each expert.
-    const auto sorted = r.experts_TK.flatten().sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
-    const torch::Tensor slotOfRow = std::get<1>(sorted);
-    tokenOfRow = slotOfRow.div(K, "floor");
-    const torch::Tensor perExpert = torch::bincount(std::get<0>(sorted).cpu(), {}, E).contiguous();
-    const std::vector<int64_t> sendCounts(perExpert.data_ptr<int64_t>(), perExpert.data_ptr<int64_t>() + E);
-    const std::vector<int64_t> recvCounts = exchange.exchangeCounts(sendCounts);  // [source, local expert]
-    std::vector<int64_t> sendSplits(static_cast<size_t>(ranks), 0), recvSplits(static_cast<size_t>(ranks), 0);
-    for (int64_t q = 0; q < ranks; ++q)
-        for (int64_t e = 0; e < local; ++e) {
-            sendSplits[static_cast<size_t>(q)] += sendCounts[static_cast<size_t>(q * local + e)];
-            recvSplits[static_cast<size_t>(q)] += recvCounts[static_cast<size_t>(q * local + e)];
-        }
-    const torch::Tensor xs = exchange.exchange(x.index_select(0, tokenOfRow), sendSplits, recvSplits);
-    const torch::Tensor ws = exchange.exchange(r.weights_TK.flatten().index_select(0, slotOfRow).unsqueeze(1), sendSplits, recvSplits);
-
-    // Received rows come by source, each source's by expert; the experts want them by expert.
-    std::vector<int64_t> order;
-    std::vector<int64_t> startOf(static_cast<size_t>(ranks * local), 0);
-    int64_t offset = 0;
-    for (int64_t q = 0; q < ranks; ++q)
-        for (int64_t e = 0; e < local; ++e) startOf[static_cast<size_t>(q * local + e)] = offset, offset += recvCounts[static_cast<size_t>(q * local + e)];
-    std::vector<int64_t> counts(static_cast<size_t>(local), 0);
-    for (int64_t e = 0; e < local; ++e)
-        for (int64_t q = 0; q < ranks; ++q) {
-            const int64_t n = recvCounts[static_cast<size_t>(q * local + e)], start = startOf[static_cast<size_t>(q * local + e)];
-            for (int64_t i = 0; i < n; ++i) order.push_back(start + i);
-            counts[static_cast<size_t>(e)] += n;
-        }
-    const torch::Tensor byExpert = torch::tensor(order, torch::kLong).to(x.device());
-    const torch::Tensor ys = groupedExperts(xs.index_select(0, byExpert), ws.squeeze(1).index_select(0, byExpert),
-                                            torch::tensor(counts, torch::kLong), L.expertsGateUp, L.expertsDown);
-    // Back into source order, and home.
-    const torch::Tensor bySource = torch::empty_like(byExpert).index_copy_(0, byExpert, torch::arange(byExpert.numel(), byExpert.options()));
-    return exchange.exchange(ys.index_select(0, bySource), recvSplits, sendSplits);
 }
 
 torch::Tensor Hy3ModelImpl::checkpointedBlock(int64_t layer, const torch::Tensor& h, Step& step) {

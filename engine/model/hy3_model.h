@@ -122,8 +122,6 @@ private:
         torch::Tensor loadSinceUpdate;                          // int64 [E], CPU
     };
     std::vector<Layer> layers_;  // every layer of the config; only those held have tensors
-    // The routed experts' output with expert parallelism: rows in expert order, and their tokens.
-    torch::Tensor exchangedExperts(const Layer& L, const torch::Tensor& x, const Routing& r, torch::Tensor& tokenOfRow);
     // The MoE layer's output: residual + shared expert + routed expert rows added at their tokens.
     torch::Tensor combineExperts(const Layer& L, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
                                  const torch::Tensor& rows);

@@ -24,6 +24,23 @@ std::vector<std::pair<std::string, torch::Tensor>> applyFreeze(Hy3ModelImpl& mod
     return trainable;
 }
 
+std::vector<ParameterGroupRow> wholeModelParameterMap(Hy3ModelImpl& model, bool firstReplica, bool firstExpertReplica, StepComm& comm) {
+    std::vector<double> counts(kComponentCount, 0.0), frozen(kComponentCount, 0.0);
+    for (const auto& item : model.named_parameters(true)) {
+        const TensorSpec spec = tensorSpec(item.key());
+        if (!(spec.expertSliced ? firstExpertReplica : firstReplica)) continue;
+        const size_t i = static_cast<size_t>(spec.component);
+        counts[i] += static_cast<double>(item.value().numel());
+        frozen[i] += item.value().requires_grad() ? 0.0 : 1.0;
+    }
+    comm.sumOverWorld(counts);
+    comm.sumOverWorld(frozen);
+    std::vector<ParameterGroupRow> map;
+    for (size_t i = 0; i < counts.size(); ++i)
+        if (counts[i] > 0) map.push_back({componentName(static_cast<Component>(i)), static_cast<int64_t>(counts[i]), frozen[i] == 0});
+    return map;
+}
+
 std::string formatParameterMap(const std::vector<ParameterGroupRow>& map) {
     std::ostringstream out;
     int64_t trains = 0, total = 0;

@@ -2,6 +2,7 @@
 // Which parameters train: the freeze settings applied to the model, and the map users see.
 #include "config/project.h"
 #include "model/hy3_model.h"
+#include "train/step_comm.h"
 
 #include <string>
 #include <vector>
@@ -18,5 +19,10 @@ struct ParameterGroupRow {
 std::vector<std::pair<std::string, torch::Tensor>> applyFreeze(Hy3ModelImpl& model, const FreezeSettings& freeze,
                                                                std::vector<ParameterGroupRow>* map = nullptr);
 std::string formatParameterMap(const std::vector<ParameterGroupRow>& map);
+
+// The map of what trains for the whole model, not one rank's part: each tensor is counted by the
+// first replica holding it (`firstReplica`: this rank is the first data-parallel replica of its
+// stage; `firstExpertReplica`: the first holding its experts) and the counts are summed over the job.
+std::vector<ParameterGroupRow> wholeModelParameterMap(Hy3ModelImpl& model, bool firstReplica, bool firstExpertReplica, StepComm& comm);
 
 }  // namespace hy3

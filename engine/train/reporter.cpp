@@ -156,6 +156,21 @@ void RunReporter::end(int64_t step, const std::string& status, const std::string
     humanLine(message);
 }
 
+void RunReporter::recordAbort(const std::filesystem::path& storeFile, int64_t runId, int64_t step, const std::string& message, bool jsonl,
+                              std::ostream& events) {
+    try {
+        RunStore store = RunStore::open(storeFile, RunStore::Mode::ReadWrite);
+        store.addEvent(runId, step, "error", "error", message, "{}");
+        store.addEvent(runId, step, "end", "error", "failed at step " + std::to_string(step), R"({"status":"failed"})");
+        store.setRunState(runId, "failed");
+    } catch (const std::exception&) {
+        // The store is unreachable too: the events stream and the exit status still tell.
+    }
+    if (jsonl)
+        events << json{{"event", "error"}, {"step", step}, {"message", message}}.dump() << "\n"
+               << json{{"event", "end"}, {"step", step}, {"status", "failed"}, {"message", message}}.dump() << std::endl;
+}
+
 void RunReporter::error(int64_t step, const std::string& message) {
     publish({{"event", "error"}, {"step", step}, {"message", message}});
     storeEvent(step, "error", "error", message, json::object());

@@ -49,6 +49,12 @@ public:
     void error(int64_t step, const std::string& message);
     void log(int64_t step, const std::string& line);
 
+    // Rank 0's last words when its watchdog ends the job because another rank failed: the error
+    // and the end of the run, in the store (through a connection of its own: this runs on the
+    // watchdog's thread) and on the events stream. Never throws.
+    static void recordAbort(const std::filesystem::path& storeFile, int64_t runId, int64_t step, const std::string& message, bool jsonl,
+                            std::ostream& events);
+
 private:
     void publish(const nlohmann::json& event);
     void storeEvent(int64_t step, const std::string& kind, const std::string& level, const std::string& message,

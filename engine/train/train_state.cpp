@@ -1,6 +1,7 @@
 #include "train/train_state.h"
 
 #include "checkpoint/tensor_io.h"
+#include "store/run_layout.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/sha256.h"
@@ -35,20 +36,20 @@ std::map<std::string, std::string> saveTrainState(const fs::path& dir, const Tra
                       {"ranks", ranks},
                       {"format", 1}};
     const std::string text = doc.dump(2) + "\n";
-    if (rank == 0) writeFileAtomic(dir / "train_state.json", text);
+    if (rank == 0) writeFileAtomic(dir / CheckpointLayout::kTrainStateFile, text);
     std::map<std::string, std::string> hashes;
     hashes["train_state/" + optimizerFileName(rank, ranks)] = sha256OfFile(dir / optimizerFileName(rank, ranks));
     if (rank == 0) {
         Sha256 h;
         h.update(text.data(), text.size());
-        hashes["train_state/train_state.json"] = h.hex();
+        hashes["train_state/" + std::string(CheckpointLayout::kTrainStateFile)] = h.hex();
     }
     return hashes;
 }
 
 TrainState loadTrainState(const fs::path& dir, std::map<std::string, torch::Tensor>& optimizer, int rank, int ranks) {
     std::error_code ec;
-    const fs::path stateFile = dir / "train_state.json";
+    const fs::path stateFile = dir / CheckpointLayout::kTrainStateFile;
     if (!fs::exists(stateFile, ec)) fail(dir.string(), "no train_state.json (a weights-only checkpoint)");
     json doc;
     try {

@@ -1,0 +1,50 @@
+#pragma once
+// The files of a run directory and of a checkpoint folder, named in one place:
+//
+//   RUN/run.sqlite                         the run store (metrics, router load, events, checkpoints)
+//   RUN/logs/rank00000.log                 each rank's log
+//   RUN/checkpoints/LATEST                 names the newest complete checkpoint
+//   RUN/checkpoints/step-00001234/         a checkpoint:
+//       model/                             an HF model directory
+//       train_state/train_state.json       step, data cursor, RNG, fingerprint (+ optimizer-rankR-of-W)
+//       meta.json                          metrics, source, every file's size and SHA-256
+//   RUN/model/                             the final model (hard links into the last checkpoint)
+//
+// No torch, no Qt.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace hy3 {
+
+struct RunLayout {
+    std::filesystem::path root;
+
+    std::filesystem::path store() const { return root / "run.sqlite"; }
+    std::filesystem::path logs() const { return root / "logs"; }
+    std::filesystem::path rankLog(int rank) const;
+    std::filesystem::path checkpoints() const { return root / kCheckpoints; }
+    std::filesystem::path finalModel() const { return root / "model"; }
+
+    // Whether `dir` holds a run store.
+    static bool isRun(const std::filesystem::path& dir);
+    // The run directory a checkpoint folder belongs to (RUN for RUN/checkpoints/step-N), if any.
+    static std::optional<RunLayout> ofCheckpoint(const std::filesystem::path& checkpoint);
+
+    static constexpr const char* kCheckpoints = "checkpoints";
+    static constexpr const char* kLatest = "LATEST";  // inside checkpoints/
+};
+
+struct CheckpointLayout {
+    std::filesystem::path root;  // RUN/checkpoints/step-00001234
+
+    std::filesystem::path model() const { return root / "model"; }
+    std::filesystem::path trainState() const { return root / "train_state"; }
+    std::filesystem::path trainStateFile() const { return trainState() / kTrainStateFile; }
+    std::filesystem::path meta() const { return root / kMeta; }
+
+    static constexpr const char* kMeta = "meta.json";
+    static constexpr const char* kTrainStateFile = "train_state.json";
+};
+
+}  // namespace hy3
