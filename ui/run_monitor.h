@@ -1,51 +1,30 @@
 #pragma once
-// What the workbench knows about one training run while it goes: the metric series, the router
-// load per MoE layer (the latest step, a moving window and the imbalance over time), the events
-// and the run's state. It is fed either by the events stream of a `hy3 train --events jsonl` child
-// process it started, or by polling the run's run.sqlite read-only (a run started elsewhere, or
-// one still going when the project is reopened). Every value is kept; charts decimate for display.
+// The workbench's side of following a training run: a thin Qt adapter over api::RunFollower. It
+// starts a `hy3 train --events jsonl` child process and feeds its events stream to the follower,
+// or it follows a run directory through its run.sqlite, polled every second while the run grows
+// (a run started elsewhere, or one still going when the project is reopened). What the follower
+// changes comes out as signals. Every value is kept; charts decimate for display.
+#include "api/run_follower.h"
+
 #include <QObject>
 #include <QProcess>
 #include <QString>
 #include <QStringList>
 
-#include <nlohmann/json.hpp>
-
-#include <deque>
-#include <map>
-#include <string>
 #include <memory>
-#include <optional>
-#include <vector>
 
 class QTimer;
 
-#include "api/run_tools.h"
-
 namespace hy3::ui {
 
-struct Series {
-    std::vector<double> steps, values;
-    void add(double step, double value) { steps.push_back(step), values.push_back(value); }
-    size_t size() const { return steps.size(); }
-};
-
-struct LayerLoad {
-    std::vector<double> latest;                      // token-slot share per expert at the last step
-    std::deque<std::vector<double>> window;          // the last kWindow steps' counts
-    Series maxOverMean, cv, idleExperts;             // imbalance over time
-};
-
-struct LogLine {
-    double step = 0;
-    QString level;  // info, warning, error
-    QString text;
-};
+using api::LayerLoad;
+using api::LogLine;
+using api::Series;
 
 class RunMonitor : public QObject {
     Q_OBJECT
 public:
-    static constexpr size_t kWindow = 20;
+    static constexpr size_t kWindow = api::RunFollower::kWindow;
 
     explicit RunMonitor(QObject* parent = nullptr);
     ~RunMonitor() override;
@@ -61,25 +40,24 @@ public:
     void clear();
 
     bool ownsProcess() const { return process_ && process_->state() != QProcess::NotRunning; }
-    bool isRunning() const { return state_ == "running" || state_ == "starting"; }
-    const QString& state() const { return state_; }
-    const QString& runDir() const { return runDir_; }
-    int64_t step() const { return step_; }
-    int64_t totalSteps() const { return totalSteps_; }
+    bool isRunning() const { return follower_.isRunning(); }
+    QString state() const { return QString::fromStdString(follower_.state()); }
+    QString runDir() const { return QString::fromStdString(follower_.runDir()); }
+    int64_t step() const { return follower_.step(); }
+    int64_t totalSteps() const { return follower_.totalSteps(); }
     double elapsedSeconds() const;
-    const std::map<QString, Series>& metrics() const { return metrics_; }
-    const std::vector<LayerLoad>& layers() const { return layers_; }
-    std::vector<int> layerNumbers() const { return layerNumbers_; }
-    const std::vector<LogLine>& log() const { return log_; }
-    QString lastError() const { return lastError_; }
-    int64_t routerSteps() const { return routerSteps_; }
-
+    const std::map<std::string, Series>& metrics() const { return follower_.metrics(); }
+    const std::vector<LayerLoad>& layers() const { return follower_.layers(); }
+    std::vector<int> layerNumbers() const { return follower_.layerNumbers(); }
+    const std::vector<LogLine>& log() const { return follower_.log(); }
+    QString lastError() const { return QString::fromStdString(follower_.lastError()); }
+    int64_t routerSteps() const { return follower_.routerSteps(); }
     // The run store's id of the run followed (0 when following a child's events: the directory's
     // newest run). With runDir(), what a worker needs to open the store on its own connection.
-    int64_t storeRunId() const { return storeRun_; }
+    int64_t storeRunId() const { return reader_ ? reader_->runId() : 0; }
 
-    // Feeds one event object, as `hy3 train --events jsonl` writes them (public for tests and replay).
-    void handleEvent(const nlohmann::json& event);
+    // Feeds one event, as `hy3 train --events jsonl` writes them (public for tests and replay).
+    void handleEvent(const RunEvent& event);
     // Feeds one step of router load for `layer` (counts per expert).
     void addRouterLoad(int64_t step, int layer, const std::vector<double>& counts);
 
@@ -97,25 +75,17 @@ private slots:
     void pollStore();
 
 private:
-    void setState(const QString& state);
-    void addLog(double step, const QString& level, const QString& text);
+    void publish(const api::FollowChanges& changes);
+    void addLog(const QString& level, const QString& text);
 
     QProcess* process_ = nullptr;
-    QByteArray pending_;       // a partial stdout line
-    // Following a run through its store: the connection is this object's alone and is used only on
-    // the GUI thread, by attach() and the poll timer; clear() stops the timer before closing it.
-    // Work on other threads opens its own connection (api::routerHistory).
+    QByteArray pending_;  // a partial stdout line
+    api::RunFollower follower_;
+    // Following a run through its store: the reader's connection is this object's alone and is
+    // used only on the GUI thread, by attach() and the poll timer; clear() stops the timer before
+    // closing it. Work on other threads opens its own connection (api::routerHistory).
     QTimer* pollTimer_;
-    std::unique_ptr<RunStore> store_;
-    int64_t storeRun_ = 0, lastRouterStep_ = -1, lastEventId_ = 0;
-    std::map<std::string, int64_t> lastStepOf_;  // per metric: the newest step read
-    QString state_ = "idle", runDir_, lastError_;
-    int64_t step_ = 0, totalSteps_ = 0, routerSteps_ = 0;
-    double startedAt_ = 0, endedAt_ = 0;  // unix seconds
-    std::map<QString, Series> metrics_;
-    std::vector<LayerLoad> layers_;      // by position in layerNumbers_
-    std::vector<int> layerNumbers_;      // the model's MoE layer indexes
-    std::vector<LogLine> log_;
+    std::unique_ptr<api::RunStoreReader> reader_;
 };
 
 }  // namespace hy3::ui

@@ -3,7 +3,7 @@
 // store while it grows, and whether resuming from a checkpoint will be exact. No torch headers.
 #include "config/project.h"
 #include "store/run_store.h"
-#include "train/reporter.h"  // summarizeLoad: the router imbalance figures
+#include "store/run_events.h"  // summarizeLoad: the router imbalance figures
 
 #include <string>
 #include <vector>

@@ -323,7 +323,7 @@ void Trainer::saveCheckpoint() {
     if (primary()) {
         const auto hashes = completeModelShards(temp, shards, config_, dtype, tokenizerDirFor(project_));
         lastCheckpoint_ = checkpoints_->commitSave(state_.step, checkpointMeta(), hashes);
-        reporter_->checkpoint(state_.step, lastCheckpoint_.string(), checkpointMeta()["metrics"]);
+        reporter_->checkpoint({state_.step, lastCheckpoint_.string(), checkpointMeta()["metrics"]});
         for (const fs::path& removed : checkpoints_->applyRetention(project_.training.keep_last, project_.training.keep_best))
             reporter_->log(state_.step, "retention: removed " + removed.filename().string());
     }
@@ -339,14 +339,14 @@ void Trainer::evaluateNow() {
     lastEvalLoss_ = r.loss;
     lastEvalStep_ = state_.step;
     if (state_.bestEvalLoss < 0 || r.loss < state_.bestEvalLoss) state_.bestEvalLoss = r.loss;
-    reporter_->eval(state_.step, r.loss, r.labelTokens);
+    reporter_->eval({state_.step, r.loss, r.labelTokens});
 }
 
 std::string Trainer::resumeHint() const { return resumeCommand(request_, dist_->env(), lastCheckpoint_); }
 
 void Trainer::finish(const std::string& status, const std::string& message) {
     if (store_) store_->setRunState(runId_, status);
-    reporter_->end(state_.step, status, message);
+    reporter_->end({state_.step, status, message});
 }
 
 // Ranks see a signal at slightly different moments; they stop after the same step.
@@ -377,7 +377,7 @@ std::string Trainer::loop() {
 
         torch::Tensor rss = torch::tensor({static_cast<double>(peakRssBytes())}, torch::kDouble);
         dist_->world().allReduceMax(rss);
-        StepMetrics m;
+        StepEvent m;
         m.step = step;
         m.totalSteps = schedule_.totalSteps;
         m.loss = r.loss;
@@ -393,7 +393,7 @@ std::string Trainer::loop() {
         m.skipReason = r.skipReason;
         if (primary())
             store_->transaction([&] {
-                for (const LayerRouterState& layer : r.router) reporter_->router(step, layer.layer, layer.load, layer.bias);
+                for (const LayerRouterState& layer : r.router) reporter_->router({step, layer.layer, layer.load, layer.bias});
                 reporter_->step(m);
             });
         else
@@ -442,9 +442,8 @@ void Trainer::announce() {
     map.pop_back();  // the log line ends it
     reporter_->log(state_.step, "what trains:\n" + map);
     if (validation_.empty()) reporter_->log(state_.step, "no validation rows (data.validation_fraction is 0 and no validation dataset): no eval");
-    reporter_->start(state_.step, {{"run_dir", runDir_.string()},
-                                   {"total_steps", schedule_.totalSteps},
-                                   {"parameters", total},
+    reporter_->start({state_.step, runDir_.string(), schedule_.totalSteps,
+                                  {{"parameters", total},
                                    {"trainable_parameters", trainable},
                                    {"training_flops_per_token", trainingFlopsPerToken(config_, t.seq_len)},
                                    {"peak_flops_per_s", peakFlops_},
@@ -452,7 +451,7 @@ void Trainer::announce() {
                                    {"threads", at::get_num_threads()},
                                    {"world_size", dist_->worldSize()},
                                    {"layout", fingerprint_["layout"]},
-                                   {"resumed_from", resumeFrom_ && !weightsOnlyStart_ ? resumeFrom_->string() : ""}});
+                                   {"resumed_from", resumeFrom_ && !weightsOnlyStart_ ? resumeFrom_->string() : ""}}});
 }
 
 TrainOutcome Trainer::run() {
@@ -485,7 +484,7 @@ TrainOutcome Trainer::run() {
     try {
         const std::string failure = loop();
         if (!failure.empty()) {
-            reporter_->error(state_.step, failure);
+            reporter_->error({state_.step, failure});
             finish("failed", "failed at step " + std::to_string(state_.step));
             outcome.status = "failed";
             outcome.exitCode = 1;
@@ -516,7 +515,7 @@ TrainOutcome Trainer::run() {
         dist_->abandon();
         outcome.status = "failed";
         outcome.exitCode = 1;
-        reporter_->error(state_.step, message);
+        reporter_->error({state_.step, message});
         finish("failed", "failed at step " + std::to_string(state_.step));
     }
     outcome.step = state_.step;

@@ -1,7 +1,8 @@
 #pragma once
 // Where a run's progress goes: the run store (metrics, router load, events), one JSON object per
-// line on stdout with --events jsonl (the schema is in the README), a progress line with ETA on a
-// terminal otherwise, and the rank's log file.
+// line on stdout with --events jsonl (typed in store/run_events.h; the schema is in the README), a
+// progress line with ETA on a terminal otherwise, and the rank's log file.
+#include "store/run_events.h"
 #include "store/run_store.h"
 
 #include <nlohmann/json.hpp>
@@ -16,23 +17,6 @@
 
 namespace hy3 {
 
-struct StepMetrics {
-    int64_t step = 0, totalSteps = 0;
-    double loss = 0, lr = 0, gradNorm = 0;
-    double tokensPerSecond = 0, mfu = 0, stepSeconds = 0;
-    int64_t tokens = 0, labelTokens = 0;
-    uint64_t rssBytes = 0, cudaAllocated = 0, cudaReserved = 0;
-    bool skipped = false;
-    std::string skipReason;
-};
-
-struct RouterSummary {
-    double maxOverMean = 0;  // largest expert load / mean load
-    double cv = 0;           // coefficient of variation of the loads
-    int64_t idle = 0;        // experts that got no token
-};
-RouterSummary summarizeLoad(const std::vector<int64_t>& load);
-
 class RunReporter {
 public:
     // Rank 0 is `primary`: it writes the store, the events and the progress. The other ranks
@@ -40,13 +24,14 @@ public:
     RunReporter(RunStore* store, int64_t runId, bool jsonl, std::ostream& events, std::ostream& human,
                 const std::filesystem::path& logFile, bool primary = true);
 
-    void start(int64_t step, const nlohmann::json& info);
-    void step(const StepMetrics& m);
-    void router(int64_t step, int64_t layer, const std::vector<int64_t>& load, const std::vector<float>& bias);
-    void eval(int64_t step, double evalLoss, int64_t labelTokens);
-    void checkpoint(int64_t step, const std::string& path, const nlohmann::json& metrics);
-    void end(int64_t step, const std::string& status, const std::string& message);
-    void error(int64_t step, const std::string& message);
+    void start(const StartEvent& e);
+    // The step's router summary is filled in from the router() calls since the last step.
+    void step(StepEvent e);
+    void router(const RouterEvent& e);
+    void eval(const EvalEvent& e);
+    void checkpoint(const CheckpointEvent& e);
+    void end(const EndEvent& e);
+    void error(const ErrorEvent& e);
     void log(int64_t step, const std::string& line);
 
     // Rank 0's last words when its watchdog ends the job because another rank failed: the error
@@ -56,9 +41,8 @@ public:
                             std::ostream& events);
 
 private:
-    void publish(const nlohmann::json& event);
-    void storeEvent(int64_t step, const std::string& kind, const std::string& level, const std::string& message,
-                    const nlohmann::json& data);
+    void publish(const RunEvent& event);
+    void record(const RunEvent& event);
     void humanLine(const std::string& line);
 
     RunStore* store_;

@@ -1,6 +1,7 @@
 // The run store on real SQLite files: schema and migration from an empty file, every table written
 // and read back, refusal of foreign or newer files, a reader polling while a writer inserts, and a
 // store refusing a thread that did not open it.
+#include "store/run_events.h"
 #include "store/run_store.h"
 #include "util/error.h"
 
@@ -193,6 +194,51 @@ private slots:
         RunStore moved = std::move(store);
         QVERIFY_THROWS_EXCEPTION(hy3::Error, store.runs());
         QCOMPARE(moved.runs().size(), size_t(1));
+    }
+
+    // Every kind of run event survives both encodings: the stream's JSON and the store's row.
+    void runEventsRoundTrip() {
+        hy3::StepEvent step;
+        step.step = 7, step.totalSteps = 10, step.loss = 2.5, step.lr = 1e-4, step.gradNorm = 0.75, step.mfu = 0.4;
+        step.routerMaxMean = 1.5, step.routerIdle = 2;
+        hy3::StepEvent skipped = step;
+        skipped.skipped = true, skipped.skipReason = "non-finite loss";
+        const std::vector<hy3::RunEvent> events = {
+            hy3::StartEvent{0, "/runs/a", 10, {{"parameters", 123}}},
+            step,
+            skipped,
+            hy3::RouterEvent{7, 1, {3, 0, 5}, {0.5f, -0.25f, 0.f}},
+            hy3::EvalEvent{7, 1.25, 900},
+            hy3::CheckpointEvent{7, "/runs/a/checkpoints/step-00000007", {{"loss", 2.5}}},
+            hy3::ErrorEvent{8, "rank 1 stopped responding"},
+            hy3::EndEvent{8, "failed", "failed at step 8"},
+            hy3::LogEvent{8, "warning", "a human line"},
+        };
+        for (const hy3::RunEvent& event : events) {
+            const nlohmann::json j = hy3::eventToJson(event);
+            const auto back = hy3::eventFromJson(j);
+            QVERIFY2(back, j.dump().c_str());
+            QCOMPARE(QString::fromStdString(hy3::eventToJson(*back).dump()), QString::fromStdString(j.dump()));
+            // The store keeps what following a run needs: the same step, and for each kind its payload.
+            const hy3::StoredEvent row = hy3::eventToRecord(event);
+            hy3::EventRecord record;
+            record.step = row.step, record.kind = row.kind, record.level = row.level, record.message = row.message, record.data_json = row.data.dump();
+            const auto stored = hy3::eventFromRecord(record);
+            QVERIFY2(stored, record.kind.c_str());
+            QCOMPARE(stored->index(), event.index());
+            QCOMPARE(hy3::stepOf(*stored), hy3::stepOf(event));
+        }
+        QCOMPARE(std::get<hy3::CheckpointEvent>(*hy3::eventFromRecord([] {
+                     hy3::EventRecord r;
+                     r.kind = "checkpoint", r.message = "checkpoint /x/step-00000001", r.data_json = "{}";
+                     return r;
+                 }())).path,
+                 std::string("/x/step-00000001"));
+        // What is not an event is refused, not guessed.
+        QVERIFY(!hy3::eventFromJson(nlohmann::json{{"event", "step"}}));
+        QVERIFY(!hy3::eventFromJson(nlohmann::json{{"event", "router"}, {"step", 1}, {"layer", "x"}, {"load", {1}}}));
+        QVERIFY(!hy3::eventFromJson(nlohmann::json{{"event", "teleport"}, {"step", 1}}));
+        QVERIFY(!hy3::eventFromJson(nlohmann::json::array()));
     }
 
     void readerPollsWhileWriterInserts() {

@@ -2,7 +2,7 @@
 // own, gradient accumulation against one big batch, clipping, the non-finite skip, the KV cache
 // against the full forward, and train state round trips. The torch side is tests/torch/train_checks.cpp.
 #include "test_support.h"
-#include "train/reporter.h"
+#include "store/run_events.h"
 #include "train/schedule.h"
 #include "train_checks.h"
 

@@ -1,5 +1,7 @@
 #pragma once
 // Helpers for the tests that read `hy3 train --events jsonl` output and its run directories.
+#include "store/run_events.h"
+
 #include <nlohmann/json.hpp>
 
 #include <QByteArray>
@@ -11,11 +13,15 @@
 
 namespace hy3::test {
 
-// One JSON object per non-empty line of a run's stdout.
+// One JSON object per non-empty line of a run's stdout; each must be a run event of the typed
+// schema (store/run_events.h), or the test run ends naming the line.
 inline std::vector<nlohmann::json> parseEvents(const QByteArray& out) {
     std::vector<nlohmann::json> events;
-    for (const QByteArray& line : out.split('\n'))
-        if (!line.trimmed().isEmpty()) events.push_back(nlohmann::json::parse(line.toStdString()));
+    for (const QByteArray& line : out.split('\n')) {
+        if (line.trimmed().isEmpty()) continue;
+        events.push_back(nlohmann::json::parse(line.toStdString()));
+        if (!hy3::eventFromJson(events.back())) qFatal("not a run event: %s", line.constData());
+    }
     return events;
 }
 

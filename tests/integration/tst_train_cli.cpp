@@ -1,6 +1,7 @@
 // `hy3 train` as real processes on the bundled default project (shortened with --set): exact
 // resume after --stop-after and after SIGTERM, the non-finite skip and stop, events against the run
 // store, refused and weights-only resumes, generate from the result, bench train, and bad input.
+#include "api/run_follower.h"
 #include "store/run_store.h"
 #include "integration/event_stream.h"
 #include "test_support.h"
@@ -80,6 +81,45 @@ private slots:
         QCOMPARE(routers.begin()->second["load"].size(), size_t(8));  // hy3-tiny has 8 experts
         QCOMPARE(stepEvents(reference_, "eval").size(), size_t(2));   // steps 3 and 6
         QCOMPARE(stepEvents(reference_, "checkpoint").size(), size_t(2));
+    }
+
+    // The workbench follows a run either through its events stream or through run.sqlite; both
+    // must show the same run: the same series, router steps, checkpoints, errors, log and state.
+    void bothWaysOfFollowingARunAgree() {
+        hy3::api::RunFollower fromStream;
+        const auto r = runHy3(shortRun(tmp_.path() + "/followed"), 300000);
+        QVERIFY2(r.exitCode == 0, qPrintable(describe(r)));
+        for (const QByteArray& line : r.out.split('\n')) fromStream.feedLine(line.toStdString());
+        hy3::api::RunFollower fromStore;
+        hy3::api::RunStoreReader reader(runDirOf(tmp_.path() + "/followed").toStdString());
+        reader.poll(fromStore);
+
+        QCOMPARE(fromStream.state(), std::string("finished"));
+        QCOMPARE(fromStore.state(), fromStream.state());
+        QCOMPARE(fromStore.step(), fromStream.step());
+        QCOMPARE(fromStore.totalSteps(), fromStream.totalSteps());
+        for (const char* name : {"loss", "lr", "grad_norm", "eval_loss"}) {
+            QVERIFY2(fromStream.metrics().count(name), name);
+            QCOMPARE(fromStore.metrics().at(name).steps, fromStream.metrics().at(name).steps);
+            QCOMPARE(fromStore.metrics().at(name).values, fromStream.metrics().at(name).values);
+        }
+        QCOMPARE(fromStore.routerSteps(), fromStream.routerSteps());
+        QCOMPARE(fromStore.layerNumbers(), fromStream.layerNumbers());
+        QCOMPARE(fromStore.layers().back().latest, fromStream.layers().back().latest);
+        // The lines both log for the run's events (the store also keeps the human log lines).
+        auto eventLines = [](const hy3::api::RunFollower& f) {
+            std::vector<std::string> lines;
+            for (const auto& l : f.log())
+                if (l.text.rfind("checkpoint ", 0) == 0 || l.text.rfind("eval loss", 0) == 0 || l.text.rfind("run ", 0) == 0)
+                    lines.push_back(l.text);
+            return lines;
+        };
+        const auto streamLines = eventLines(fromStream);
+        QVERIFY(std::count_if(streamLines.begin(), streamLines.end(), [](const std::string& t) { return t.rfind("checkpoint ", 0) == 0; }) == 2);
+        for (const std::string& line : streamLines) {
+            const auto storeLines = eventLines(fromStore);
+            QVERIFY2(std::find(storeLines.begin(), storeLines.end(), line) != storeLines.end(), line.c_str());
+        }
     }
 
     void eventsAndRunStoreAgree() {

@@ -80,7 +80,7 @@ void grab(MainWindow& window, const QString& page, const QString& file) {
 
 QString logText(RunMonitor* m) {
     QString text;
-    for (const auto& line : m->log()) text += line.text + "\n";
+    for (const auto& line : m->log()) text += QString::fromStdString(line.text) + "\n";
     return text.right(3000);
 }
 

@@ -449,7 +449,7 @@ void TrainPage::onStateChanged(const QString& state) {
 void TrainPage::onLogAdded(const LogLine& line) {
     const int minimum = logLevel_->currentIndex();
     const int level = line.level == "error" ? 2 : line.level == "warning" ? 1 : 0;
-    const QString text = QString("%1  %2").arg(static_cast<qint64>(line.step), 6).arg(line.text);
+    const QString text = QString("%1  %2").arg(static_cast<qint64>(line.step), 6).arg(QString::fromStdString(line.text));
     if (level < minimum || (!logFilter_->text().isEmpty() && !text.contains(logFilter_->text(), Qt::CaseInsensitive))) return;
     auto* item = new QListWidgetItem(text);
     if (level == 2) item->setForeground(QColor(0xc0, 0x39, 0x2b));

@@ -22,11 +22,14 @@ class QCustomPlot;
 class QCPColorMap;
 class QCPGraph;
 
+namespace hy3::api {
+struct LogLine;
+}
+
 namespace hy3::ui {
 
 class ProjectSession;
 class RunMonitor;
-struct LogLine;
 
 // One expert's load share and bias over time, read from the run store.
 struct ExpertHistory {
@@ -71,7 +74,7 @@ signals:
 private slots:
     void onStartClicked();
     void onStateChanged(const QString& state);
-    void onLogAdded(const LogLine& line);
+    void onLogAdded(const api::LogLine& line);
     void refreshCharts();
     void refreshHeatmap();
     void refreshStatus();

@@ -1,0 +1,206 @@
+#include "api/run_follower.h"
+
+#include "store/run_layout.h"
+#include "util/error.h"
+#include "util/format.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace hy3::api {
+namespace {
+
+double nowSeconds() {
+    using namespace std::chrono;
+    return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+template <class... Fs>
+struct Overload : Fs... {
+    using Fs::operator()...;
+};
+template <class... Fs>
+Overload(Fs...) -> Overload<Fs...>;
+
+}  // namespace
+
+void FollowChanges::merge(const FollowChanges& o) {
+    metrics = metrics || o.metrics;
+    router = router || o.router;
+    state = state || o.state;
+    runDir = runDir || o.runDir;
+    log.insert(log.end(), o.log.begin(), o.log.end());
+    checkpoints.insert(checkpoints.end(), o.checkpoints.begin(), o.checkpoints.end());
+}
+
+void RunFollower::clear() { *this = RunFollower(); }
+
+FollowChanges RunFollower::setState(const std::string& state) {
+    FollowChanges c;
+    if (state == state_) return c;
+    state_ = state;
+    c.state = true;
+    return c;
+}
+
+FollowChanges RunFollower::addLog(double step, const std::string& level, const std::string& text) {
+    log_.push_back({step, level, text});
+    FollowChanges c;
+    c.log.push_back(log_.back());
+    return c;
+}
+
+FollowChanges RunFollower::addMetric(const std::string& name, int64_t step, double value) {
+    metrics_[name].add(static_cast<double>(step), value);
+    step_ = std::max(step_, step);
+    FollowChanges c;
+    c.metrics = true;
+    return c;
+}
+
+FollowChanges RunFollower::feedLine(std::string_view line) {
+    const auto object = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
+    const auto event = eventFromJson(object);
+    return event ? apply(*event) : FollowChanges{};
+}
+
+FollowChanges RunFollower::apply(const RunEvent& event) {
+    FollowChanges c;
+    std::visit(Overload{
+                   [&](const StartEvent& e) {
+                       runDir_ = e.runDir;
+                       totalSteps_ = e.totalSteps;
+                       step_ = e.step;
+                       c.runDir = true;
+                       c.merge(setState("running"));
+                       c.merge(applyStored(e));
+                   },
+                   [&](const StepEvent& e) {
+                       step_ = e.step;
+                       totalSteps_ = e.totalSteps;
+                       if (e.skipped) {
+                           c.merge(addLog(static_cast<double>(e.step), "warning", "step skipped: " + e.skipReason));
+                       } else {
+                           for (const auto& [name, value] : {std::pair<const char*, double>{"loss", e.loss},
+                                                             {"lr", e.lr},
+                                                             {"grad_norm", e.gradNorm},
+                                                             {"tokens_per_s", e.tokensPerSecond},
+                                                             {"mfu", e.mfu},
+                                                             {"rss_bytes", static_cast<double>(e.rssBytes)}})
+                               metrics_[name].add(static_cast<double>(e.step), value);
+                           if (e.cudaReserved > 0) metrics_["cuda_allocated_bytes"].add(static_cast<double>(e.step), static_cast<double>(e.cudaAllocated));
+                       }
+                       c.metrics = true;
+                   },
+                   [&](const RouterEvent& e) {
+                       c.merge(addRouterLoad(e.step, static_cast<int>(e.layer), std::vector<double>(e.load.begin(), e.load.end())));
+                   },
+                   [&](const EvalEvent& e) {
+                       metrics_["eval_loss"].add(static_cast<double>(e.step), e.evalLoss);
+                       c.metrics = true;
+                       c.merge(applyStored(e));
+                   },
+                   [&](const EndEvent& e) {
+                       endedAt_ = nowSeconds();
+                       c.merge(applyStored(e));
+                       c.merge(setState(e.status));
+                   },
+                   [&](const auto& e) { c.merge(applyStored(e)); },
+               },
+               event);
+    return c;
+}
+
+FollowChanges RunFollower::applyStored(const RunEvent& event) {
+    FollowChanges c;
+    const double step = static_cast<double>(stepOf(event));
+    std::visit(Overload{
+                   [&](const StartEvent& e) { c.merge(addLog(step, "info", "run " + e.runDir + ", " + std::to_string(e.totalSteps) + " steps")); },
+                   [&](const StepEvent&) {},
+                   [&](const RouterEvent&) {},
+                   [&](const EvalEvent& e) { c.merge(addLog(step, "info", "eval loss " + fixed(e.evalLoss, 4))); },
+                   [&](const CheckpointEvent& e) {
+                       c.merge(addLog(step, "info", "checkpoint " + e.path));
+                       c.checkpoints.push_back(e.path);
+                   },
+                   [&](const ErrorEvent& e) {
+                       lastError_ = e.message;
+                       c.merge(addLog(step, "error", e.message));
+                   },
+                   [&](const EndEvent& e) {
+                       c.merge(addLog(step, e.status == "failed" ? "error" : "info", "run " + e.status + ": " + e.message));
+                   },
+                   [&](const LogEvent& e) { c.merge(addLog(step, e.level, e.text)); },
+               },
+               event);
+    return c;
+}
+
+FollowChanges RunFollower::addRouterLoad(int64_t step, int layer, const std::vector<double>& counts) {
+    auto it = std::find(layerNumbers_.begin(), layerNumbers_.end(), layer);
+    size_t index = static_cast<size_t>(it - layerNumbers_.begin());
+    if (it == layerNumbers_.end()) {
+        // Layers arrive in order within a step; a new one is inserted in place.
+        const auto pos = std::lower_bound(layerNumbers_.begin(), layerNumbers_.end(), layer);
+        index = static_cast<size_t>(pos - layerNumbers_.begin());
+        layerNumbers_.insert(pos, layer);
+        layers_.insert(layers_.begin() + static_cast<std::ptrdiff_t>(index), LayerLoad{});
+    }
+    LayerLoad& l = layers_[index];
+    double total = 0;
+    for (double v : counts) total += v;
+    l.latest.resize(counts.size());
+    for (size_t i = 0; i < counts.size(); ++i) l.latest[i] = total > 0 ? counts[i] / total : 0;
+    l.window.push_back(counts);
+    if (l.window.size() > kWindow) l.window.pop_front();
+    const RouterSummary s = summarizeLoad(std::vector<int64_t>(counts.begin(), counts.end()));
+    l.maxOverMean.add(static_cast<double>(step), s.maxOverMean);
+    l.cv.add(static_cast<double>(step), s.cv);
+    l.idleExperts.add(static_cast<double>(step), static_cast<double>(s.idle));
+    if (step != lastRouterStep_ || routerSteps_ == 0) ++routerSteps_;
+    lastRouterStep_ = step;
+    FollowChanges c;
+    c.router = index + 1 == layers_.size();  // a whole step has arrived
+    return c;
+}
+
+RunStoreReader::RunStoreReader(const std::string& runDir)
+    : store_(RunStore::open(RunLayout{runDir}.store(), RunStore::Mode::ReadOnly)) {
+    const auto runs = store_.runs();
+    if (runs.empty()) fail(RunLayout{runDir}.store().string(), "the run store holds no run yet");
+    runId_ = runs.back().id;
+}
+
+FollowChanges RunStoreReader::poll(RunFollower& follower) {
+    FollowChanges c;
+    for (const RunRecord& r : store_.runs()) {
+        if (r.id != runId_) continue;
+        follower.setTotalSteps(r.total_steps);
+        follower.setTimes(r.started_at, r.ended_at);
+        c.merge(follower.setState(r.state));
+    }
+    for (const std::string& name : store_.metricNames(runId_)) {
+        int64_t& last = lastStepOf_.try_emplace(name, -1).first->second;
+        for (const MetricPoint& p : store_.metric(runId_, name, last)) {
+            c.merge(follower.addMetric(name, p.step, p.value));
+            last = p.step;
+        }
+    }
+    // A step's layers may be half written while we read: take the newest step only once the run
+    // has moved past it (or ended).
+    const auto rows = store_.routerLoad(runId_, lastRouterStep_);
+    const int64_t newest = rows.empty() ? lastRouterStep_ : rows.back().step;
+    const bool growing = follower.state() == "running";
+    for (const RouterLoadRecord& r : rows) {
+        if (growing && r.step == newest) break;
+        c.merge(follower.addRouterLoad(r.step, static_cast<int>(r.layer), std::vector<double>(r.counts.begin(), r.counts.end())));
+        lastRouterStep_ = r.step;
+    }
+    for (const EventRecord& e : store_.events(runId_, lastEventId_)) {
+        lastEventId_ = e.id;
+        if (const auto event = eventFromRecord(e)) c.merge(follower.applyStored(*event));
+    }
+    return c;
+}
+
+}  // namespace hy3::api

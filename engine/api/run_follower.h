@@ -1,0 +1,115 @@
+#pragma once
+// Following one training run while it goes, without Qt: the metric series, the router load of
+// every MoE layer (the latest step, a moving window and the imbalance over time), the log and the
+// run's state. It is fed typed events (store/run_events.h), either from the events stream of a
+// `hy3 train --events jsonl` process (feedLine) or from the run's run.sqlite (RunStoreReader,
+// polled), so both ways of following a run show the same thing. The workbench's RunMonitor is a
+// thin Qt adapter over it. No torch headers.
+#include "store/run_events.h"
+#include "store/run_store.h"
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hy3::api {
+
+struct Series {
+    std::vector<double> steps, values;
+    void add(double step, double value) { steps.push_back(step), values.push_back(value); }
+    size_t size() const { return steps.size(); }
+};
+
+struct LayerLoad {
+    std::vector<double> latest;                      // token-slot share per expert at the last step
+    std::deque<std::vector<double>> window;          // the last kWindow steps' counts
+    Series maxOverMean, cv, idleExperts;             // imbalance over time
+};
+
+struct LogLine {
+    double step = 0;
+    std::string level;  // info, warning, error
+    std::string text;
+};
+
+// What an update changed (the adapter turns these into signals).
+struct FollowChanges {
+    bool metrics = false;                 // new points in a series
+    bool router = false;                  // a whole step of router load arrived
+    bool state = false;                   // state() changed
+    bool runDir = false;                  // runDir() became known
+    std::vector<LogLine> log;             // lines added
+    std::vector<std::string> checkpoints; // checkpoint folders saved
+    void merge(const FollowChanges& other);
+};
+
+class RunFollower {
+public:
+    static constexpr size_t kWindow = 20;
+
+    void clear();
+
+    // One line of `hy3 train --events jsonl` output; a line that is not an event changes nothing.
+    FollowChanges feedLine(std::string_view line);
+    // An event of the stream.
+    FollowChanges apply(const RunEvent& event);
+    // An event read back from the store's events table: the same log, checkpoints and errors as
+    // from the stream; metrics and router load come from their own tables instead.
+    FollowChanges applyStored(const RunEvent& event);
+    // One step of router load for `layer` (counts per expert).
+    FollowChanges addRouterLoad(int64_t step, int layer, const std::vector<double>& counts);
+    FollowChanges addMetric(const std::string& name, int64_t step, double value);
+    FollowChanges addLog(double step, const std::string& level, const std::string& text);
+    FollowChanges setState(const std::string& state);
+    void setRunDir(const std::string& dir) { runDir_ = dir; }
+    void setTotalSteps(int64_t total) { totalSteps_ = total; }
+    void setTimes(double startedAt, double endedAt) { startedAt_ = startedAt, endedAt_ = endedAt; }
+    void setLastError(const std::string& error) { lastError_ = error; }
+
+    const std::string& state() const { return state_; }
+    bool isRunning() const { return state_ == "running" || state_ == "starting"; }
+    const std::string& runDir() const { return runDir_; }
+    int64_t step() const { return step_; }
+    int64_t totalSteps() const { return totalSteps_; }
+    double startedAt() const { return startedAt_; }  // unix seconds, 0 before the start
+    double endedAt() const { return endedAt_; }      // 0 while it goes
+    const std::map<std::string, Series>& metrics() const { return metrics_; }
+    const std::vector<LayerLoad>& layers() const { return layers_; }
+    const std::vector<int>& layerNumbers() const { return layerNumbers_; }  // the model's MoE layer indexes, by position
+    const std::vector<LogLine>& log() const { return log_; }
+    const std::string& lastError() const { return lastError_; }
+    int64_t routerSteps() const { return routerSteps_; }
+
+private:
+    std::string state_ = "idle", runDir_, lastError_;
+    int64_t step_ = 0, totalSteps_ = 0, routerSteps_ = 0, lastRouterStep_ = -1;
+    double startedAt_ = 0, endedAt_ = 0;
+    std::map<std::string, Series> metrics_;
+    std::vector<LayerLoad> layers_;  // by position in layerNumbers_
+    std::vector<int> layerNumbers_;
+    std::vector<LogLine> log_;
+};
+
+// Reads what a run's store gained since the last poll. It owns one read-only connection, which
+// belongs to the thread that created the reader (RunStore is thread-confined): create it on the
+// thread that polls.
+class RunStoreReader {
+public:
+    // Opens RUN/run.sqlite and its newest run. Throws hy3::Error naming the file.
+    explicit RunStoreReader(const std::string& runDir);
+    int64_t runId() const { return runId_; }
+    // Applies everything new to `follower`. WAL readers never block the writer.
+    FollowChanges poll(RunFollower& follower);
+
+private:
+    RunStore store_;
+    int64_t runId_ = 0;
+    int64_t lastRouterStep_ = -1, lastEventId_ = 0;
+    std::map<std::string, int64_t> lastStepOf_;  // per metric: the newest step read
+};
+
+}  // namespace hy3::api
