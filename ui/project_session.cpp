@@ -1,6 +1,6 @@
 #include "project_session.h"
 
-#include "util/error.h"
+#include "api/common.h"
 
 #include <QDir>
 #include <QFileInfo>

@@ -1,7 +1,6 @@
-#include "api/data_tools.h"
-#include "api/model_tools.h"
-#include "api/train_tools.h"
+#include "api/bench_tools.h"
 #include "cli/commands.h"
+#include "cli/formats.h"
 
 #include <iostream>
 
@@ -28,7 +27,7 @@ void addBenchModel(CLI::App& bench, Action& action) {
         if (preset->count() + model->count() == 0) throw CLI::RequiredError("--preset or --model");
         action = [req, json] {
             const api::ModelBenchResult r = api::benchModel(*req);
-            std::cout << (*json ? api::modelBenchJson(r) + "\n" : api::formatModelBench(r));
+            std::cout << (*json ? modelBenchJson(r) + "\n" : formatModelBench(r));
             return 0;
         };
     });
@@ -55,26 +54,28 @@ void addBenchTrain(CLI::App& bench, Action& action) {
         if (preset->count() + model->count() == 0) throw CLI::RequiredError("--preset or --model");
         action = [req, json] {
             const api::TrainBenchResult r = api::benchTrain(*req);
-            if (r.printer) std::cout << (*json ? api::trainBenchJson(r) + "\n" : api::formatTrainBench(r));
+            if (r.printer) std::cout << (*json ? trainBenchJson(r) + "\n" : formatTrainBench(r));
             return 0;
         };
     });
 }
 
 void addBenchTokenizer(CLI::App& bench, Action& action) {
-    auto* cmd = bench.add_subcommand("tokenizer", "MB/s of this engine's tokenizer and of HF's JavaScript one on the same corpus");
+    auto* cmd = bench.add_subcommand("tokenizer", "MB/s of the engine's tokenizer on one thread (scripts/bench-tokenizer.sh compares HF's)");
     auto tokenizer = std::make_shared<std::string>();
     auto corpus = std::make_shared<std::string>();
+    auto saveCorpus = std::make_shared<std::string>();
     auto repeats = std::make_shared<int>(3);
     auto json = std::make_shared<bool>(false);
-    cmd->add_option("--tokenizer", *tokenizer, "folder with tokenizer.json (default: Qwen3 from tests/reference)");
+    cmd->add_option("--tokenizer", *tokenizer, "folder with tokenizer.json (default: the bundled byte-level tokenizer)");
     cmd->add_option("--corpus", *corpus, "JSONL of strings (default: a generated varied corpus of 20,000 lines)");
+    cmd->add_option("--save-corpus", *saveCorpus, "write the generated corpus here (to time another tokenizer on it)");
     cmd->add_option("--repeats", *repeats, "timed passes over the corpus")->capture_default_str();
     cmd->add_flag("--json", *json, "print one JSON object");
-    cmd->callback([&action, tokenizer, corpus, repeats, json] {
-        action = [tokenizer, corpus, repeats, json] {
-            const api::TokenizerBenchResult r = api::benchTokenizer(*tokenizer, *corpus, *repeats);
-            std::cout << (*json ? api::tokenizerBenchJson(r) + "\n" : api::formatTokenizerBench(r));
+    cmd->callback([&action, tokenizer, corpus, saveCorpus, repeats, json] {
+        action = [tokenizer, corpus, saveCorpus, repeats, json] {
+            const api::TokenizerBenchResult r = api::benchTokenizer(*tokenizer, *corpus, *repeats, *saveCorpus);
+            std::cout << (*json ? tokenizerBenchJson(r) + "\n" : formatTokenizerBench(r));
             return 0;
         };
     });

@@ -1,6 +1,7 @@
 #include "api/checkpoint_tools.h"
+#include "api/common.h"
 #include "cli/commands.h"
-#include "util/format.h"
+#include "cli/formats.h"
 
 #include <iostream>
 
@@ -51,7 +52,7 @@ void addExport(CLI::App& parent, Action& action) {
         action = [req, json] {
             const api::ExportSummary s = api::exportCheckpoint(*req);
             if (*json) {
-                std::cout << api::exportSummaryJson(s) << "\n";
+                std::cout << exportSummaryJson(s) << "\n";
             } else {
                 std::cout << "exported " << s.tensors << " tensors (" << shortBytes(static_cast<double>(s.tensorBytes)) << ") in "
                           << s.shards << " shard(s) to " << s.destination << "\n"

@@ -1,5 +1,6 @@
 #include "api/data_tools.h"
 #include "cli/commands.h"
+#include "cli/formats.h"
 
 #include <unistd.h>
 
@@ -49,7 +50,7 @@ void addDataCommands(CLI::App& app, Action& action) {
         action = [po] {
             const PrepareResult r = api::prepareProject(po->project, po->sets, progressPrinter(), po->threads);
             if (::isatty(STDERR_FILENO)) std::cerr << "\n";
-            std::cout << api::formatDataStats(r);
+            std::cout << formatDataStats(r);
             return 0;
         };
     });
@@ -67,7 +68,7 @@ void addDataCommands(CLI::App& app, Action& action) {
                 out["reused"] = r.reused;
                 std::cout << out.dump(2) << "\n";
             } else {
-                std::cout << api::formatDataStats(r);
+                std::cout << formatDataStats(r);
             }
             return 0;
         };

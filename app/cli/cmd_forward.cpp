@@ -1,6 +1,6 @@
+#include "api/common.h"
 #include "api/model_tools.h"
 #include "cli/commands.h"
-#include "util/format.h"
 
 #include <iostream>
 

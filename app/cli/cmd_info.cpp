@@ -1,5 +1,6 @@
 #include "api/system_report.h"
 #include "cli/commands.h"
+#include "cli/formats.h"
 
 #include <iostream>
 
@@ -12,7 +13,7 @@ void addInfoCommand(CLI::App& app, Action& action) {
     cmd->callback([&action, json] {
         action = [json] {
             const SystemInfo info = api::systemInfo();
-            std::cout << (*json ? api::systemInfoJson(info) + "\n" : api::formatSystemInfo(info));
+            std::cout << (*json ? systemInfoJson(info) + "\n" : formatSystemInfo(info));
             return 0;
         };
     });

@@ -1,5 +1,5 @@
+#include "api/launch_tools.h"
 #include "cli/commands.h"
-#include "dist/launcher.h"
 
 #include <iostream>
 

@@ -1,5 +1,6 @@
 #include "api/model_report.h"
 #include "cli/commands.h"
+#include "cli/formats.h"
 
 #include <iostream>
 
@@ -22,7 +23,7 @@ void addModelInfoCommand(CLI::App& app, Action& action) {
     cmd->callback([&action, opts] {
         action = [opts] {
             const api::ModelReport report = api::describeModel(opts->source, opts->seqLen);
-            std::cout << (opts->json ? api::modelReportJson(report) + "\n" : api::formatModelReport(report));
+            std::cout << (opts->json ? modelReportJson(report) + "\n" : formatModelReport(report));
             return 0;
         };
     });

@@ -1,5 +1,6 @@
 #include "api/plan_tools.h"
 #include "cli/commands.h"
+#include "cli/formats.h"
 
 #include <iostream>
 
@@ -13,13 +14,13 @@ void addPlanCommand(CLI::App& app, Action& action) {
     auto overheadMib = std::make_shared<double>(-1);
     auto json = std::make_shared<bool>(false);
     cmd->add_option("--model", *model, "preset name, config.json or model directory")->required();
-    cmd->add_option("--gpus", s->devices, "devices (processes) in the job")->required();
-    cmd->add_option("--gpu-mem", *gpuMem, "memory per device, GiB")->capture_default_str();
-    cmd->add_option("--seq-len", s->seqLen, "tokens per row")->capture_default_str();
-    cmd->add_option("--micro-batch", s->microBatch, "rows per forward/backward")->capture_default_str();
+    cmd->add_option("--gpus", s->devices, "devices (processes) in the job")->required()->check(CLI::PositiveNumber);
+    cmd->add_option("--gpu-mem", *gpuMem, "memory per device, GiB")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--seq-len", s->seqLen, "tokens per row")->capture_default_str()->check(CLI::Range(2, 1 << 30));
+    cmd->add_option("--micro-batch", s->microBatch, "rows per forward/backward")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--global-batch", s->globalBatch, "rows per optimizer step (default: devices x micro-batch x 4)");
-    cmd->add_option("--dtype", s->dtype, "parameter dtype: bf16 or fp32")->capture_default_str();
-    cmd->add_option("--device", s->device, "cuda or cpu (the per-process overhead differs)")->capture_default_str();
+    cmd->add_option("--dtype", s->dtype, "parameter dtype: bf16 or fp32")->capture_default_str()->check(CLI::IsMember({"bf16", "fp32"}));
+    cmd->add_option("--device", s->device, "cuda or cpu (the per-process overhead differs)")->capture_default_str()->check(CLI::IsMember({"cuda", "cpu"}));
     cmd->add_option("--overhead-mib", *overheadMib, "per-process runtime overhead (default: 1024 on cuda, 200 on cpu)");
     cmd->add_option("--tflops", s->achievedFlopsPerSecond, "achieved FLOP/s per device, for the time estimate")->capture_default_str();
     cmd->add_option("--link-gbps", s->linkBytesPerSecond, "bytes/s per device for collectives")->capture_default_str();
@@ -29,7 +30,7 @@ void addPlanCommand(CLI::App& app, Action& action) {
             s->deviceMemoryBytes = *gpuMem * 1073741824.0;
             if (*overheadMib >= 0) s->overheadBytes = *overheadMib * 1048576.0;
             const LayoutPlanResult plan = api::planLayoutsFor(*model, *s);
-            std::cout << (*json ? api::layoutPlanJson(plan) + "\n" : api::formatLayoutPlan(plan));
+            std::cout << (*json ? layoutPlanJson(plan) + "\n" : formatLayoutPlan(plan));
             return 0;
         };
     });

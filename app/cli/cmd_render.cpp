@@ -1,6 +1,6 @@
+#include "api/common.h"
 #include "api/data_tools.h"
 #include "cli/commands.h"
-#include "util/error.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,8 +1,8 @@
 // hy3: the headless engine. The same binary the workbench starts for training runs and that
 // cluster nodes run under torchrun or srun.
+#include "api/common.h"
+#include "api/process_tools.h"
 #include "cli/commands.h"
-#include "runtime/process_setup.h"
-#include "util/error.h"
 
 #include <iostream>
 #include <string>

@@ -59,14 +59,5 @@ ExportSummary exportCheckpoint(const ExportRequest& r) {
     return s;
 }
 
-std::string exportSummaryJson(const ExportSummary& s) {
-    return nlohmann::json{{"destination", s.destination},
-                          {"tensors", s.tensors},
-                          {"shards", s.shards},
-                          {"tensor_bytes", s.tensorBytes},
-                          {"model_bytes_in_memory", s.modelBytesInMemory},
-                          {"peak_rss_bytes", s.peakRssBytes}}
-        .dump(2);
-}
 
 }  // namespace hy3::api

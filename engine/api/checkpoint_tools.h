@@ -25,7 +25,6 @@ struct ExportSummary {
 };
 
 ExportSummary exportCheckpoint(const ExportRequest& request);
-std::string exportSummaryJson(const ExportSummary& summary);
 
 
 }  // namespace hy3::api

@@ -1,5 +1,5 @@
 #pragma once
-// Engine facade for the data commands (tokenize, render, prepare, data-stats, bench tokenizer)
+// Engine facade for the data commands (tokenize, render, prepare, data-stats)
 // and the GUI's data page. No torch headers.
 #include "config/project.h"
 #include "data/dataset.h"
@@ -49,28 +49,10 @@ void renderJsonLines(const RenderRequest& request, const std::string& file, std:
 // Throws hy3::Error naming the file and line for a line that is not a JSON string.
 void tokenizeJsonLines(const Tokenizer& tokenizer, const std::string& file, std::ostream& out);
 
-struct TokenizerBenchResult {
-    std::string tokenizer;
-    int64_t lines = 0;
-    uint64_t bytes = 0;           // per pass
-    int repeats = 0;
-    int64_t tokens = 0;           // per pass
-    double engineMbPerS = 0;      // one thread, after a warm-up pass
-    double referenceMbPerS = 0;   // @huggingface/tokenizers under Node.js, same corpus and passes
-    double speedup = 0;
-};
-
-// Tokenizes a corpus (a JSONL of strings, or the generated varied corpus when `corpus` is empty)
-// with the engine and with the JavaScript reference in the same run. `tokenizer` empty: the Qwen3
-// tokenizer of the reference package.
-TokenizerBenchResult benchTokenizer(const std::string& tokenizer, const std::string& corpus, int repeats);
-std::string formatTokenizerBench(const TokenizerBenchResult& r);
-std::string tokenizerBenchJson(const TokenizerBenchResult& r);
 
 // Prepares (or reuses) the token cache of a project, after `--set` overrides.
 PrepareResult prepareProject(const std::string& projectFile, const std::vector<std::string>& overrides,
                              const std::function<void(const PrepareProgress&)>& progress = {}, int threads = 0);
-std::string formatDataStats(const PrepareResult& result);
 // The same for a project held in memory (the workbench's, maybe unsaved); `*cancel` stops it.
 PrepareResult prepareProjectFile(const ProjectFile& project, const std::function<void(const PrepareProgress&)>& progress,
                                  const std::atomic<bool>* cancel);
@@ -82,8 +64,5 @@ std::optional<PrepareResult> findPreparedProjectData(const ProjectFile& project)
 // loss mask and sequence length. Throws hy3::Error naming the field that stops it.
 std::unique_ptr<RecordBrowser> openRecordBrowser(const ProjectFile& project, const std::atomic<bool>* cancel);
 
-// Where tests/reference (package.json, reference.mjs, node_modules) is: $HY3_REFERENCE_DIR or the
-// source tree the build came from.
-std::string referenceDir();
 
 }  // namespace hy3::api

@@ -4,13 +4,8 @@
 #include "config/model_source.h"
 #include "config/resources.h"
 #include "data/chat_format.h"
-#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/format.h"
-
-#include <nlohmann/json.hpp>
-
-#include <sstream>
 
 namespace hy3::api {
 namespace {
@@ -96,74 +91,6 @@ ModelFiles checkModelFiles(const std::string& source, const std::string& tokeniz
         files.problems.push_back(e.what());
     }
     return files;
-}
-
-std::string formatModelReport(const ModelReport& r) {
-    std::ostringstream out;
-    out << "Model        " << r.source << (r.is_preset ? " (preset)" : "") << "\n";
-    out << "Config       " << r.config_path << "\n";
-    for (const auto& [name, value] : r.architecture) {
-        out << name << std::string(name.size() < 13 ? 13 - name.size() : 1, ' ') << value << "\n";
-    }
-    out << "\nParameters   " << std::string(16, ' ') << "total" << std::string(16, ' ') << "active\n";
-    auto row = [&](const std::string& name, int64_t total, int64_t active) {
-        const std::string t = groupDigits(total), a = groupDigits(active);
-        out << "  " << name << std::string(name.size() < 20 ? 20 - name.size() : 1, ' ')
-            << std::string(t.size() < 19 ? 19 - t.size() : 1, ' ') << t
-            << std::string(a.size() < 22 ? 22 - a.size() : 1, ' ') << a << "\n";
-    };
-    for (const ParameterRow& p : r.parameters.rows) row(p.component, p.total, p.active);
-    row("total", r.parameters.total, r.parameters.active);
-    out << "  = " << shortCount(static_cast<double>(r.parameters.total)) << " total, "
-        << shortCount(static_cast<double>(r.parameters.active)) << " active per token\n";
-    if (r.parameters.mtp > 0)
-        out << "  MTP block on disk (not trained): " << groupDigits(r.parameters.mtp) << " (with it "
-            << groupDigits(r.parameters.total + r.parameters.mtp) << ")\n";
-    if (r.parameters.buffers > 0)
-        out << "  expert-bias buffers (not trained): " << groupDigits(r.parameters.buffers) << "\n";
-    out << "\nTraining FLOPs per token at seq len " << r.seq_len << ": "
-        << siUnits(r.training_flops_per_token, "FLOP") << "\n"
-        << "  (Megatron convention: forward + backward = 3x forward, causal attention counted half)\n";
-    return out.str();
-}
-
-std::string modelReportJson(const ModelReport& r) {
-    const ModelConfig& c = r.config;
-    nlohmann::json components = nlohmann::json::array();
-    for (const ParameterRow& p : r.parameters.rows)
-        components.push_back({{"component", p.component}, {"total", p.total}, {"active", p.active}});
-    nlohmann::json layers = nlohmann::json::array();
-    for (bool dense : c.dense_layers) layers.push_back(dense ? "dense" : "moe");
-    nlohmann::json out = {
-        {"source", r.source},
-        {"is_preset", r.is_preset},
-        {"config_path", r.config_path},
-        {"model_type", c.model_type},
-        {"num_hidden_layers", c.num_hidden_layers},
-        {"layer_plan", describeLayerPlan(c)},
-        {"layer_types", layers},
-        {"hidden_size", c.hidden_size},
-        {"num_attention_heads", c.num_attention_heads},
-        {"num_key_value_heads", c.num_key_value_heads},
-        {"head_dim", c.head_dim},
-        {"intermediate_size", c.intermediate_size},
-        {"num_experts", c.num_experts},
-        {"num_experts_per_tok", c.num_experts_per_tok},
-        {"num_shared_experts", c.num_shared_experts},
-        {"moe_intermediate_size", c.moe_intermediate_size},
-        {"vocab_size", c.vocab_size},
-        {"parameters",
-         {{"total", r.parameters.total},
-          {"active", r.parameters.active},
-          {"mtp", r.parameters.mtp},
-          {"total_with_mtp", r.parameters.total + r.parameters.mtp},
-          {"buffers", r.parameters.buffers},
-          {"components", components}}},
-        {"seq_len", r.seq_len},
-        {"training_flops_per_token", r.training_flops_per_token},
-        {"flops_convention", "megatron: 3x forward, causal attention halved"},
-    };
-    return out.dump(2);
 }
 
 }  // namespace hy3::api

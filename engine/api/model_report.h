@@ -36,7 +36,5 @@ struct ModelFiles {
 // `tokenizer`: the project's model.tokenizer override (a folder), or empty.
 ModelFiles checkModelFiles(const std::string& source, const std::string& tokenizer = "");
 
-std::string formatModelReport(const ModelReport& report);  // the text `hy3 model-info` prints
-std::string modelReportJson(const ModelReport& report);    // the JSON `hy3 model-info --json` prints
 
 }  // namespace hy3::api

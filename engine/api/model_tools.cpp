@@ -3,29 +3,15 @@
 #include "checkpoint/key_names.h"
 #include "checkpoint/model_loader.h"
 #include "checkpoint/tensor_io.h"
-#include "model/eager_reference.h"
-#include "config/model_cost.h"
-#include "runtime/system_info.h"
+#include "model/dtype.h"
 #include "util/error.h"
-#include "util/format.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Parallel.h>
-#include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <chrono>
 #include <map>
-#include <sstream>
 
 namespace hy3::api {
 namespace {
-
-torch::Dtype parseDtype(const std::string& name) {
-    if (name == "fp32") return torch::kFloat;
-    if (name == "bf16") return torch::kBFloat16;
-    fail("--dtype", "expected fp32 or bf16, got \"" + name + "\"");
-}
 
 // The batch tensors of an input file, checked against the model so bad input is one clear error.
 Batch batchFromFile(const std::string& file, const ModelConfig& c) {
@@ -55,17 +41,6 @@ Batch batchFromFile(const std::string& file, const ModelConfig& c) {
     b.position_ids = sameShape("position_ids", take("position_ids"));
     b.cu_seqlens = take("cu_seqlens");
     return b;
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
-
-double secondsOf(const std::function<void()>& fn) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace
@@ -127,92 +102,6 @@ ForwardSummary runForward(const ForwardRequest& r) {
     writeSafetensors(r.output, tensors);
     for (const auto& [name, t] : tensors) summary.written.push_back(name);
     return summary;
-}
-
-ModelBenchResult benchModel(const ModelBenchRequest& r) {
-    if (r.seqLen < 2 || r.batch < 1) fail("bench", "--seq-len must be >= 2 and --batch >= 1");
-    if (r.threads > 0) at::set_num_threads(r.threads);
-    ModelOptions options;
-    options.dtype = parseDtype(r.dtype);
-    // Weights do not change the cost; a model directory only contributes its config.
-    Hy3Model model(resolveModelSource(r.source).config, options);
-    model->initializeWeights(0);
-    const ModelConfig& c = model->config();
-
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(1234);
-    Batch batch;
-    batch.input_ids = torch::randint(c.vocab_size, {r.batch, r.seqLen}, gen, torch::kLong);
-    batch.labels = batch.input_ids.clone();
-
-    auto runForward = [&] {
-        torch::NoGradGuard noGrad;
-        if (r.reference) eagerReferenceForward(*model, batch);
-        else model->forward(batch);
-    };
-    auto runTraining = [&] {
-        model->zero_grad(true);
-        const ForwardOutput out = r.reference ? eagerReferenceForward(*model, batch) : model->forward(batch);
-        (out.lossSum / static_cast<double>(std::max<int64_t>(out.labelTokens, 1))).backward();
-    };
-    for (int i = 0; i < r.warmup; ++i) {
-        runForward();
-        runTraining();
-    }
-    // The peak is timed between the steps, so a machine whose speed drifts (a shared VM) affects
-    // both alike; MFU is the median of the per-iteration ratios.
-    std::vector<double> fwd, fwdBwd, peak, ratio;
-    const double flopsPerStep = trainingFlopsPerToken(c, r.seqLen) * static_cast<double>(r.batch * r.seqLen);
-    const int64_t tokensPerStep = r.batch * r.seqLen;
-    for (int i = 0; i < std::max(1, r.iterations); ++i) {
-        fwd.push_back(secondsOf(runForward));
-        fwdBwd.push_back(secondsOf(runTraining));
-        peak.push_back(measureMatmulGflops(2048, at::get_num_threads(), 1) * 1e9);
-        ratio.push_back(modelFlopsUtilization(c, r.seqLen, tokensPerStep, fwdBwd.back(), peak.back()));
-    }
-
-    ModelBenchResult out;
-    out.source = r.source;
-    out.implementation = r.reference ? "eager reference" : "engine";
-    out.seqLen = r.seqLen;
-    out.batch = r.batch;
-    out.threads = at::get_num_threads();
-    out.forwardMs = median(fwd) * 1e3;
-    out.forwardBackwardMs = median(fwdBwd) * 1e3;
-    out.trainingFlopsPerToken = trainingFlopsPerToken(c, r.seqLen);
-    out.tokensPerSecond = static_cast<double>(r.batch * r.seqLen) / (out.forwardBackwardMs / 1e3);
-    out.flopsPerSecond = flopsPerStep / (out.forwardBackwardMs / 1e3);
-    out.peakFlopsPerSecond = median(peak);
-    out.mfu = median(ratio);
-    return out;
-}
-
-std::string formatModelBench(const ModelBenchResult& b) {
-    std::ostringstream o;
-    o << "model " << b.source << " (" << b.implementation << "), batch " << b.batch << " x seq " << b.seqLen << ", "
-      << b.threads << " thread(s)\n";
-    o << "forward            " << fixed(b.forwardMs, 1) << " ms\n";
-    o << "forward+backward   " << fixed(b.forwardBackwardMs, 1) << " ms  (" << fixed(b.tokensPerSecond, 0) << " tokens/s)\n";
-    o << "achieved           " << fixed(b.flopsPerSecond / 1e9, 1) << " GFLOP/s of model FLOPs ("
-      << siUnits(b.trainingFlopsPerToken, "FLOP") << "/token, 3x forward, causal attention halved)\n";
-    o << "matmul peak        " << fixed(b.peakFlopsPerSecond / 1e9, 1) << " GFLOP/s (2048^3 fp32, same threads, timed between steps)\n";
-    o << "MFU                " << fixed(100 * b.mfu, 1) << " % (median of per-step ratios)\n";
-    return o.str();
-}
-
-std::string modelBenchJson(const ModelBenchResult& b) {
-    return nlohmann::json{{"source", b.source},
-                          {"implementation", b.implementation},
-                          {"batch", b.batch},
-                          {"seq_len", b.seqLen},
-                          {"threads", b.threads},
-                          {"forward_ms", b.forwardMs},
-                          {"forward_backward_ms", b.forwardBackwardMs},
-                          {"tokens_per_s", b.tokensPerSecond},
-                          {"flops_per_s", b.flopsPerSecond},
-                          {"peak_flops_per_s", b.peakFlopsPerSecond},
-                          {"mfu", b.mfu},
-                          {"training_flops_per_token", b.trainingFlopsPerToken}}
-        .dump(2);
 }
 
 }  // namespace hy3::api

@@ -1,5 +1,5 @@
 #pragma once
-// Engine facade for `hy3 forward` and `hy3 bench model`. No torch headers.
+// Engine facade for `hy3 forward`. No torch headers.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,33 +26,5 @@ struct ForwardSummary {
 
 ForwardSummary runForward(const ForwardRequest& request);
 
-struct ModelBenchRequest {
-    std::string source;        // preset name or model directory (only its config is used)
-    int64_t seqLen = 256;
-    int64_t batch = 4;
-    int threads = 0;           // 0: LibTorch's default
-    int warmup = 2;
-    int iterations = 5;
-    std::string dtype = "fp32";
-    bool reference = false;    // time the plain eager reference instead of the engine's model
-};
-
-struct ModelBenchResult {
-    std::string source;
-    std::string implementation;  // "engine" or "eager reference"
-    int64_t seqLen = 0, batch = 0;
-    int threads = 0;
-    double forwardMs = 0;          // median
-    double forwardBackwardMs = 0;  // median
-    double tokensPerSecond = 0;    // forward + backward
-    double flopsPerSecond = 0;     // forward + backward, model FLOPs (docs/hy3-model.md formula)
-    double peakFlopsPerSecond = 0; // a 2048x2048 fp32 matmul timed between the steps, same threads (median)
-    double mfu = 0;                // median over steps of (model FLOPs / step time) / peak of that step
-    double trainingFlopsPerToken = 0;
-};
-
-ModelBenchResult benchModel(const ModelBenchRequest& request);
-std::string formatModelBench(const ModelBenchResult& result);
-std::string modelBenchJson(const ModelBenchResult& result);
 
 }  // namespace hy3::api

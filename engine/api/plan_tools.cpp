@@ -1,14 +1,8 @@
 #include "api/plan_tools.h"
 
-#include "config/model_source.h"
 #include "config/layout_rules.h"
+#include "config/model_source.h"
 #include "util/error.h"
-#include "util/format.h"
-
-#include <nlohmann/json.hpp>
-
-#include <filesystem>
-#include <sstream>
 
 namespace hy3::api {
 
@@ -35,75 +29,13 @@ std::string layoutProblemFor(const std::string& model, const Layout& layout, int
 }
 
 LayoutPlanResult planLayoutsFor(const std::string& model, const PlanSettings& settings) {
-    if (settings.devices < 1) fail("--gpus", "must be at least 1");
-    if (settings.deviceMemoryBytes <= 0) fail("--gpu-mem", "must be positive");
-    if (settings.seqLen < 2 || settings.microBatch < 1) fail("--seq-len", "--seq-len must be >= 2 and --micro-batch >= 1");
-    if (settings.dtype != "bf16" && settings.dtype != "fp32") fail("--dtype", "expected bf16 or fp32");
-    if (settings.device != "cuda" && settings.device != "cpu") fail("--device", "expected cuda or cpu");
+    if (settings.devices < 1) fail("devices", "must be at least 1");
+    if (settings.deviceMemoryBytes <= 0) fail("device memory", "must be positive");
+    if (settings.seqLen < 2) fail("sequence length", "must be at least 2");
+    if (settings.microBatch < 1) fail("micro-batch", "must be at least 1");
+    if (settings.dtype != "bf16" && settings.dtype != "fp32") fail("dtype", "expected bf16 or fp32");
+    if (settings.device != "cuda" && settings.device != "cpu") fail("device", "expected cuda or cpu");
     return planLayouts(resolveModelSource(model).config, settings);
-}
-
-std::string formatLayoutPlan(const LayoutPlanResult& plan) {
-    std::ostringstream o;
-    const PlanSettings& s = plan.settings;
-    const Unit unit = unitFor(s);
-    auto gib = [&](double bytes) { return fixed(bytes / unit.bytes, unit.bytes > 1048576.0 ? 2 : 0); };
-    o << s.devices << " x " << gib(s.deviceMemoryBytes) << " " << unit.name << " " << s.device << ", " << s.dtype << ", micro-batch " << s.microBatch << " x seq "
-      << s.seqLen << "\n";
-    o << "layout            memory per device, " << unit.name << "                                                 fits          step\n";
-    o << "pp   dp   ep     weights    grads    optim    activ      a2a  overhead    total     ckpt   no ckpt  ckpt  relative\n";
-    for (const LayoutEstimate& e : plan.layouts) {
-        char head[64];
-        std::snprintf(head, sizeof head, "%-4lld %-4lld %-4lld ", static_cast<long long>(e.layout.pp), static_cast<long long>(e.layout.dp),
-                      static_cast<long long>(e.layout.ep));
-        o << head;
-        if (!e.valid()) {
-            o << "invalid: " << e.problem << "\n";
-            continue;
-        }
-        const MemoryBreakdown& m = e.memory;
-        char line[256];
-        std::snprintf(line, sizeof line, "%8s %8s %8s %8s %8s %9s %8s %8s   %-7s  %-4s  %s\n", gib(m.weights).c_str(),
-                      gib(m.gradients).c_str(), gib(m.optimizer).c_str(), gib(m.activations).c_str(), gib(m.allToAll).c_str(),
-                      gib(m.overhead).c_str(), gib(m.total(false)).c_str(), gib(m.total(true)).c_str(), e.fits ? "yes" : "no",
-                      e.fitsCheckpointed ? "yes" : "no", (e.fits || e.fitsCheckpointed) ? fixed(e.relativeTime, 2).c_str() : "-");
-        o << line;
-    }
-    o << plan.summary << "\n";
-    return o.str();
-}
-
-std::string layoutPlanJson(const LayoutPlanResult& plan) {
-    nlohmann::json layouts = nlohmann::json::array();
-    for (const LayoutEstimate& e : plan.layouts) {
-        nlohmann::json j = {{"pp", e.layout.pp}, {"dp", e.layout.dp}, {"ep", e.layout.ep}, {"valid", e.valid()}};
-        if (!e.valid()) {
-            j["problem"] = e.problem;
-        } else {
-            j["memory"] = memoryJson(e.memory);
-            j["stage"] = e.stage;
-            j["stage_layers"] = e.stageLayers;
-            j["fits"] = e.fits;
-            j["fits_checkpointed"] = e.fitsCheckpointed;
-            j["step_seconds"] = e.stepSeconds;
-            j["step_seconds_checkpointed"] = e.stepSecondsCheckpointed;
-            j["relative_time"] = e.relativeTime;
-            j["all_to_all_bytes_per_step"] = e.allToAllBytesPerStep;
-        }
-        layouts.push_back(j);
-    }
-    const PlanSettings& s = plan.settings;
-    return nlohmann::json{{"devices", s.devices},
-                          {"device_memory_bytes", s.deviceMemoryBytes},
-                          {"device", s.device},
-                          {"dtype", s.dtype},
-                          {"seq_len", s.seqLen},
-                          {"micro_batch", s.microBatch},
-                          {"layouts", layouts},
-                          {"recommended", plan.recommended},
-                          {"recommend_checkpointing", plan.recommendCheckpointing},
-                          {"summary", plan.summary}}
-        .dump(2);
 }
 
 }  // namespace hy3::api

@@ -8,8 +8,6 @@ namespace hy3::api {
 
 // `model`: a preset name, a config.json or a model directory.
 LayoutPlanResult planLayoutsFor(const std::string& model, const PlanSettings& settings);
-std::string formatLayoutPlan(const LayoutPlanResult& plan);
-std::string layoutPlanJson(const LayoutPlanResult& plan);
 
 // Why `layout` cannot train `model` on `devices` ranks with this batch (the trainer's and the
 // planner's rules, naming the setting); empty when it can.

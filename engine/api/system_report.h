@@ -8,7 +8,5 @@ namespace hy3::api {
 
 // `measureMatmul`: see collectSystemInfo (only a process doing nothing else with LibTorch).
 SystemInfo systemInfo(bool measureMatmul = true);
-std::string formatSystemInfo(const SystemInfo& info);
-std::string systemInfoJson(const SystemInfo& info);
 
 }  // namespace hy3::api

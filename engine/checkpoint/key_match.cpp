@@ -1,5 +1,7 @@
 #include "checkpoint/key_match.h"
 
+#include "util/format.h"
+
 #include <map>
 #include <set>
 #include <tuple>
@@ -9,12 +11,6 @@ namespace {
 
 // One region of the model that some checkpoint tensor must fill: (parameter, expert, first row).
 using Unit = std::tuple<std::string, int64_t, int64_t>;
-
-std::string shapeText(const std::vector<int64_t>& shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
 
 bool isFloatingPoint(DType d) { return d == DType::F32 || d == DType::BF16 || d == DType::F16 || d == DType::F64; }
 

@@ -11,18 +11,11 @@
 
 #include <map>
 #include <set>
-#include <sstream>
 
 namespace hy3 {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string shapeText(const std::vector<int64_t>& shape) {
-    std::string s = "[";
-    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-    return s + "]";
-}
 
 // Checks meta.json's file list: presence, size and SHA-256 of each, and nothing unlisted.
 void verifyMeta(const fs::path& checkpointDir, std::vector<std::string>& problems) {
@@ -95,47 +88,6 @@ InspectReport inspectCheckpoint(const fs::path& path) {
     }
     if (r.location.checkpointDir) r.meta = nlohmann::json::parse(readTextFile(CheckpointLayout{*r.location.checkpointDir}.meta()));
     return r;
-}
-
-std::string formatInspectReport(const InspectReport& r) {
-    std::ostringstream out;
-    if (r.location.checkpointDir) out << "Checkpoint   " << r.location.checkpointDir->string() << "\n";
-    out << "Model        " << r.location.modelDir.string() << "\n";
-    out << "Config       " << r.config.num_hidden_layers << " layers (" << describeLayerPlan(r.config) << "), hidden "
-        << r.config.hidden_size << ", " << r.config.num_experts << " experts top-" << r.config.num_experts_per_tok
-        << ", vocab " << r.config.vocab_size << "\n";
-    out << "Shards       " << r.shards.size() << "\n";
-    out << "Tensors      " << r.tensors.size() << " (" << r.mtpTensors << " of the MTP block), "
-        << groupDigits(r.elements) << " elements, " << shortBytes(static_cast<double>(r.tensorBytes)) << "\n";
-    if (r.meta) {
-        out << "Step         " << r.meta->value("step", int64_t(0)) << " saved " << r.meta->value("time", std::string()) << "\n";
-        if (r.meta->contains("metrics")) out << "Metrics      " << (*r.meta)["metrics"].dump() << "\n";
-        if (!r.meta->value("parent", std::string()).empty()) out << "Parent       " << r.meta->value("parent", std::string()) << "\n";
-        if (r.meta->contains("source_model")) out << "Source model " << (*r.meta)["source_model"].get<std::string>() << "\n";
-    }
-    out << "\n";
-    for (const TensorRow& t : r.tensors)
-        out << t.name << "  " << t.dtype << " " << shapeText(t.shape) << "  " << groupDigits(static_cast<int64_t>(t.bytes))
-            << " B  (" << t.file << ")\n";
-    return out.str();
-}
-
-std::string inspectReportJson(const InspectReport& r) {
-    nlohmann::json tensors = nlohmann::json::array();
-    for (const TensorRow& t : r.tensors)
-        tensors.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"bytes", t.bytes}, {"file", t.file}});
-    nlohmann::json out = {
-        {"model_dir", r.location.modelDir.string()},
-        {"checkpoint_dir", r.location.checkpointDir ? r.location.checkpointDir->string() : ""},
-        {"config", {{"num_hidden_layers", r.config.num_hidden_layers}, {"hidden_size", r.config.hidden_size},
-                    {"num_experts", r.config.num_experts}, {"num_experts_per_tok", r.config.num_experts_per_tok},
-                    {"vocab_size", r.config.vocab_size}, {"layer_plan", describeLayerPlan(r.config)}}},
-        {"shards", r.shards},
-        {"totals", {{"tensors", r.tensors.size()}, {"bytes", r.tensorBytes}, {"elements", r.elements}, {"mtp_tensors", r.mtpTensors}}},
-        {"tensors", tensors},
-        {"meta", r.meta ? *r.meta : nlohmann::json()},
-    };
-    return out.dump(2);
 }
 
 std::vector<std::string> verifyCheckpoint(const fs::path& path) {

@@ -40,8 +40,6 @@ struct InspectReport {
 };
 
 InspectReport inspectCheckpoint(const std::filesystem::path& path);
-std::string formatInspectReport(const InspectReport& report);
-std::string inspectReportJson(const InspectReport& report);
 
 // Every problem, one line each ("<file>: <tensor>: <reason>"); empty when the checkpoint is sound.
 std::vector<std::string> verifyCheckpoint(const std::filesystem::path& path);

@@ -13,6 +13,7 @@
 #include "job/run_plan.h"
 #include "job/sharded_checkpoint.h"
 #include "job/stop_signal.h"
+#include "model/dtype.h"
 #include "runtime/process_setup.h"
 #include "runtime/system_info.h"
 #include "store/run_layout.h"
@@ -37,8 +38,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
-
-torch::Dtype dtypeOf(const std::string& name) { return name == "bf16" ? torch::kBFloat16 : torch::kFloat; }
 
 // A stream that drops everything (the events of ranks other than 0).
 struct NullStream : std::ostream {
@@ -196,7 +195,7 @@ void Trainer::buildModel() {
     const TrainingSettings& t = project_.training;
     const MeshPosition& p = dist_->position();
     ModelOptions options;
-    options.dtype = dtypeOf(t.dtype);
+    options.dtype = parseDtype(t.dtype);
     options.activationCheckpointing = t.activation_checkpointing;
     options.auxLossCoef = t.aux_loss_coef;
     // This rank's part: its pipeline stage's layers and its expert range.

@@ -64,4 +64,10 @@ std::string significant(double value, int digits) {
     return text;
 }
 
+std::string shapeText(const std::vector<int64_t>& shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
 }  // namespace hy3

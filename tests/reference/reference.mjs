@@ -1,4 +1,4 @@
-// The reference side of the data-pipeline parity tests and of `hy3 bench tokenizer`.
+// The reference side of the data-pipeline parity tests and of scripts/bench-tokenizer.sh.
 //   node reference.mjs tokenize TOKENIZER_DIR CORPUS.jsonl      -> one JSON array of ids per line
 //   node reference.mjs render TOKENIZER_DIR CASES.jsonl         -> one JSON string per line
 //   node reference.mjs bench TOKENIZER_DIR CORPUS.jsonl REPEATS -> {"bytes", "seconds", "mb_per_s"} after a warm-up pass

@@ -1,6 +1,6 @@
 #include "models/parameter_table_model.h"
 
-#include "util/format.h"
+#include "api/common.h"
 
 #include <QFont>
 

@@ -1,6 +1,5 @@
 #include "pages/checkpoints_page.h"
 
-#include "checkpoint/verify.h"
 #include "page_heading.h"
 #include "pages/train_page.h"
 #include "project_session.h"

@@ -1,10 +1,10 @@
 #include "pages/data_page.h"
 
+#include "api/common.h"
 #include "dataset_editor.h"
 #include "page_heading.h"
 #include "project_session.h"
 #include "token_view.h"
-#include "util/format.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>

@@ -1,8 +1,8 @@
 #include "pages/layout_page.h"
 
+#include "api/common.h"
 #include "page_heading.h"
 #include "project_session.h"
-#include "util/format.h"
 
 #include <QApplication>
 #include <QClipboard>

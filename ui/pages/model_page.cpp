@@ -1,9 +1,8 @@
 #include "pages/model_page.h"
 
+#include "api/common.h"
 #include "models/parameter_table_model.h"
 #include "project_session.h"
-#include "util/error.h"
-#include "util/format.h"
 
 #include <QCheckBox>
 #include <QComboBox>
