@@ -1,7 +1,8 @@
 #include "run_monitor.h"
 
+#include "store_poller.h"
+
 #include <QDateTime>
-#include <QTimer>
 
 namespace hy3::ui {
 namespace {
@@ -10,13 +11,10 @@ double nowSeconds() { return static_cast<double>(QDateTime::currentMSecsSinceEpo
 
 }  // namespace
 
-RunMonitor::RunMonitor(QObject* parent) : QObject(parent), pollTimer_(new QTimer(this)) {
-    pollTimer_->setInterval(1000);
-    connect(pollTimer_, &QTimer::timeout, this, &RunMonitor::pollStore);
-}
+RunMonitor::RunMonitor(QObject* parent) : QObject(parent) {}
 
 RunMonitor::~RunMonitor() {
-    pollTimer_->stop();
+    poller_.reset();  // joins the poller's thread
     if (process_ && process_->state() != QProcess::NotRunning) {
         // Closing the window stops the run the way Stop does (a checkpoint is saved), and waits.
         // The wait delivers the child's last output and its exit synchronously: nothing may reach
@@ -41,8 +39,9 @@ void RunMonitor::addLog(const QString& level, const QString& text) {
 }
 
 void RunMonitor::clear() {
-    pollTimer_->stop();
-    reader_.reset();
+    poller_.reset();
+    ++generation_;
+    storeRunId_ = 0;
     const bool wasIdle = follower_.state() == "idle";
     follower_.clear();
     if (!wasIdle) emit stateChanged(state());
@@ -121,31 +120,24 @@ void RunMonitor::addRouterLoad(int64_t step, int layer, const std::vector<double
     publish(follower_.addRouterLoad(step, layer, counts));
 }
 
-bool RunMonitor::attach(const QString& runDir, QString* error) {
+void RunMonitor::attach(const QString& runDir) {
     clear();
-    try {
-        reader_ = std::make_unique<api::RunStoreReader>(runDir.toStdString());
-    } catch (const std::exception& e) {
-        if (error) *error = QString::fromStdString(e.what());
-        return false;
-    }
     follower_.setRunDir(runDir.toStdString());
     emit runDirKnown(runDir);
-    pollStore();
-    if (follower_.state() == "running") pollTimer_->start();  // a run that has ended does not grow
-    return true;
-}
-
-// Reads what the store gained since the last poll (WAL readers never block the writer).
-void RunMonitor::pollStore() {
-    if (!reader_) return;
-    try {
-        publish(reader_->poll(follower_));
-        if (follower_.state() != "running") pollTimer_->stop();  // a finished run does not grow
-    } catch (const std::exception& e) {
-        addLog("error", QString("reading the run store: %1").arg(e.what()));
-        pollTimer_->stop();
-    }
+    const int generation = generation_;
+    poller_ = std::make_unique<StorePoller>(
+        runDir, this,
+        [this, generation](std::shared_ptr<const api::StoreDelta> delta) {
+            if (generation != generation_) return;  // from a run followed before
+            storeRunId_ = delta->run.id;
+            publish(api::applyDelta(follower_, *delta));
+            emit storeRead();
+        },
+        [this, generation](const QString& error) {
+            if (generation != generation_) return;
+            addLog("error", error);
+            emit attachFailed(error);
+        });
 }
 
 }  // namespace hy3::ui

@@ -1,9 +1,9 @@
 #pragma once
 // The workbench's side of following a training run: a thin Qt adapter over api::RunFollower. It
 // starts a `hy3 train --events jsonl` child process and feeds its events stream to the follower,
-// or it follows a run directory through its run.sqlite, polled every second while the run grows
-// (a run started elsewhere, or one still going when the project is reopened). What the follower
-// changes comes out as signals. Every value is kept; charts decimate for display.
+// or it follows a run directory through its run.sqlite, read on a thread of its own every second
+// while the run grows (a run started elsewhere, or one still going when the project is reopened).
+// What the follower changes comes out as signals. Every value is kept; charts decimate for display.
 #include "api/run_follower.h"
 
 #include <QObject>
@@ -13,13 +13,13 @@
 
 #include <memory>
 
-class QTimer;
-
 namespace hy3::ui {
 
 using api::LayerLoad;
 using api::LogLine;
 using api::Series;
+
+class StorePoller;
 
 class RunMonitor : public QObject {
     Q_OBJECT
@@ -31,8 +31,9 @@ public:
 
     // Starts `program args` and reads its events (stdout, one JSON object per line).
     void startProcess(const QString& program, const QStringList& args, const QString& workDir);
-    // Follows an existing run directory through its run store; false with `error` when unreadable.
-    bool attach(const QString& runDir, QString* error);
+    // Follows an existing run directory through its run store, read on the poller's thread:
+    // storeRead() follows each read, attachFailed() an unreadable store.
+    void attach(const QString& runDir);
     // SIGTERM to the child (a stop that saves a checkpoint); false when the run is not ours.
     bool stop();
     // Waits (processing nothing) up to `ms` for the child to exit after its run ended.
@@ -54,7 +55,7 @@ public:
     int64_t routerSteps() const { return follower_.routerSteps(); }
     // The run store's id of the run followed (0 when following a child's events: the directory's
     // newest run). With runDir(), what a worker needs to open the store on its own connection.
-    int64_t storeRunId() const { return reader_ ? reader_->runId() : 0; }
+    int64_t storeRunId() const { return storeRunId_; }
 
     // Feeds one event, as `hy3 train --events jsonl` writes them (public for tests and replay).
     void handleEvent(const RunEvent& event);
@@ -68,11 +69,12 @@ signals:
     void checkpointSaved(const QString& path);
     void logAdded(const LogLine& line);
     void runDirKnown(const QString& dir);
+    void storeRead();                       // a read of the followed run's store was applied
+    void attachFailed(const QString& error);  // the run store cannot be read
 
 private slots:
     void readProcessOutput();
     void onProcessFinished(int exitCode, QProcess::ExitStatus status);
-    void pollStore();
 
 private:
     void publish(const api::FollowChanges& changes);
@@ -81,11 +83,12 @@ private:
     QProcess* process_ = nullptr;
     QByteArray pending_;  // a partial stdout line
     api::RunFollower follower_;
-    // Following a run through its store: the reader's connection is this object's alone and is
-    // used only on the GUI thread, by attach() and the poll timer; clear() stops the timer before
-    // closing it. Work on other threads opens its own connection (api::routerHistory).
-    QTimer* pollTimer_;
-    std::unique_ptr<api::RunStoreReader> reader_;
+    // Following a run through its store: the poller owns the connection on its own thread; its
+    // deltas are applied here. clear() joins the poller; `generation_` drops a delta still queued
+    // from a run followed before. Work on other threads opens its own connection.
+    std::unique_ptr<StorePoller> poller_;
+    int generation_ = 0;
+    int64_t storeRunId_ = 0;
 };
 
 }  // namespace hy3::ui

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace hy3::api {
 namespace {
@@ -23,6 +24,27 @@ template <class... Fs>
 Overload(Fs...) -> Overload<Fs...>;
 
 }  // namespace
+
+std::vector<double> loadShares(const LayerLoad& layer, bool overWindow) {
+    if (!overWindow || layer.window.empty()) return layer.latest;
+    std::vector<double> sum(layer.window.front().size(), 0);
+    for (const auto& counts : layer.window)
+        for (size_t e = 0; e < counts.size() && e < sum.size(); ++e) sum[e] += counts[e];
+    double total = 0;
+    for (double v : sum) total += v;
+    for (double& v : sum) v = total > 0 ? v / total : 0;
+    return sum;
+}
+
+std::vector<double> smoothed(const std::vector<double>& values, double weight) {
+    std::vector<double> out(values.size());
+    double average = 0;
+    for (size_t i = 0; i < values.size(); ++i) {
+        average = weight * average + (1 - weight) * values[i];
+        out[i] = average / (1 - std::pow(weight, static_cast<double>(i + 1)));
+    }
+    return out;
+}
 
 void FollowChanges::merge(const FollowChanges& o) {
     metrics = metrics || o.metrics;
@@ -171,18 +193,14 @@ RunStoreReader::RunStoreReader(const std::string& runDir)
     runId_ = runs.back().id;
 }
 
-FollowChanges RunStoreReader::poll(RunFollower& follower) {
-    FollowChanges c;
-    for (const RunRecord& r : store_.runs()) {
-        if (r.id != runId_) continue;
-        follower.setTotalSteps(r.total_steps);
-        follower.setTimes(r.started_at, r.ended_at);
-        c.merge(follower.setState(r.state));
-    }
+StoreDelta RunStoreReader::read() {
+    StoreDelta d;
+    for (const RunRecord& r : store_.runs())
+        if (r.id == runId_) d.run = r;
     for (const std::string& name : store_.metricNames(runId_)) {
         int64_t& last = lastStepOf_.try_emplace(name, -1).first->second;
         for (const MetricPoint& p : store_.metric(runId_, name, last)) {
-            c.merge(follower.addMetric(name, p.step, p.value));
+            d.metrics.emplace_back(name, p);
             last = p.step;
         }
     }
@@ -190,16 +208,27 @@ FollowChanges RunStoreReader::poll(RunFollower& follower) {
     // has moved past it (or ended).
     const auto rows = store_.routerLoad(runId_, lastRouterStep_);
     const int64_t newest = rows.empty() ? lastRouterStep_ : rows.back().step;
-    const bool growing = follower.state() == "running";
     for (const RouterLoadRecord& r : rows) {
-        if (growing && r.step == newest) break;
-        c.merge(follower.addRouterLoad(r.step, static_cast<int>(r.layer), std::vector<double>(r.counts.begin(), r.counts.end())));
+        if (d.growing() && r.step == newest) break;
+        d.router.push_back(r);
         lastRouterStep_ = r.step;
     }
     for (const EventRecord& e : store_.events(runId_, lastEventId_)) {
         lastEventId_ = e.id;
-        if (const auto event = eventFromRecord(e)) c.merge(follower.applyStored(*event));
+        if (auto event = eventFromRecord(e)) d.events.push_back(std::move(*event));
     }
+    return d;
+}
+
+FollowChanges applyDelta(RunFollower& follower, const StoreDelta& d) {
+    FollowChanges c;
+    follower.setTotalSteps(d.run.total_steps);
+    follower.setTimes(d.run.started_at, d.run.ended_at);
+    for (const auto& [name, p] : d.metrics) c.merge(follower.addMetric(name, p.step, p.value));
+    for (const RouterLoadRecord& r : d.router)
+        c.merge(follower.addRouterLoad(r.step, static_cast<int>(r.layer), std::vector<double>(r.counts.begin(), r.counts.end())));
+    for (const RunEvent& e : d.events) c.merge(follower.applyStored(e));
+    c.merge(follower.setState(d.run.state));
     return c;
 }
 

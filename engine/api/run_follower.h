@@ -36,6 +36,14 @@ struct LogLine {
     std::string text;
 };
 
+// Each expert's share of the layer's token slots: at the latest step, or (`overWindow`) summed
+// over the last kWindow steps.
+std::vector<double> loadShares(const LayerLoad& layer, bool overWindow);
+
+// A series smoothed for reading its trend: an exponential moving average, bias-corrected at the
+// start as TensorBoard's is.
+std::vector<double> smoothed(const std::vector<double>& values, double weight = 0.95);
+
 // What an update changed (the adapter turns these into signals).
 struct FollowChanges {
     bool metrics = false;                 // new points in a series
@@ -94,16 +102,30 @@ private:
     std::vector<LogLine> log_;
 };
 
-// Reads what a run's store gained since the last poll. It owns one read-only connection, which
+// What a run's store gained since the last read: plain data, so it can be read on one thread and
+// applied on another.
+struct StoreDelta {
+    RunRecord run;                                  // the run's record now (state, totals, times)
+    std::vector<std::pair<std::string, MetricPoint>> metrics;
+    std::vector<RouterLoadRecord> router;           // whole steps only while the run grows
+    std::vector<RunEvent> events;                   // from the events table, in order
+    bool growing() const { return run.state == "running"; }
+};
+// Applies a delta read by a RunStoreReader.
+FollowChanges applyDelta(RunFollower& follower, const StoreDelta& delta);
+
+// Reads what a run's store gained since the last read. It owns one read-only connection, which
 // belongs to the thread that created the reader (RunStore is thread-confined): create it on the
-// thread that polls.
+// thread that reads.
 class RunStoreReader {
 public:
     // Opens RUN/run.sqlite and its newest run. Throws hy3::Error naming the file.
     explicit RunStoreReader(const std::string& runDir);
     int64_t runId() const { return runId_; }
-    // Applies everything new to `follower`. WAL readers never block the writer.
-    FollowChanges poll(RunFollower& follower);
+    // Everything new since the last read. WAL readers never block the writer.
+    StoreDelta read();
+    // read() and applyDelta() in one, on one thread.
+    FollowChanges poll(RunFollower& follower) { return applyDelta(follower, read()); }
 
 private:
     RunStore store_;

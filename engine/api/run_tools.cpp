@@ -91,6 +91,25 @@ std::vector<RouterLoadRecord> routerHistory(const std::string& runDir, int64_t r
     return store.routerHistory(runId, layer);
 }
 
+ExpertHistory expertHistory(const std::string& runDir, int64_t runId, int layer, int expert) {
+    ExpertHistory h;
+    h.layer = layer;
+    h.expert = expert;
+    for (const RouterLoadRecord& r : routerHistory(runDir, runId, layer)) {
+        if (static_cast<size_t>(expert) >= r.counts.size()) continue;
+        double total = 0;
+        for (uint32_t c : r.counts) total += c;
+        h.experts = static_cast<int>(r.counts.size());
+        h.steps.push_back(static_cast<double>(r.step));
+        h.share.push_back(total > 0 ? r.counts[static_cast<size_t>(expert)] / total : 0);
+        if (static_cast<size_t>(expert) < r.bias.size()) {
+            h.biasSteps.push_back(static_cast<double>(r.step));
+            h.bias.push_back(r.bias[static_cast<size_t>(expert)]);
+        }
+    }
+    return h;
+}
+
 std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir) {
     const RunStore store = RunStore::open(RunLayout{runDir}.store(), RunStore::Mode::ReadOnly);
     const auto runs = store.runs();
@@ -109,6 +128,26 @@ void deleteCheckpoint(const std::string& runDir, const std::string& checkpoint, 
             fail(checkpoint, "LATEST names this checkpoint and the run is still going; stop the run first");
     }
     dir.remove(checkpoint);
+}
+
+std::vector<RunCurve> readRunCurves(const std::vector<std::string>& runDirs) {
+    std::vector<RunCurve> out;
+    for (const std::string& dir : runDirs) {
+        RunCurve c;
+        c.dir = dir;
+        try {
+            const RunStore store = RunStore::open(RunLayout{dir}.store(), RunStore::Mode::ReadOnly);
+            const auto runs = store.runs();
+            if (runs.empty()) fail(dir, "the run store holds no run");
+            c.name = runs.back().name;
+            c.settingsJson = runs.back().settings_json;
+            for (const MetricPoint& p : store.metric(runs.back().id, "loss")) c.steps.push_back(static_cast<double>(p.step)), c.loss.push_back(p.value);
+        } catch (const std::exception& e) {
+            c.error = e.what();
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
 }
 
 namespace {

@@ -38,11 +38,26 @@ ResumeCheck checkResume(const ProjectFile& project, const std::string& checkpoin
 // directory). Opens a connection of its own for the call, so any thread may ask.
 std::vector<RouterLoadRecord> routerHistory(const std::string& runDir, int64_t runId, int layer);
 
+// One expert's share of its layer's token slots and its bias at every recorded step.
+struct ExpertHistory {
+    int layer = 0, expert = 0;
+    int experts = 0;  // the layer's expert count (0 when nothing was recorded)
+    std::vector<double> steps, share, biasSteps, bias;
+};
+ExpertHistory expertHistory(const std::string& runDir, int64_t runId, int layer, int expert);
+
 // The checkpoints of a run directory as its run store records them (every status), by step.
 std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir);
 // Deletes a checkpoint of a run. Refused while the run is going if LATEST names it (the run may
 // resume from it); otherwise LATEST moves to the newest checkpoint left.
 void deleteCheckpoint(const std::string& runDir, const std::string& checkpoint, bool runGoing);
+
+// A run's training loss and settings, for comparing runs; `error` says why a run could not be read.
+struct RunCurve {
+    std::string dir, name, settingsJson, error;
+    std::vector<double> steps, loss;
+};
+std::vector<RunCurve> readRunCurves(const std::vector<std::string>& runDirs);
 
 // The lines that differ between two runs' settings ("training.learning_rate: 0.003 vs 0.001").
 std::vector<std::string> settingsDiff(const std::string& settingsA, const std::string& settingsB);

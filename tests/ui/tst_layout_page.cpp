@@ -2,6 +2,7 @@
 // project alone; the planner table holds what `hy3 plan --json` says for the same inputs; "Use this
 // layout" and the launch commands.
 #include "main_window.h"
+#include "models/layout_table_model.h"
 #include "pages/layout_page.h"
 #include "project_session.h"
 #include "test_support.h"
@@ -10,17 +11,20 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
-#include <QTableWidget>
+#include <QTableView>
 
 #include <qcustomplot.h>
 
 using hy3::test::child;
 using hy3::ui::LayoutPage;
+using hy3::ui::LayoutTableModel;
 using hy3::ui::MainWindow;
 
 namespace {
 
 int64_t layoutValue(MainWindow& w, const char* key) { return w.session()->project().get(key).get<int64_t>(); }
+
+QString cell(QTableView* table, int row, int column) { return table->model()->index(row, column).data().toString(); }
 
 }  // namespace
 
@@ -62,6 +66,7 @@ private slots:
         window.session()->setValue("training.seq_len", 4096);
         window.session()->setValue("training.global_batch", 256);
         LayoutPage* page = window.layoutPage();
+        QTRY_VERIFY(page->modelKnown());  // read on a worker
         page->setCluster(16, 8, 80, "cuda");
         QVERIFY(page->plan().has_value());
 
@@ -71,37 +76,37 @@ private slots:
                                             "--device", "cuda", "--json"});
         QVERIFY2(cli.exitCode == 0, cli.err.constData());
         const auto plan = nlohmann::json::parse(cli.out.toStdString());
-        QTableWidget* table = page->table();
+        QTableView* table = page->table();
         int valid = 0;
         for (const auto& layout : plan["layouts"]) {
             if (!layout["valid"].get<bool>()) continue;
             ++valid;
             bool matched = false;
-            for (int row = 0; row < table->rowCount() && !matched; ++row) {
-                if (table->item(row, LayoutPage::PpColumn)->text().toLongLong() != layout["pp"].get<int64_t>() ||
-                    table->item(row, LayoutPage::DpColumn)->text().toLongLong() != layout["dp"].get<int64_t>() ||
-                    table->item(row, LayoutPage::EpColumn)->text().toLongLong() != layout["ep"].get<int64_t>())
+            for (int row = 0; row < table->model()->rowCount() && !matched; ++row) {
+                if (cell(table, row, LayoutTableModel::PpColumn).toLongLong() != layout["pp"].get<int64_t>() ||
+                    cell(table, row, LayoutTableModel::DpColumn).toLongLong() != layout["dp"].get<int64_t>() ||
+                    cell(table, row, LayoutTableModel::EpColumn).toLongLong() != layout["ep"].get<int64_t>())
                     continue;
                 matched = true;
                 const double gib = 1073741824.0;
-                QCOMPARE(table->item(row, LayoutPage::MemoryColumn)->text(), QString::number(layout["memory"]["total"].get<double>() / gib, 'f', 2));
-                QCOMPARE(table->item(row, LayoutPage::CheckpointedColumn)->text(),
+                QCOMPARE(cell(table, row, LayoutTableModel::MemoryColumn), QString::number(layout["memory"]["total"].get<double>() / gib, 'f', 2));
+                QCOMPARE(cell(table, row, LayoutTableModel::CheckpointedColumn),
                          QString::number(layout["memory"]["total_checkpointed"].get<double>() / gib, 'f', 2));
-                const QString fits = table->item(row, LayoutPage::FitsColumn)->text();
+                const QString fits = cell(table, row, LayoutTableModel::FitsColumn);
                 QCOMPARE(fits == "yes", layout["fits"].get<bool>());
                 QCOMPARE(fits != "no", layout["fits"].get<bool>() || layout["fits_checkpointed"].get<bool>());
             }
             QVERIFY2(matched, layout.dump().c_str());
         }
-        QCOMPARE(table->rowCount(), valid);
+        QCOMPARE(table->model()->rowCount(), valid);
         QCOMPARE(child<QLabel>(page, "planSummary")->text().toStdString(), plan["summary"].get<std::string>());
         QVERIFY(child<QCustomPlot>(page, "memoryPlot")->plottableCount() == 6);  // the stacked parts
 
         // Sorting by memory puts the smallest first.
-        table->sortByColumn(LayoutPage::CheckpointedColumn, Qt::AscendingOrder);
-        for (int row = 1; row < table->rowCount(); ++row)
-            QVERIFY(table->item(row - 1, LayoutPage::CheckpointedColumn)->text().toDouble() <=
-                    table->item(row, LayoutPage::CheckpointedColumn)->text().toDouble());
+        table->sortByColumn(LayoutTableModel::CheckpointedColumn, Qt::AscendingOrder);
+        for (int row = 1; row < table->model()->rowCount(); ++row)
+            QVERIFY(cell(table, row - 1, LayoutTableModel::CheckpointedColumn).toDouble() <=
+                    cell(table, row, LayoutTableModel::CheckpointedColumn).toDouble());
     }
 
     void useThisLayoutAndTheLaunchCommands() {
@@ -109,11 +114,12 @@ private slots:
         MainWindow window;
         window.openProject(hy3::test::scratchProject(dir));
         LayoutPage* page = window.layoutPage();
+        QTRY_VERIFY(page->modelKnown());
         page->setCluster(1, 4, 8, "cpu");
-        QTableWidget* table = page->table();
+        QTableView* table = page->table();
         int pick = -1;
-        for (int row = 0; row < table->rowCount(); ++row)
-            if (table->item(row, LayoutPage::PpColumn)->text() == "2" && table->item(row, LayoutPage::EpColumn)->text() == "2") pick = row;
+        for (int row = 0; row < table->model()->rowCount(); ++row)
+            if (cell(table, row, LayoutTableModel::PpColumn) == "2" && cell(table, row, LayoutTableModel::EpColumn) == "2") pick = row;
         QVERIFY(pick >= 0);
         table->selectRow(pick);
         QTest::mouseClick(child<QPushButton>(page, "useLayoutButton"), Qt::LeftButton);

@@ -84,14 +84,23 @@ QString logText(RunMonitor* m) {
     return text.right(3000);
 }
 
+// Opens a run folder on the Train page and waits until its store has been read (on the monitor's
+// poller thread) and drawn.
+void openAndRead(TrainPage* page, const QString& runDir) {
+    QSignalSpy read(page->monitor(), &RunMonitor::storeRead);
+    QString error;
+    if (!page->openRun(runDir, &error)) qFatal("cannot open %s: %s", qPrintable(runDir), qPrintable(error));
+    if (!read.wait(120000)) qFatal("the store of %s was not read", qPrintable(runDir));
+    page->refreshNow();
+}
+
 // The workbench on a scratch project in `dir`, showing the Train page with `runDir` opened.
 std::unique_ptr<MainWindow> windowOnRun(const QTemporaryDir& dir, const QString& runDir) {
     auto window = std::make_unique<MainWindow>();
     window->resize(1400, 1000);
     window->openProject(hy3::test::scratchProject(dir));
     window->showPage("Train");
-    QString error;
-    if (!window->trainPage()->openRun(runDir, &error)) qFatal("cannot open %s: %s", qPrintable(runDir), qPrintable(error));
+    openAndRead(window->trainPage(), runDir);
     return window;
 }
 
@@ -234,8 +243,7 @@ private slots:
         MainWindow window;
         window.openProject(hy3::test::scratchProject(other));
         TrainPage* page = window.trainPage();
-        QString error;
-        QVERIFY2(page->openRun(runDir, &error), qPrintable(error));
+        openAndRead(page, runDir);
         const hy3::RunStore store = hy3::RunStore::open((runDir + "/run.sqlite").toStdString(), hy3::RunStore::Mode::ReadOnly);
         const int64_t run = store.runs().back().id;
         QCOMPARE(page->lossPoints(), static_cast<int>(store.metric(run, "loss").size()));
@@ -257,6 +265,7 @@ private slots:
         page->compareRuns({runDir, dir.path() + "/headless/faster"});
         auto* dialog = page->findChild<QDialog*>("compareDialog");
         QVERIFY(dialog);
+        QVERIFY(waitFor([&] { return hy3::test::child<QCustomPlot>(dialog, "comparePlot")->graphCount() == 2; }, 60000));  // read on a worker
         QCOMPARE(hy3::test::child<QCustomPlot>(dialog, "comparePlot")->graphCount(), 2);
         auto* diff = hy3::test::child<QListWidget>(dialog, "settingsDiff");
         QVERIFY(!diff->findItems("learning_rate", Qt::MatchContains).isEmpty());
@@ -308,10 +317,10 @@ private slots:
         QCOMPARE(page->expertPlot()->graph(0)->dataCount(), 5000);
     }
 
-    // The page follows a run that is still growing (its poll timer reads the store every second on
-    // the GUI thread) while expert histories are read on a worker thread: each read must go through
-    // a connection of its own. When the worker borrowed the monitor's connection, this crashed
-    // inside sqlite3_step (the connection is opened without SQLite's mutex).
+    // The page follows a run that is still growing (its poller reads the store every second) while
+    // expert histories are read on workers: each read must go through a connection of its own.
+    // When the worker borrowed the monitor's connection, this crashed inside sqlite3_step (the
+    // connection is opened without SQLite's mutex).
     void expertHistoryWhileFollowingAGrowingRun() {
         QTemporaryDir dir;
         const QString runDir = dir.path() + "/growing";

@@ -1,48 +1,45 @@
 #pragma once
 // The Layout page: the devices of this machine, the cluster to plan for (nodes, devices per node,
 // memory per device), the project's pipeline / data / expert parallel sizes with the reason when
-// they cannot run, the planner's per-device memory as stacked bars against the device memory,
-// every valid layout in a sortable table with "Use this layout", and the commands that start the
-// run on one node (hy3 launch) or on a Slurm cluster (srun).
+// they cannot run, the planner's answer (widgets/layout_plan_view.h), and the commands that start
+// the run on one node (hy3 launch) or on a Slurm cluster (srun). The model's config is read on a
+// worker when the model changes; every edit then plans from it without touching a file.
 #include "api/plan_tools.h"
 #include "api/system_report.h"
+#include "latest_job.h"
 
-#include <QFutureWatcher>
 #include <QWidget>
 
 #include <optional>
 
 class QComboBox;
 class QDoubleSpinBox;
+class QGroupBox;
 class QLabel;
 class QPlainTextEdit;
-class QPushButton;
 class QSpinBox;
-class QTableWidget;
-class QCustomPlot;
+class QTableView;
 
 namespace hy3::ui {
 
+class LayoutPlanView;
 class ProjectSession;
 
 class LayoutPage : public QWidget {
     Q_OBJECT
 public:
-    enum Column { PpColumn, DpColumn, EpColumn, MemoryColumn, CheckpointedColumn, FitsColumn, TimeColumn, ColumnCount };
-
     explicit LayoutPage(ProjectSession* session, QWidget* parent = nullptr);
-    ~LayoutPage() override;
 
     const std::optional<LayoutPlanResult>& plan() const { return plan_; }
-    QString layoutProblem() const;          // the reason shown for the spin boxes' layout, or empty
-    QString launchCommand() const;          // hy3 launch and srun lines
-    QTableWidget* table() const { return table_; }
+    bool modelKnown() const { return config_.has_value(); }  // the model's config has been read
+    QString layoutProblem() const { return problem_; }        // the reason shown for the spin boxes' layout, or empty
+    QString launchCommand() const;                            // hy3 launch and srun lines
+    QTableView* table() const;
     bool devicesKnown() const { return devicesKnown_; }
 
     // The planner's inputs that are not project settings.
     void setCluster(int nodes, int devicesPerNode, double memoryGiB, const QString& deviceKind);
     void setLayout(int pp, int dp, int ep);  // as if typed into the spin boxes
-    void useSelectedLayout();
 
 signals:
     void planned();
@@ -51,16 +48,18 @@ signals:
 private slots:
     void reloadFromProject();
     void onLayoutEdited();
-    void replan();
-    void onDevicesDone();
+    void onDevicesDone(const SystemInfo& info);
     void copyCommand();
 
 private:
+    QGroupBox* buildCluster();
+    QGroupBox* buildLayout();
+    QGroupBox* buildCommands();
+    void readModelConfig(const QString& source);
+    Layout spinLayout() const;
     void checkLayout();  // sets problem_ and its label for the spin boxes' layout
-    void planAndShow();  // runs the planner and fills the bars, the table and the commands
+    void planAndShow();  // plans from the model's config and shows the answer and the commands
     int64_t devices() const;
-    void fillTable();
-    void plotMemory();
     void updateCommand();
 
     ProjectSession* session_;
@@ -73,12 +72,13 @@ private:
     QSpinBox* dpSpin_;
     QSpinBox* epSpin_;
     QLabel* problemLabel_;
-    QLabel* summaryLabel_;
-    QCustomPlot* memoryPlot_;
-    QTableWidget* table_;
-    QPushButton* useButton_;
+    LayoutPlanView* planView_;
     QPlainTextEdit* commandEdit_;
-    QFutureWatcher<SystemInfo> devicesWatcher_;
+    LatestJob<SystemInfo> devicesJob_{this};
+    LatestJob<std::pair<std::optional<ModelConfig>, QString>> configJob_{this};  // the config, or why not
+    QString configSource_;                 // the model source config_ (or configError_) belongs to
+    std::optional<ModelConfig> config_;
+    QString configError_;
     std::optional<LayoutPlanResult> plan_;
     QString problem_;
     bool devicesKnown_ = false;

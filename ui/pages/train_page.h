@@ -1,26 +1,18 @@
 #pragma once
 // The Train page: start the project's run (`hy3 train`, or `hy3 launch` for several ranks) as a
-// child process, stop it (SIGTERM: a checkpoint is saved), and watch it: a status line, live
-// charts of loss, learning rate, gradient norm, tokens/s and memory, the router load of every MoE
-// layer as a layer x expert heatmap with the imbalance over time and one expert's history on click,
-// and the run's log. The Runs tab lists the runs of the output folder; any run directory can be
-// opened (it is followed through its run.sqlite while it grows), and runs can be compared.
-#include <QFutureWatcher>
-#include <QVector>
+// child process, stop it (SIGTERM: a checkpoint is saved), and watch it: a status line, the charts
+// (widgets/train_charts.h), the router load (widgets/router_view.h), the log
+// (widgets/run_log_view.h) and the runs of the output folder (widgets/runs_view.h), any of which
+// can be opened (followed through its run.sqlite while it grows) or compared.
 #include <QWidget>
 
-class QCheckBox;
-class QComboBox;
 class QLabel;
-class QLineEdit;
-class QListWidget;
 class QPushButton;
 class QTabWidget;
-class QTableWidget;
 class QTimer;
 class QCustomPlot;
 class QCPColorMap;
-class QCPGraph;
+class QTableView;
 
 namespace hy3::api {
 struct LogLine;
@@ -29,14 +21,11 @@ struct LogLine;
 namespace hy3::ui {
 
 class ProjectSession;
+class RouterView;
+class RunLogView;
 class RunMonitor;
-
-// One expert's load share and bias over time, read from the run store.
-struct ExpertHistory {
-    int layer = 0, expert = 0, experts = 0;
-    QVector<double> steps, share, biasSteps, bias;
-    QString error;
-};
+class RunsView;
+class TrainCharts;
 
 // Where the `hy3` program is: $HY3_CLI, else next to this executable, else on PATH.
 QString hy3Program();
@@ -51,6 +40,8 @@ public:
     // Starts the project's run; `resumeFrom` a checkpoint folder, `weightsOnly` for a new run from it.
     bool start(const QString& resumeFrom = {}, bool weightsOnly = false, QString* error = nullptr);
     void stop();
+    // Follows a run directory through its store, read on a worker (the monitor's storeRead() and
+    // attachFailed() follow); refused while a run started here is going.
     bool openRun(const QString& runDir, QString* error = nullptr);
     // Redraws everything now (the page otherwise coalesces updates every 250 ms).
     void refreshNow();
@@ -58,12 +49,12 @@ public:
 
     // What is on screen, for tests and benchmarks.
     int lossPoints() const;
-    QCPColorMap* heatmap() const { return heatmap_; }
-    double lastHeatmapMs() const { return lastHeatmapMs_; }
+    QCPColorMap* heatmap() const;
+    double lastHeatmapMs() const;
     QString statusText() const;
-    QTableWidget* runsTable() const { return runsTable_; }
+    QTableView* runsTable() const;
     void showExpert(int layerPosition, int expert);
-    QCustomPlot* expertPlot() const { return expertPlot_; }
+    QCustomPlot* expertPlot() const;
     void compareRuns(const QStringList& runDirs);
 
 signals:
@@ -75,21 +66,11 @@ private slots:
     void onStartClicked();
     void onStateChanged(const QString& state);
     void onLogAdded(const api::LogLine& line);
-    void refreshCharts();
-    void refreshHeatmap();
     void refreshStatus();
-    void refreshLogList();
     void onProjectReplaced();
     void onOpenRunClicked();
-    void onHeatmapClicked(QMouseEvent* event);
-    void onExpertHistoryReady();
 
 private:
-    QWidget* buildCharts();
-    QWidget* buildRouter();
-    QWidget* buildLog();
-    QWidget* buildRuns();
-    QCustomPlot* makePlot(const QString& name, const QString& title, QString yLabel);
     QString outputDir() const;
 
     ProjectSession* session_;
@@ -98,29 +79,15 @@ private:
     QPushButton* stopButton_;
     QLabel* status_;
     QTabWidget* tabs_;
-    QCheckBox* logScale_;
-    QCustomPlot* lossPlot_;
-    QCustomPlot* lrPlot_;
-    QCustomPlot* gradPlot_;
-    QCustomPlot* speedPlot_;
-    QCustomPlot* memoryPlot_;
-    QComboBox* routerMode_;
-    QCustomPlot* heatmapPlot_;
-    QCPColorMap* heatmap_;
-    QComboBox* imbalanceMetric_;
-    QCustomPlot* imbalancePlot_;
-    QCustomPlot* expertPlot_;
-    QLabel* expertLabel_;
-    QLineEdit* logFilter_;
-    QComboBox* logLevel_;
-    QListWidget* logList_;
-    QTableWidget* runsTable_;
+    TrainCharts* charts_;
+    RouterView* router_;
+    RunLogView* log_;
+    RunsView* runs_;
     QTimer* redraw_;
     QTimer* clock_;
+    QString openError_;  // why the last run folder could not be opened
     bool chartsDirty_ = false, heatmapDirty_ = false;
-    double lastHeatmapMs_ = 0;
-    int imbalanceShown_ = -1;  // the metric the imbalance lines hold
-    QFutureWatcher<ExpertHistory> expertWatcher_;
+    bool followNewestRun_ = false;  // a project was (re)opened: show its newest run once listed
 };
 
 }  // namespace hy3::ui

@@ -1,0 +1,71 @@
+#include "models/run_list_model.h"
+
+#include <QDateTime>
+#include <QPainter>
+
+#include <algorithm>
+
+namespace hy3::ui {
+namespace {
+
+// A tiny loss curve for the runs table.
+QPixmap sparkline(const std::vector<double>& values) {
+    QPixmap pixmap(90, 22);
+    pixmap.fill(Qt::transparent);
+    if (values.size() < 2) return pixmap;
+    const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+    QPainter p(&pixmap);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.setPen(QPen(QColor(0x4a, 0x90, 0xd9), 1.5));
+    QPolygonF line;
+    for (size_t i = 0; i < values.size(); ++i) {
+        const double y = *hi > *lo ? (values[i] - *lo) / (*hi - *lo) : 0.5;
+        line << QPointF(2 + 86.0 * static_cast<double>(i) / static_cast<double>(values.size() - 1), 20 - 18 * y);
+    }
+    p.drawPolyline(line);
+    return pixmap;
+}
+
+QString lossText(double loss) { return loss >= 0 ? QString::number(loss, 'f', 4) : QString("-"); }
+
+}  // namespace
+
+RunListModel::RunListModel(QObject* parent) : QAbstractTableModel(parent) {}
+
+void RunListModel::setRuns(std::vector<api::RunSummary> runs) {
+    beginResetModel();
+    runs_ = std::move(runs);
+    sparklines_.clear();
+    for (const api::RunSummary& r : runs_) sparklines_.push_back(sparkline(r.lossSketch));
+    endResetModel();
+}
+
+int RunListModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : static_cast<int>(runs_.size()); }
+
+int RunListModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant RunListModel::data(const QModelIndex& index, int role) const {
+    if (!index.isValid()) return {};
+    const api::RunSummary& r = runs_[static_cast<size_t>(index.row())];
+    if (role == Qt::UserRole) return QString::fromStdString(r.dir);
+    if (role == Qt::ToolTipRole && index.column() == NameColumn) return QString::fromStdString(r.dir);
+    if (role == Qt::DecorationRole && index.column() == LossColumn) return sparklines_[static_cast<size_t>(index.row())];
+    if (role != Qt::DisplayRole) return {};
+    switch (index.column()) {
+        case NameColumn: return QString::fromStdString(r.name);
+        case StateColumn: return QString::fromStdString(r.state);
+        case StartedColumn: return QDateTime::fromSecsSinceEpoch(static_cast<qint64>(r.startedAt)).toString("yyyy-MM-dd hh:mm");
+        case StepsColumn: return QString("%1 / %2").arg(r.steps).arg(r.totalSteps);
+        case FinalLossColumn: return lossText(r.finalLoss);
+        case BestEvalColumn: return lossText(r.bestEvalLoss);
+    }
+    return {};
+}
+
+QVariant RunListModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
+    static const char* const names[] = {"run", "state", "started", "steps", "final loss", "best eval", "loss"};
+    return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
+}
+
+}  // namespace hy3::ui

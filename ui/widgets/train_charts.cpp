@@ -1,0 +1,112 @@
+#include "widgets/train_charts.h"
+
+#include <QCheckBox>
+#include <QGridLayout>
+
+#include <qcustomplot.h>
+
+
+namespace hy3::ui {
+namespace {
+
+QVector<double> toQVector(const std::vector<double>& v) { return QVector<double>(v.begin(), v.end()); }
+
+QCPGraph* addGraph(QCustomPlot* plot, const QString& name, QColor color, bool dots = false) {
+    QCPGraph* g = plot->addGraph();
+    g->setName(name);
+    g->setPen(QPen(color, dots ? 0 : 1.4));
+    if (dots) {
+        g->setLineStyle(QCPGraph::lsLine);
+        g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, color, 6));
+    }
+    g->setAdaptiveSampling(true);  // draws a decimated view of long series; the data stay whole
+    return g;
+}
+
+}  // namespace
+
+QColor plotColor(size_t i) {
+    static const QColor palette[] = {QColor(0x4a, 0x90, 0xd9), QColor(0xd9, 0x53, 0x4f), QColor(0x2e, 0xcc, 0x71),
+                                     QColor(0x9b, 0x59, 0xb6), QColor(0xe6, 0x7e, 0x22), QColor(0x1a, 0xbc, 0x9c)};
+    return palette[i % 6];
+}
+
+TrainCharts::TrainCharts(QWidget* parent) : QWidget(parent) {
+    loss_ = makePlot("lossPlot", tr("Loss"), tr("loss"));
+    addGraph(loss_, tr("train (raw)"), QColor(0x4a, 0x90, 0xd9, 90));
+    addGraph(loss_, tr("train (smoothed)"), QColor(0x1f, 0x5f, 0xa8));
+    addGraph(loss_, tr("eval"), QColor(0xd9, 0x53, 0x4f), true);
+    loss_->legend->setVisible(true);
+    loss_->legend->setFont(QFont(font().family(), 8));
+    lr_ = makePlot("lrPlot", tr("Learning rate"), tr("lr"));
+    addGraph(lr_, tr("lr"), plotColor(2));
+    grad_ = makePlot("gradPlot", tr("Gradient norm (before clipping)"), tr("norm"));
+    addGraph(grad_, tr("grad norm"), plotColor(3));
+    speed_ = makePlot("speedPlot", tr("Tokens per second"), tr("tokens/s"));
+    addGraph(speed_, tr("tokens/s"), plotColor(4));
+    memory_ = makePlot("memoryPlot", tr("Peak memory (resident, largest rank)"), tr("MiB"));
+    addGraph(memory_, tr("RSS"), plotColor(5));
+    addGraph(memory_, tr("CUDA allocated"), plotColor(1));
+
+    logScale_ = new QCheckBox(tr("log scale"));
+    logScale_->setObjectName("logScaleCheck");
+    connect(logScale_, &QCheckBox::toggled, this, [this](bool on) {
+        loss_->yAxis->setScaleType(on ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+        loss_->yAxis->setTicker(on ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        if (shown_) show(*shown_);
+    });
+    auto* grid = new QGridLayout(this);
+    grid->addWidget(loss_, 0, 0, 1, 2);
+    grid->addWidget(logScale_, 1, 0);
+    grid->addWidget(lr_, 2, 0);
+    grid->addWidget(grad_, 2, 1);
+    grid->addWidget(speed_, 3, 0);
+    grid->addWidget(memory_, 3, 1);
+    grid->setRowStretch(0, 2);
+}
+
+QCustomPlot* TrainCharts::makePlot(const QString& name, const QString& title, const QString& yLabel) {
+    auto* plot = new QCustomPlot;
+    plot->setObjectName(name);
+    plot->setMinimumHeight(170);
+    plot->plotLayout()->insertRow(0);
+    plot->plotLayout()->addElement(0, 0, new QCPTextElement(plot, title, QFont(font().family(), 9, QFont::Bold)));
+    plot->xAxis->setLabel(tr("step"));
+    plot->yAxis->setLabel(yLabel);
+    plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    return plot;
+}
+
+void TrainCharts::show(const std::map<std::string, api::Series>& metrics) {
+    shown_ = &metrics;
+    auto series = [&](const char* key) -> const api::Series* {
+        const auto it = metrics.find(key);
+        return it == metrics.end() ? nullptr : &it->second;
+    };
+    auto set = [](QCPGraph* graph, const api::Series* s, double scale = 1.0, bool smooth = false) {
+        if (!s) {
+            graph->data()->clear();
+            return;
+        }
+        std::vector<double> values = smooth ? api::smoothed(s->values) : s->values;
+        if (scale != 1.0)
+            for (double& v : values) v *= scale;
+        graph->setData(toQVector(s->steps), toQVector(values), true);
+    };
+    set(loss_->graph(0), series("loss"));
+    set(loss_->graph(1), series("loss"), 1.0, true);
+    set(loss_->graph(2), series("eval_loss"));
+    set(lr_->graph(0), series("lr"));
+    set(grad_->graph(0), series("grad_norm"));
+    set(speed_->graph(0), series("tokens_per_s"));
+    set(memory_->graph(0), series("rss_bytes"), 1.0 / 1048576.0);
+    set(memory_->graph(1), series("cuda_allocated_bytes"), 1.0 / 1048576.0);
+    for (QCustomPlot* plot : {loss_, lr_, grad_, speed_, memory_}) {
+        plot->rescaleAxes(true);
+        plot->replot(QCustomPlot::rpQueuedReplot);
+    }
+}
+
+int TrainCharts::lossPoints() const { return loss_->graph(0)->dataCount(); }
+
+}  // namespace hy3::ui

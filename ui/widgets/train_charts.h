@@ -1,0 +1,41 @@
+#pragma once
+// The Train page's charts of a run: training loss (raw and smoothed) with the eval loss and a
+// log-scale switch, learning rate, gradient norm, tokens/s and peak memory. Every point is kept;
+// QCustomPlot's adaptive sampling draws a decimated view of long series.
+#include "api/run_follower.h"
+
+#include <QWidget>
+
+#include <map>
+#include <string>
+
+class QCheckBox;
+class QCustomPlot;
+
+namespace hy3::ui {
+
+class TrainCharts : public QWidget {
+    Q_OBJECT
+public:
+    explicit TrainCharts(QWidget* parent = nullptr);
+
+    // Redraws from the run's series (kept by reference: the log-scale switch redraws them).
+    void show(const std::map<std::string, api::Series>& metrics);
+    int lossPoints() const;
+
+private:
+    QCustomPlot* makePlot(const QString& name, const QString& title, const QString& yLabel);
+
+    QCustomPlot* loss_;
+    QCustomPlot* lr_;
+    QCustomPlot* grad_;
+    QCustomPlot* speed_;
+    QCustomPlot* memory_;
+    QCheckBox* logScale_;
+    const std::map<std::string, api::Series>* shown_ = nullptr;
+};
+
+// The colours of the pages' plots, in order.
+QColor plotColor(size_t i);
+
+}  // namespace hy3::ui
