@@ -26,5 +26,8 @@ struct ExportSummary {
 
 ExportSummary exportCheckpoint(const ExportRequest& request);
 
+// `hy3 checkpoint verify`: every problem of a checkpoint or model directory (checkpoint/verify.h).
+using hy3::verifyCheckpoint;
+
 
 }  // namespace hy3::api

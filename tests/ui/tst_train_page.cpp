@@ -160,6 +160,7 @@ private slots:
         QCOMPARE(checkpoints->records().back().step, saved);
         QCOMPARE(QString::fromStdString(checkpoints->records().back().status), QString("complete"));
         checkpoints->selectStep(saved);
+        QVERIFY(waitFor([&] { return !checkpoints->resumeCheckPending(); }, 30000));
         QVERIFY2(checkpoints->resumeText().contains("exact"), qPrintable(checkpoints->resumeText()));
 
         // Resume: steps continue from the saved one.
@@ -186,7 +187,8 @@ private slots:
         QVERIFY(waitFor([&] { return !checkpoints->isBusy(); }, 60000));
         QVERIFY2(checkpoints->actionResult().contains("no problems"), qPrintable(checkpoints->actionResult()));
         QVERIFY(checkpoints->deleteSelected(true, &error));
-        QCOMPARE(QString::fromStdString(checkpoints->records().front().status), QString("deleted"));
+        QVERIFY2(waitFor([&] { return !checkpoints->isBusy() && checkpoints->records().front().status == "deleted"; }, 30000),
+                 qPrintable(checkpoints->actionResult()));
     }
 
     // Closing the window during a run stops it as Stop does: the child saves a checkpoint and the run

@@ -2,35 +2,31 @@
 // The Checkpoints page: the checkpoint records of the run on the Train page (step, time, losses,
 // size, status, parent) with their actions: resume from here (first saying whether the resume is
 // exact or weights-only, and why), export as an HF model directory, verify, open the folder, delete
-// (confirmed; never the one LATEST names while the run is going). "Try it" below: a prompt answered
-// by one checkpoint, or by two side by side, greedy or sampled, on a worker thread.
+// (confirmed; never the one LATEST names while the run is going). Records and resume checks are
+// read on workers; export, verify and delete run on a joined thread. Try it below
+// (widgets/try_it_view.h).
 #include "api/checkpoint_tools.h"
 #include "api/run_tools.h"
-#include "api/train_tools.h"
-
 #include "joined_job.h"
+#include "latest_job.h"
 
 #include <QWidget>
 
-class QComboBox;
-class QDoubleSpinBox;
+#include <functional>
+#include <utility>
+#include <vector>
+
 class QLabel;
-class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
-class QSpinBox;
-class QTableWidget;
-class QTextBrowser;
+class QTableView;
 
 namespace hy3::ui {
 
+class CheckpointTableModel;
 class ProjectSession;
 class TrainPage;
-
-struct TryResult {
-    std::vector<api::GenerateResult> replies;  // one per checkpoint asked
-    QString error;
-};
+class TryItView;
 
 class CheckpointsPage : public QWidget {
     Q_OBJECT
@@ -38,12 +34,14 @@ public:
     CheckpointsPage(ProjectSession* session, TrainPage* train, QWidget* parent = nullptr);
     ~CheckpointsPage() override;
 
-    QTableWidget* table() const { return table_; }
-    const std::vector<CheckpointRecord>& records() const { return records_; }
+    QTableView* table() const { return table_; }
+    const std::vector<CheckpointRecord>& records() const;
     void selectStep(int64_t step);
-    // The selected checkpoint's resume check, as shown above the actions.
+    // The selected checkpoint's resume check, as shown above the actions (read on a worker).
     QString resumeText() const;
+    bool resumeCheckPending() const { return resumeJob_.isPending(); }
     bool resumeSelected(QString* error = nullptr);
+    // Deletes the selected checkpoint on the action thread (actionFinished() follows).
     bool deleteSelected(bool confirmed, QString* error = nullptr);
     void verifySelected();
     void exportSelected(const QString& destination);
@@ -57,6 +55,7 @@ signals:
     void refreshed();
     void actionFinished();
     void replyReady();
+    void resumeChecked();
 
 public slots:
     void refresh();
@@ -65,16 +64,18 @@ private slots:
     void onSelectionChanged();
 
 private:
-    void onTryDone(const TryResult& result);
-    QWidget* buildTry();
+    QWidget* buildActions();
     QString selectedPath() const;
+    void showRecords(std::vector<CheckpointRecord> records, const QString& error);
+    void checkResume(const QString& path, int64_t step);
     void runAction(const QString& title, std::function<QString()> work);
+    void updateButtons();
 
     ProjectSession* session_;
     TrainPage* train_;
     QString runDir_;
-    std::vector<CheckpointRecord> records_;
-    QTableWidget* table_;
+    CheckpointTableModel* model_;
+    QTableView* table_;
     QLabel* resumeInfo_;
     QLabel* actionLabel_;
     QProgressBar* busyBar_;
@@ -83,18 +84,10 @@ private:
     QPushButton* verifyButton_;
     QPushButton* openButton_;
     QPushButton* deleteButton_;
-    QPlainTextEdit* prompt_;
-    QComboBox* checkpointA_;
-    QComboBox* checkpointB_;
-    QDoubleSpinBox* temperature_;
-    QDoubleSpinBox* topP_;
-    QSpinBox* maxTokens_;
-    QPushButton* tryButton_;
-    QTextBrowser* replyA_;
-    QTextBrowser* replyB_;
-    // Verify and export, and Try it: export and generation run LibTorch, so joined threads.
-    JoinedJob<QString> actionJob_{this};
-    JoinedJob<TryResult> tryJob_{this};
+    TryItView* tryIt_;
+    LatestJob<std::pair<std::vector<CheckpointRecord>, QString>> recordsJob_{this};  // the records, or why not
+    LatestJob<std::pair<api::ResumeCheck, QString>> resumeJob_{this};                // the check, or why it failed
+    JoinedJob<QString> actionJob_{this};  // export (LibTorch), verify and delete
     bool busy_ = false;
     bool resumeExact_ = false;
 };

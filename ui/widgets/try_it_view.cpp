@@ -1,0 +1,142 @@
+#include "widgets/try_it_view.h"
+
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTextBrowser>
+#include <QVBoxLayout>
+
+namespace hy3::ui {
+
+TryItView::TryItView(std::function<api::GenerateRequest()> baseRequest, QWidget* parent)
+    : QGroupBox(tr("Try it"), parent), baseRequest_(std::move(baseRequest)) {
+    prompt_ = new QPlainTextEdit;
+    prompt_->setObjectName("tryPrompt");
+    prompt_->setPlaceholderText(tr("A prompt, sent as one user turn with the model's chat template"));
+    prompt_->setMaximumHeight(70);
+    checkpointA_ = new QComboBox;
+    checkpointA_->setObjectName("tryCheckpointA");
+    checkpointB_ = new QComboBox;
+    checkpointB_->setObjectName("tryCheckpointB");
+    temperature_ = new QDoubleSpinBox;
+    temperature_->setObjectName("tryTemperature");
+    temperature_->setRange(0, 2);
+    temperature_->setSingleStep(0.1);
+    temperature_->setToolTip(tr("0 = greedy"));
+    topP_ = new QDoubleSpinBox;
+    topP_->setObjectName("tryTopP");
+    topP_->setRange(0.05, 1);
+    topP_->setSingleStep(0.05);
+    topP_->setValue(1);
+    maxTokens_ = new QSpinBox;
+    maxTokens_->setObjectName("tryMaxTokens");
+    maxTokens_->setRange(1, 4096);
+    maxTokens_->setValue(64);
+    tryButton_ = new QPushButton(tr("Generate"));
+    tryButton_->setObjectName("tryButton");
+    replyA_ = new QTextBrowser;
+    replyA_->setObjectName("replyA");
+    replyB_ = new QTextBrowser;
+    replyB_->setObjectName("replyB");
+    auto* options = new QHBoxLayout;
+    options->addWidget(new QLabel(tr("A")));
+    options->addWidget(checkpointA_, 1);
+    options->addWidget(new QLabel(tr("B")));
+    options->addWidget(checkpointB_, 1);
+    options->addWidget(new QLabel(tr("temperature")));
+    options->addWidget(temperature_);
+    options->addWidget(new QLabel(tr("top-p")));
+    options->addWidget(topP_);
+    options->addWidget(new QLabel(tr("max tokens")));
+    options->addWidget(maxTokens_);
+    options->addWidget(tryButton_);
+    auto* replies = new QHBoxLayout;
+    replies->addWidget(replyA_);
+    replies->addWidget(replyB_);
+    auto* v = new QVBoxLayout(this);
+    v->addWidget(prompt_);
+    v->addLayout(options);
+    v->addLayout(replies, 1);
+    connect(tryButton_, &QPushButton::clicked, this,
+            [this] { ask(prompt_->toPlainText(), checkpointA_->currentData().toString(), checkpointB_->currentData().toString()); });
+}
+
+TryItView::~TryItView() { job_.join(); }  // no generation outlives the window
+
+void TryItView::setCheckpoints(const std::vector<std::pair<QString, QString>>& checkpoints) {
+    const QString keepA = checkpointA_->currentData().toString(), keepB = checkpointB_->currentData().toString();
+    checkpointA_->clear();
+    checkpointB_->clear();
+    checkpointB_->addItem(tr("(none)"), QString());
+    for (const auto& [label, path] : checkpoints) {
+        checkpointA_->addItem(label, path);
+        checkpointB_->addItem(label, path);
+    }
+    // A keeps its choice, else the newest; B keeps its choice, else none.
+    if (checkpointA_->count() > 0)
+        checkpointA_->setCurrentIndex(checkpointA_->findData(keepA) >= 0 ? checkpointA_->findData(keepA) : checkpointA_->count() - 1);
+    if (checkpointB_->findData(keepB) >= 0) checkpointB_->setCurrentIndex(checkpointB_->findData(keepB));
+}
+
+void TryItView::ask(const QString& prompt, const QString& checkpointA, const QString& checkpointB) {
+    if (prompt.trimmed().isEmpty() || checkpointA.isEmpty() || job_.isRunning()) return;
+    // The form shows what is being asked, also when the request came from elsewhere.
+    if (prompt_->toPlainText() != prompt) prompt_->setPlainText(prompt);
+    if (checkpointA_->findData(checkpointA) >= 0) checkpointA_->setCurrentIndex(checkpointA_->findData(checkpointA));
+    checkpointB_->setCurrentIndex(std::max(0, checkpointB_->findData(checkpointB)));
+    tryButton_->setEnabled(false);
+    replyA_->setPlainText(tr("Generating…"));
+    replyB_->setPlainText(checkpointB.isEmpty() ? QString() : tr("Generating…"));
+    api::GenerateRequest request = baseRequest_();
+    request.prompts = {prompt.toStdString()};
+    request.maxNewTokens = maxTokens_->value();
+    request.temperature = temperature_->value();
+    request.topP = topP_->value();
+    QStringList models{checkpointA};
+    if (!checkpointB.isEmpty()) models << checkpointB;
+    job_.start(
+        [request, models] {
+            TryResult out;
+            try {
+                for (const QString& model : models) {
+                    api::GenerateRequest r = request;
+                    r.model = model.toStdString();
+                    out.replies.push_back(api::generate(r).front());
+                }
+            } catch (const std::exception& e) {
+                out.error = QString::fromStdString(e.what());
+            }
+            return out;
+        },
+        [this](const TryResult& result) { show(result); });
+}
+
+void TryItView::show(const TryResult& r) {
+    tryButton_->setEnabled(true);
+    QTextBrowser* views[] = {replyA_, replyB_};
+    for (int i = 0; i < 2; ++i) {
+        if (!r.error.isEmpty()) {
+            views[i]->setPlainText(i == 0 ? r.error : QString());
+            continue;
+        }
+        if (static_cast<size_t>(i) >= r.replies.size()) continue;
+        const api::GenerateResult& g = r.replies[static_cast<size_t>(i)];
+        QString html = "<p>" + QString::fromStdString(g.text).toHtmlEscaped().replace("\n", "<br>") + "</p>";
+        if (!g.reasoning.empty()) html = "<p style='color:#777'><i>" + QString::fromStdString(g.reasoning).toHtmlEscaped() + "</i></p>" + html;
+        html += tr("<p style='color:#777'>%1 prompt tokens, %2 new tokens in %3 s%4</p>")
+                    .arg(g.promptTokens)
+                    .arg(g.newTokens)
+                    .arg(g.seconds, 0, 'f', 2)
+                    .arg(g.stopped ? tr(", ended at the end-of-turn token") : tr(", stopped at max tokens"));
+        views[i]->setHtml(html);
+    }
+    emit replyReady();
+}
+
+QString TryItView::replyText(int side) const { return (side == 0 ? replyA_ : replyB_)->toPlainText(); }
+
+}  // namespace hy3::ui
