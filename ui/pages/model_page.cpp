@@ -3,8 +3,8 @@
 #include "api/common.h"
 #include "models/parameter_table_model.h"
 #include "project_session.h"
+#include "widgets/what_trains_view.h"
 
-#include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
@@ -100,28 +100,9 @@ ModelPage::ModelPage(ProjectSession* session, QWidget* parent)
     auto* filesLayout = new QVBoxLayout(filesBox);
     filesLayout->addWidget(filesLabel_);
 
-    // What trains: one checkbox per freeze setting (norms and the dense MLP always train).
+    whatTrains_ = new WhatTrainsView(session_);
     auto* trainBox = new QGroupBox(tr("What trains"));
-    auto* trainLayout = new QHBoxLayout(trainBox);
-    const std::pair<const char*, QString> groups[] = {{"embeddings", tr("embeddings")}, {"attention", tr("attention")},
-                                                      {"router", tr("router")},         {"shared_expert", tr("shared expert")},
-                                                      {"experts", tr("routed experts")}, {"lm_head", tr("LM head")}};
-    for (const auto& [key, label] : groups) {
-        auto* box = new QCheckBox(label);
-        box->setObjectName(QString("trains_") + key);
-        box->setToolTip(tr("unchecked: training.freeze.%1 = true").arg(key));
-        trainLayout->addWidget(box);
-        trainsBoxes_.emplace_back(key, box);
-        connect(box, &QCheckBox::toggled, this, [this, key = QString(key)](bool trains) {
-            if (loading_) return;
-            session_->setValue("training.freeze." + key.toStdString(), !trains);
-            updateTrainable();
-        });
-    }
-    trainableLabel_ = new QLabel;
-    trainableLabel_->setObjectName("trainableLabel");
-    trainLayout->addStretch();
-    trainLayout->addWidget(trainableLabel_);
+    (new QHBoxLayout(trainBox))->addWidget(whatTrains_);
 
     auto* columns = new QHBoxLayout;
     columns->addWidget(archBox, 1);
@@ -169,7 +150,7 @@ void ModelPage::reloadFromProject() {
     presetCombo_->setEnabled(presetRadio_->isChecked());
     directoryEdit_->setEnabled(directoryRadio_->isChecked());
     loading_ = false;
-    reloadFreeze();
+    whatTrains_->reload();
     describeCurrent();
 }
 
@@ -258,7 +239,7 @@ void ModelPage::showReport(const api::ModelReport& r) {
     flopsLabel_->setText(tr("Training FLOPs per token at %1 tokens: <b>%2</b> (3x forward, causal attention halved)")
                              .arg(r.seq_len)
                              .arg(QString::fromStdString(siUnits(r.training_flops_per_token, "FLOP"))));
-    updateTrainable();
+    whatTrains_->setParameters(r.parameters);
 }
 
 void ModelPage::showError(const QString& error) {
@@ -270,7 +251,7 @@ void ModelPage::showError(const QString& error) {
     totalsLabel_->clear();
     flopsLabel_->clear();
     filesLabel_->clear();
-    trainableLabel_->clear();
+    whatTrains_->setParameters(std::nullopt);
 }
 
 void ModelPage::showFiles(const api::ModelFiles& files) {
@@ -287,42 +268,8 @@ void ModelPage::showFiles(const api::ModelFiles& files) {
     filesLabel_->setText(text);
 }
 
-void ModelPage::reloadFreeze() {
-    loading_ = true;
-    for (const auto& [key, box] : trainsBoxes_) {
-        const auto frozen = session_->project().get("training.freeze." + key.toStdString());
-        box->setChecked(!(frozen.is_boolean() && frozen.get<bool>()));
-    }
-    loading_ = false;
-    updateTrainable();
-}
+int64_t ModelPage::trainableCount() const { return whatTrains_->trainableCount(); }
 
-int64_t ModelPage::trainableCount() const {
-    if (!report_) return 0;
-    auto frozen = [this](const char* key) { return !trainsBox(key)->isChecked(); };
-    FreezeSettings freeze;
-    freeze.embeddings = frozen("embeddings");
-    freeze.attention = frozen("attention");
-    freeze.router = frozen("router");
-    freeze.shared_expert = frozen("shared_expert");
-    freeze.experts = frozen("experts");
-    freeze.lm_head = frozen("lm_head");
-    return trainableParameters(report_->parameters, freeze);
-}
-
-QCheckBox* ModelPage::trainsBox(const QString& freezeKey) const {
-    for (const auto& [key, box] : trainsBoxes_)
-        if (key == freezeKey) return box;
-    return nullptr;
-}
-
-void ModelPage::updateTrainable() {
-    if (!report_) return;
-    const int64_t trainable = trainableCount(), total = report_->parameters.total;
-    trainableLabel_->setText(tr("<b>%1</b> of %2 parameters train (%3)")
-                                 .arg(QString::fromStdString(groupDigits(trainable)), QString::fromStdString(groupDigits(total)))
-                                 .arg(total > 0 ? QString::number(100.0 * static_cast<double>(trainable) / static_cast<double>(total), 'f', 1) + "%"
-                                                : QString("-")));
-}
+QCheckBox* ModelPage::trainsBox(const QString& freezeKey) const { return whatTrains_->trainsBox(freezeKey); }
 
 }  // namespace hy3::ui

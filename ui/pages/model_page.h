@@ -8,8 +8,6 @@
 #include <QWidget>
 
 #include <optional>
-#include <utility>
-#include <vector>
 
 class QCheckBox;
 class QComboBox;
@@ -24,6 +22,7 @@ namespace hy3::ui {
 
 class ParameterTableModel;
 class ProjectSession;
+class WhatTrainsView;
 
 struct DescribeResult {
     std::optional<api::ModelReport> report;
@@ -67,8 +66,6 @@ private:
     void showReport(const api::ModelReport& report);
     void showError(const QString& error);
     void showFiles(const api::ModelFiles& files);
-    void reloadFreeze();
-    void updateTrainable();
     QString currentSource() const;
 
     ProjectSession* session_;
@@ -84,8 +81,7 @@ private:
     QLabel* totalsLabel_;
     QLabel* flopsLabel_;
     QLabel* filesLabel_;
-    QLabel* trainableLabel_;
-    std::vector<std::pair<QString, QCheckBox*>> trainsBoxes_;  // freeze key -> checkbox
+    WhatTrainsView* whatTrains_;
     QFutureWatcher<DescribeResult> watcher_;
     std::optional<api::ModelReport> report_;
     bool loading_ = false;

@@ -1,0 +1,44 @@
+#pragma once
+// "What trains": one checkbox per freeze setting (training.freeze.*; norms and the dense MLP always
+// train), written to the project as they are clicked, and the live count of parameters that train.
+#include "api/model_report.h"
+
+#include <QWidget>
+
+#include <optional>
+#include <utility>
+#include <vector>
+
+class QCheckBox;
+class QLabel;
+
+namespace hy3::ui {
+
+class ProjectSession;
+
+class WhatTrainsView : public QWidget {
+    Q_OBJECT
+public:
+    explicit WhatTrainsView(ProjectSession* session, QWidget* parent = nullptr);
+
+    // The boxes follow the project's freeze settings.
+    void reload();
+    // The counts the label reads; none clears it.
+    void setParameters(std::optional<ParameterCount> parameters);
+
+    // Parameters that train under the boxes' settings (the live count shown); 0 without counts.
+    int64_t trainableCount() const;
+    // The checkbox of a freeze setting ("experts", "lm_head", ...): checked = trains.
+    QCheckBox* trainsBox(const QString& freezeKey) const;
+
+private:
+    void updateCount();
+
+    ProjectSession* session_;
+    QLabel* countLabel_;
+    std::vector<std::pair<QString, QCheckBox*>> boxes_;  // freeze key -> checkbox
+    std::optional<ParameterCount> parameters_;
+    bool loading_ = false;  // boxes follow the project without writing it back
+};
+
+}  // namespace hy3::ui
