@@ -41,41 +41,6 @@ std::string fileSha(const fs::path& p) {
     return fs::exists(p, ec) ? sha256OfFile(p) : "";
 }
 
-struct Outcome {
-    bool ok = false;
-    std::string reason;
-    TokenizedConversation tokens;
-    int64_t untruncated = 0;
-};
-
-// One line: JSON, format, record, render, tokenize. Never throws; failures are reasons.
-Outcome processLine(const std::string& line, RecordFormat format, const ChatFormat& chat, LossMask mask) {
-    Outcome o;
-    size_t bad = 0;
-    if (!utf8::valid(line, &bad)) {
-        o.reason = "invalid UTF-8 at byte " + std::to_string(bad);
-        return o;
-    }
-    json value;
-    try {
-        value = json::parse(line);
-    } catch (const json::parse_error& e) {
-        o.reason = std::string("not valid JSON: ") + e.what();
-        return o;
-    }
-    try {
-        const Record r = parseRecord(value, format);
-        o.tokens = r.isText ? chat.tokenizeText(r.text) : chat.tokenize(r.messages, r.tools, mask);
-        if (o.tokens.ids.empty()) throw Error("renders to no tokens");
-        if (std::none_of(o.tokens.mask.begin(), o.tokens.mask.end(), [](uint8_t m) { return m != 0; }))
-            throw Error("no token counts in the loss");
-        o.ok = true;
-    } catch (const std::exception& e) {
-        o.reason = e.what();
-    }
-    return o;
-}
-
 void runParallel(size_t items, int threads, const std::function<void(size_t)>& fn) {
     if (threads <= 1 || items < 2) {
         for (size_t i = 0; i < items; ++i) fn(i);
@@ -133,6 +98,37 @@ std::vector<DatasetFile> listDatasetFiles(const DataConfig& c) {
     }
     if (files.empty()) fail("datasets", "the project lists no dataset files");
     return files;
+}
+
+LineOutcome tokenizeRecordLine(const std::string& line, std::optional<RecordFormat> format, const ChatFormat& chat, LossMask mask) {
+    LineOutcome o;
+    size_t bad = 0;
+    if (!utf8::valid(line, &bad)) {
+        o.reason = "invalid UTF-8 at byte " + std::to_string(bad);
+        return o;
+    }
+    if (!format) {
+        o.reason = "cannot tell the record format";
+        return o;
+    }
+    json value;
+    try {
+        value = json::parse(line);
+    } catch (const json::parse_error& e) {
+        o.reason = std::string("not valid JSON: ") + e.what();
+        return o;
+    }
+    try {
+        const Record r = parseRecord(value, *format);
+        o.tokens = r.isText ? chat.tokenizeText(r.text) : chat.tokenize(r.messages, r.tools, mask);
+        if (o.tokens.ids.empty()) throw Error("renders to no tokens");
+        if (std::none_of(o.tokens.mask.begin(), o.tokens.mask.end(), [](uint8_t m) { return m != 0; }))
+            throw Error("no token counts in the loss");
+        o.ok = true;
+    } catch (const std::exception& e) {
+        o.reason = e.what();
+    }
+    return o;
 }
 
 bool inValidationSplit(const DataConfig& c, const DatasetFile& f, int64_t line) {
@@ -271,11 +267,11 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
             }
             if (!format) fail(f.path.string() + ":" + std::to_string(numbers.front()),
                               "cannot tell the record format (no messages, conversations, instruction/output, prompt/completion or text)");
-            std::vector<Outcome> outcomes(lines.size());
-            runParallel(lines.size(), threads, [&](size_t i) { outcomes[i] = processLine(lines[i], *format, chat, mask); });
+            std::vector<LineOutcome> outcomes(lines.size());
+            runParallel(lines.size(), threads, [&](size_t i) { outcomes[i] = tokenizeRecordLine(lines[i], format, chat, mask); });
             for (size_t i = 0; i < lines.size(); ++i) {
                 stats.linesRead++;
-                Outcome& o = outcomes[i];
+                LineOutcome& o = outcomes[i];
                 if (!o.ok) {
                     ++bad;
                     ++stats.recordsSkipped;

@@ -86,6 +86,16 @@ struct DatasetFile {
 // Throws hy3::Error naming a missing file, an empty folder or an unknown format.
 std::vector<DatasetFile> listDatasetFiles(const DataConfig& config);
 // Whether the record at (file, line) goes to the validation split.
+// One dataset line as training reads it: UTF-8, JSON, the record format, rendering, tokenizing, in
+// that order. Never throws: a failure is the reason training skips the line. Prepare and the record
+// browser both call it, so what the preview calls skipped is what training skips.
+struct LineOutcome {
+    bool ok = false;
+    std::string reason;
+    TokenizedConversation tokens;
+};
+LineOutcome tokenizeRecordLine(const std::string& line, std::optional<RecordFormat> format, const ChatFormat& chat, LossMask mask);
+
 bool inValidationSplit(const DataConfig& config, const DatasetFile& file, int64_t line);
 
 // Thrown by prepareData when its cancel flag is set; nothing is left behind.

@@ -1,6 +1,5 @@
 #include "data/record_browser.h"
 
-#include "data/utf8.h"
 #include "util/error.h"
 
 #include <algorithm>
@@ -74,40 +73,27 @@ BrowsedRecord RecordBrowser::record(int64_t index, const std::string& reasoningE
     r.seqLen = config_.seqLen;
     const auto& format = formats_[static_cast<size_t>(e.file)];
     r.format = format ? recordFormatName(*format) : "unknown";
-    // The same checks, in the same order, as prepare's: what fails here is what training skips.
-    size_t bad = 0;
-    if (!utf8::valid(r.raw, &bad)) {
-        r.error = "invalid UTF-8 at byte " + std::to_string(bad);
+    // The same function as prepare's: what fails here is what training skips.
+    LineOutcome t;
+    try {
+        t = tokenizeRecordLine(r.raw, format, chatFormat(reasoningEffort), parseLossMask(config_.lossMask));
+    } catch (const std::exception& err) {  // the chat template itself failed
+        t.reason = err.what();
+    }
+    if (!t.ok) {
+        r.error = t.reason;
         return r;
     }
-    try {
-        if (!format) throw Error("cannot tell the record format");
-        json value;
-        try {
-            value = json::parse(r.raw);
-        } catch (const json::parse_error& err) {
-            throw Error(std::string("not valid JSON: ") + err.what());
-        }
-        const Record rec = parseRecord(value, *format);
-        const ChatFormat& chat = chatFormat(reasoningEffort);
-        const TokenizedConversation t = rec.isText ? chat.tokenizeText(rec.text) : chat.tokenize(rec.messages, rec.tools, parseLossMask(config_.lossMask));
-        if (t.ids.empty()) throw Error("renders to no tokens");
-        if (std::none_of(t.mask.begin(), t.mask.end(), [](uint8_t m) { return m != 0; })) throw Error("no token counts in the loss");
-        r.ids = t.ids;
-        r.mask = t.mask;
-        r.tokens.reserve(t.ids.size());
-        r.pieces.reserve(t.ids.size());
-        for (int32_t id : t.ids) {
-            r.tokens.push_back(tokenizer_->tokenText(id));
-            r.pieces.push_back(tokenizer_->decode({id}));
-            r.special.push_back(tokenizer_->isSpecial(id) ? 1 : 0);
-        }
-        r.dropped = config_.truncation == "drop" && static_cast<int64_t>(t.ids.size()) > config_.seqLen;
-    } catch (const PrepareCancelled&) {
-        throw;
-    } catch (const std::exception& err) {
-        r.error = err.what();
+    r.ids = std::move(t.tokens.ids);
+    r.mask = std::move(t.tokens.mask);
+    r.tokens.reserve(r.ids.size());
+    r.pieces.reserve(r.ids.size());
+    for (int32_t id : r.ids) {
+        r.tokens.push_back(tokenizer_->tokenText(id));
+        r.pieces.push_back(tokenizer_->decode({id}));
+        r.special.push_back(tokenizer_->isSpecial(id) ? 1 : 0);
     }
+    r.dropped = config_.truncation == "drop" && static_cast<int64_t>(r.ids.size()) > config_.seqLen;
     return r;
 }
 

@@ -264,4 +264,15 @@ torch::Tensor attention(const QKV& x, const AttentionMask& mask, const Attention
     return attentionAten(x, mask, g);
 }
 
+torch::Tensor cachedAttention(const torch::Tensor& q, const torch::Tensor& keys, const torch::Tensor& values, int64_t past,
+                              const AttentionGeometry& g) {
+    const int64_t S = g.seq, K = g.kvHeads, G = g.groups(), L = past + S;
+    const double scale = 1.0 / std::sqrt(static_cast<double>(g.headDim));
+    const torch::Tensor queryPos = torch::arange(past, L).unsqueeze(1), keyPos = torch::arange(L).unsqueeze(0);
+    const torch::Tensor blocked = keyPos.gt(queryPos).to(q.device()).reshape({1, S, 1, L});
+    const torch::Tensor scores = (torch::bmm(q, keys.transpose(1, 2)).to(torch::kFloat) * scale).reshape({K, S, G, L});
+    const torch::Tensor p = torch::softmax(scores.masked_fill(blocked, -INFINITY), -1).reshape({K, S * G, L});
+    return headsToTokens(torch::bmm(p.to(values.scalar_type()), values), g);
+}
+
 }  // namespace hy3

@@ -50,4 +50,10 @@ QKV qkNormRope(const torch::Tensor& qkv, const torch::Tensor& qNorm, const torch
 // Causal softmax attention under `mask`, scale 1/sqrt(D). Returns [T, N*D] ready for o_proj.
 torch::Tensor attention(const QKV& qkv, const AttentionMask& mask, const AttentionGeometry& g);
 
+// Incremental decoding, one row (g.batch 1, g.seq new positions past..past+S-1): each new query
+// [K, S*G, D] sees every cached key and the new ones up to its own position; keys and values
+// [K, past+S, D] hold both. Returns [S, N*D] ready for o_proj.
+torch::Tensor cachedAttention(const torch::Tensor& q, const torch::Tensor& keys, const torch::Tensor& values, int64_t past,
+                              const AttentionGeometry& g);
+
 }  // namespace hy3

@@ -197,6 +197,12 @@ torch::Tensor shiftedTargets(const Batch& batch, const AttentionMask& mask) {
     return targets.masked_fill(edge, -100);
 }
 
+int64_t countLossTokens(const Batch& batch) {
+    const int64_t B = batch.input_ids.size(0), S = batch.input_ids.size(1);
+    const AttentionMask mask = buildAttentionMask(B, S, batch.attention_mask, batch.position_ids, batch.cu_seqlens);
+    return shiftedTargets(batch, mask).ne(-100).sum().item<int64_t>();
+}
+
 ForwardOutput Hy3ModelImpl::forward(const Batch& batch, const ForwardOptions& fo) {
     const ModelConfig& c = config_;
     const torch::Tensor ids = batch.input_ids;
@@ -243,7 +249,7 @@ ForwardOutput Hy3ModelImpl::forward(const Batch& batch, const ForwardOptions& fo
 
     if (batch.labels.defined()) {
         const torch::Tensor targets = shiftedTargets(batch, step.mask).reshape({B * S});
-        out.labelTokens = targets.ne(-100).sum().item<int64_t>();
+        out.labelTokens = targets.ne(-100).sum().item<int64_t>();  // CPU targets: no device wait
         out.lossSum = ops::linearCrossEntropySum(h, lmHead_, targets.to(device), options_.lossChunkRows);
     }
     if (fo.logitsToKeep >= 0) {
@@ -260,7 +266,12 @@ torch::Tensor Hy3ModelImpl::block(int64_t layer, const torch::Tensor& hIn, Step&
     const Layer& L = layers_[static_cast<size_t>(layer)];
     const torch::Tensor a = ops::rmsNorm(hIn, L.inputNorm, c.rms_norm_eps);
     const QKV heads = qkNormRope(torch::mm(a, L.qkv.t()), L.qNorm, L.kNorm, step.rope, step.geometry, c.rms_norm_eps);
-    const torch::Tensor h = torch::addmm(hIn, attention(heads, step.mask, step.geometry), L.o.t());
+    return feedForward(layer, torch::addmm(hIn, attention(heads, step.mask, step.geometry), L.o.t()), step, record);
+}
+
+torch::Tensor Hy3ModelImpl::feedForward(int64_t layer, const torch::Tensor& h, Step& step, bool record) {
+    const ModelConfig& c = config_;
+    const Layer& L = layers_[static_cast<size_t>(layer)];
     const torch::Tensor m = ops::rmsNorm(h, L.postNorm, c.rms_norm_eps);
     if (!c.isMoeLayer(layer)) return torch::addmm(h, ops::swiglu(torch::mm(m, L.gateUp.t())), L.down.t());
     return moe(layer, h, m, step, record);
@@ -360,42 +371,23 @@ torch::Tensor Hy3ModelImpl::decode(const torch::Tensor& idsIn, KvCache& cache) {
     const int64_t n = ids.size(1), past = cache.length, N = c.num_attention_heads, K = c.num_key_value_heads, D = c.head_dim;
     if (cache.keys.empty()) cache.keys.resize(static_cast<size_t>(c.num_hidden_layers)), cache.values.resize(static_cast<size_t>(c.num_hidden_layers));
     const torch::Tensor positions = torch::arange(past, past + n, torch::kLong).unsqueeze(0);
-    const RopeTable rope = buildRopeTable(positions, D, c.rope_theta, options_.device);
-    // New queries see every cached key and the new keys up to their own position.
-    const torch::Tensor qPos = torch::arange(past, past + n).unsqueeze(1), kPos = torch::arange(past + n).unsqueeze(0);
-    const torch::Tensor blocked = kPos.gt(qPos).to(options_.device);  // [n, past+n]
-    auto rotate = [&](const torch::Tensor& x) {  // [n, heads, D]
-        const auto halves = x.to(torch::kFloat).chunk(2, -1);
-        const torch::Tensor cs = rope.cos.reshape({n, 1, D / 2}), sn = rope.sin.reshape({n, 1, D / 2});
-        return torch::cat({halves[0] * cs - halves[1] * sn, halves[1] * cs + halves[0] * sn}, -1).to(x.scalar_type());
-    };
 
+    // The same block as forward()'s, with attention over the cached keys and values.
     Step step;
     step.geometry = {1, n, N, K, D};
+    step.rope = buildRopeTable(positions, D, c.rope_theta, options_.device);
     step.sequenceOfRow = torch::zeros({n}, torch::kLong);
     step.auxLoss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(options_.device));
     torch::Tensor h = torch::embedding(embed_, ids.reshape({n}));
     for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
         const Layer& L = layers_[static_cast<size_t>(i)];
         const torch::Tensor a = ops::rmsNorm(h, L.inputNorm, c.rms_norm_eps);
-        const auto parts = torch::mm(a, L.qkv.t()).reshape({n, N + 2 * K, D}).split_with_sizes({N, K, K}, 1);
-        const torch::Tensor q = rotate(ops::rmsNorm(parts[0], L.qNorm, c.rms_norm_eps)).permute({1, 0, 2});  // [N, n, D]
-        const torch::Tensor k = rotate(ops::rmsNorm(parts[1], L.kNorm, c.rms_norm_eps)).permute({1, 0, 2});  // [K, n, D]
-        const torch::Tensor v = parts[2].permute({1, 0, 2});
+        const QKV heads = qkNormRope(torch::mm(a, L.qkv.t()), L.qNorm, L.kNorm, step.rope, step.geometry, c.rms_norm_eps);
         auto& keys = cache.keys[static_cast<size_t>(i)];
         auto& values = cache.values[static_cast<size_t>(i)];
-        keys = keys.defined() ? torch::cat({keys, k}, 1) : k.contiguous();
-        values = values.defined() ? torch::cat({values, v}, 1) : v.contiguous();
-        const int64_t G = N / K;
-        // [K, G*n, D] x [K, D, L]: each KV head serves its G query heads in one multiply.
-        const torch::Tensor qg = q.reshape({K, G * n, D});
-        torch::Tensor scores = torch::bmm(qg, keys.transpose(1, 2)).to(torch::kFloat) / std::sqrt(static_cast<double>(D));
-        scores = scores.reshape({K, G, n, past + n}).masked_fill(blocked, -INFINITY).reshape({K, G * n, past + n});
-        const torch::Tensor attn = torch::bmm(torch::softmax(scores, -1).to(values.scalar_type()), values);  // [K, G*n, D]
-        const torch::Tensor o = attn.reshape({N, n, D}).permute({1, 0, 2}).reshape({n, N * D});
-        h = torch::addmm(h, o, L.o.t());
-        const torch::Tensor m = ops::rmsNorm(h, L.postNorm, c.rms_norm_eps);
-        h = c.isMoeLayer(i) ? moe(i, h, m, step, false) : torch::addmm(h, ops::swiglu(torch::mm(m, L.gateUp.t())), L.down.t());
+        keys = keys.defined() ? torch::cat({keys, heads.k}, 1) : heads.k.contiguous();
+        values = values.defined() ? torch::cat({values, heads.v}, 1) : heads.v.contiguous();
+        h = feedForward(i, torch::addmm(h, cachedAttention(heads.q, keys, values, past, step.geometry), L.o.t()), step, false);
     }
     cache.length += n;
     h = ops::rmsNorm(h.narrow(0, n - 1, 1), norm_, c.rms_norm_eps);

@@ -60,7 +60,7 @@ struct ForwardOutput {
     torch::Tensor hidden;          // a stage before the last: its output hidden states [B*S, H]
 };
 
-// Keys and values of every layer for incremental decoding: [1, K, positions, D] each.
+// Keys and values of every layer for incremental decoding: [K, positions, D] each.
 struct KvCache {
     std::vector<torch::Tensor> keys, values;
     int64_t length = 0;
@@ -106,6 +106,8 @@ public:
 private:
     struct Step;  // per-forward state shared by the blocks (mask, rope, routing records)
     torch::Tensor block(int64_t layer, const torch::Tensor& h, Step& step, bool record);
+    // The block's second half on the residual after attention: the dense MLP or the MoE.
+    torch::Tensor feedForward(int64_t layer, const torch::Tensor& h, Step& step, bool record);
     torch::Tensor moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, Step& step, bool record);
     torch::Tensor checkpointedBlock(int64_t layer, const torch::Tensor& h, Step& step);
 
@@ -131,5 +133,7 @@ TORCH_MODULE(Hy3Model);
 // The label positions a batch contributes to the loss: labels shifted left by one, -100 at the end
 // of each row and wherever the next token starts another document.
 torch::Tensor shiftedTargets(const Batch& batch, const AttentionMask& mask);
+// How many of them count (the loss's divisor); the same number forward() reports as labelTokens.
+int64_t countLossTokens(const Batch& batch);
 
 }  // namespace hy3

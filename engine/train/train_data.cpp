@@ -19,16 +19,6 @@ uint64_t epochSeed(uint64_t seed, int64_t epoch) { return seed + 0x9E3779B97F4A7
 
 }  // namespace
 
-int64_t countLabelTokens(const RowBatch& rows) {
-    int64_t count = 0;
-    for (int64_t r = 0; r < rows.rows; ++r) {
-        const int64_t base = r * rows.seqLen;
-        for (int64_t t = 1; t < rows.seqLen; ++t)
-            count += rows.labels[static_cast<size_t>(base + t)] != -100 && rows.positions[static_cast<size_t>(base + t)] > 0;
-    }
-    return count;
-}
-
 MicroBatch toMicroBatch(const RowBatch& rows) {
     MicroBatch m;
     m.batch.input_ids = rowsTensor(rows.ids, rows.rows, rows.seqLen);
@@ -38,7 +28,7 @@ MicroBatch toMicroBatch(const RowBatch& rows) {
     m.batch.cu_seqlens = torch::tensor(rows.cuSeqlens, torch::kLong);
     m.tokens = rows.rows * rows.seqLen;
     m.realTokens = rows.realTokens;
-    m.labelTokens = countLabelTokens(rows);
+    m.labelTokens = countLossTokens(m.batch);  // the model's own rule, so the divisor matches its loss
     return m;
 }
 

@@ -15,16 +15,12 @@ struct MicroBatch {
     Batch batch;
     int64_t tokens = 0;       // rows x seq_len (what the model computes)
     int64_t realTokens = 0;   // tokens that are not padding
-    int64_t labelTokens = 0;  // positions that count in the loss
+    int64_t labelTokens = 0;  // positions that count in the loss (countLossTokens); the step needs the
+                              // whole global batch's total before the first backward
 };
 
 // Converts assembled rows into the model's tensors.
 MicroBatch toMicroBatch(const RowBatch& rows);
-
-// Positions that count in the loss: t predicts labels[t+1] when that label is set and t+1 does not
-// start a new document (its position id is > 0). The model counts the same; the trainer needs the
-// total of the whole global batch before the first backward.
-int64_t countLabelTokens(const RowBatch& rows);
 
 struct DataCursor {
     int64_t epoch = 0;
