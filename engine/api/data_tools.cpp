@@ -4,6 +4,7 @@
 #include "data/project_data.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_fields.h"
 
 #include <nlohmann/json.hpp>
 
@@ -15,12 +16,7 @@ namespace hy3::api {
 std::shared_ptr<const Tokenizer> loadTokenizer(const std::string& dir) { return Tokenizer::load(dir); }
 
 Conversation readConversation(const std::string& file) {
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(readTextFile(file));
-    } catch (const nlohmann::json::parse_error& e) {
-        fail(file, std::string("not valid JSON (") + e.what() + ")");
-    }
+    const nlohmann::json doc = readJsonFile(file);
     Conversation c;
     if (doc.is_array()) {
         c.messages = doc;
@@ -58,12 +54,7 @@ void renderJsonLines(const RenderRequest& r, const std::string& file, std::ostre
     std::string line;
     for (int64_t number = 1; std::getline(in, line); ++number) {
         const std::string where = file + ":" + std::to_string(number);
-        nlohmann::json c;
-        try {
-            c = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::parse_error& e) {
-            fail(where, std::string("not valid JSON (") + e.what() + ")");
-        }
+        const nlohmann::json c = parseJson(line, where);
         if (!c.is_object() || !c.contains("messages")) fail(where, "expected {\"messages\": [...]}");
         out << nlohmann::json(format.render(c["messages"], c.value("tools", nlohmann::json()), c.value("add_generation_prompt", false),
                                             c.value("extra", nlohmann::json::object())))
@@ -77,12 +68,7 @@ void tokenizeJsonLines(const Tokenizer& tokenizer, const std::string& file, std:
     if (!in) fail(file, "cannot open");
     std::string line;
     for (int64_t number = 1; std::getline(in, line); ++number) {
-        nlohmann::json value;
-        try {
-            value = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::parse_error& e) {
-            fail(file + ":" + std::to_string(number), std::string("not valid JSON (") + e.what() + ")");
-        }
+        const nlohmann::json value = parseJson(line, file + ":" + std::to_string(number));
         if (!value.is_string()) fail(file + ":" + std::to_string(number), "expected a JSON string");
         out << nlohmann::json(tokenizer.encode(value.get<std::string>())).dump() << "\n";
     }

@@ -7,6 +7,7 @@
 #include "model/dtype.h"
 #include "model/generate.h"
 #include "util/error.h"
+#include "util/json_fields.h"
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
@@ -82,12 +83,7 @@ std::vector<Question> readQuestions(const std::string& file) {
     for (int64_t number = 1; std::getline(in, line); ++number) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         const std::string where = file + ":" + std::to_string(number);
-        json j;
-        try {
-            j = json::parse(line);
-        } catch (const json::parse_error& e) {
-            fail(where, std::string("not valid JSON (") + e.what() + ")");
-        }
+        const json j = parseJson(line, where);
         const char* key = j.is_object() && j.contains("question") ? "question" : "prompt";
         if (!j.is_object() || !j.contains(key) || !j[key].is_string()) fail(where, "expected {\"question\": \"...\", \"answer\": \"...\"}");
         Question q;

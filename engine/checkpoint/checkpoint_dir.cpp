@@ -1,5 +1,6 @@
 #include "checkpoint/checkpoint_dir.h"
 
+#include "build_config.h"
 #include "store/run_layout.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -11,10 +12,6 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-
-#ifndef HY3_VERSION
-#define HY3_VERSION "0.0.0"
-#endif
 
 namespace hy3 {
 namespace fs = std::filesystem;

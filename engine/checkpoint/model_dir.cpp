@@ -2,6 +2,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_fields.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,12 +27,7 @@ ModelDirectory ModelDirectory::open(const fs::path& dir, ModelConfig config, boo
     const fs::path single = dir / "model.safetensors";
     if (fs::exists(index, ec)) {
         md.hasIndex_ = true;
-        nlohmann::json doc;
-        try {
-            doc = nlohmann::json::parse(readTextFile(index));
-        } catch (const nlohmann::json::parse_error& e) {
-            fail(index.string(), std::string("not valid JSON (") + e.what() + ")");
-        }
+        const nlohmann::json doc = readJsonFile(index);
         if (!doc.is_object() || !doc.contains("weight_map") || !doc["weight_map"].is_object())
             fail(index.string(), "weight_map: missing or not an object");
         for (auto it = doc["weight_map"].begin(); it != doc["weight_map"].end(); ++it) {

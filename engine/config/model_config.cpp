@@ -156,14 +156,7 @@ ModelConfig loadModelConfig(const std::filesystem::path& path) {
         if (!std::filesystem::exists(file, ec))
             fail(path.string(), "no config.json in this directory (expected an HF model directory)");
     }
-    const std::string text = readTextFile(file);
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::parse_error& e) {
-        fail(file.string(), std::string("not valid JSON (") + e.what() + ")");
-    }
-    return parseModelConfig(doc, file.string());
+    return parseModelConfig(readJsonFile(file), file.string());
 }
 
 std::string describeLayerPlan(const ModelConfig& c) {

@@ -5,6 +5,7 @@
 #include "config/settings_schema.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_fields.h"
 
 #include <cctype>
 #include <optional>
@@ -251,14 +252,7 @@ ProjectFile ProjectFile::createNew(const fs::path& file, const std::string& name
 }
 
 ProjectFile ProjectFile::load(const fs::path& file) {
-    const std::string text = readTextFile(file);
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::parse_error& e) {
-        fail(file.string(), std::string("not valid JSON (") + e.what() + ")");
-    }
-    return fromJson(doc, file);
+    return fromJson(readJsonFile(file), file);
 }
 
 ProjectFile ProjectFile::fromJson(const json& doc, const fs::path& file) {

@@ -44,15 +44,17 @@ struct FreezeSettings {
     bool shared_expert = false, experts = false, lm_head = false;
 };
 
+// Filled field by field from the project file, a missing field taking its schema default
+// (settings_schema.cpp): the defaults live there only, so none are repeated here.
 struct TrainingSettings {
     double learning_rate = 0, min_lr = 0;
     std::string lr_schedule;
-    int64_t warmup_steps = 0, epochs = 1, max_steps = 0;
-    int64_t global_batch = 1, micro_batch = 1, seq_len = 0;
-    bool packing = true;
-    int64_t eval_every = 0, checkpoint_every = 0, keep_last = 1, keep_best = 0;
-    double weight_decay = 0, adam_beta1 = 0.9, adam_beta2 = 0.95, adam_eps = 1e-8, grad_clip = 0;
-    int64_t seed = 0, max_bad_steps = 3;
+    int64_t warmup_steps = 0, epochs = 0, max_steps = 0;
+    int64_t global_batch = 0, micro_batch = 0, seq_len = 0;
+    bool packing = false;
+    int64_t eval_every = 0, checkpoint_every = 0, keep_last = 0, keep_best = 0;
+    double weight_decay = 0, adam_beta1 = 0, adam_beta2 = 0, adam_eps = 0, grad_clip = 0;
+    int64_t seed = 0, max_bad_steps = 0;
     std::string dtype;
     double expert_bias_update = 0, aux_loss_coef = 0;
     bool activation_checkpointing = false;

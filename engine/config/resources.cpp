@@ -1,15 +1,12 @@
 #include "config/resources.h"
 
+#include "build_config.h"
 #include "util/error.h"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
-
-#ifndef HY3_SOURCE_RESOURCES
-#define HY3_SOURCE_RESOURCES ""
-#endif
 
 namespace hy3 {
 namespace fs = std::filesystem;

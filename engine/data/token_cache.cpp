@@ -2,6 +2,7 @@
 
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_fields.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -72,11 +73,7 @@ std::vector<int64_t> CacheSplit::lengths() const {
 TokenCache TokenCache::open(const fs::path& dir) {
     TokenCache cache;
     cache.dir_ = dir;
-    try {
-        cache.manifest_ = nlohmann::json::parse(readTextFile(dir / "manifest.json"));
-    } catch (const nlohmann::json::parse_error& e) {
-        fail((dir / "manifest.json").string(), std::string("not valid JSON (") + e.what() + ")");
-    }
+    cache.manifest_ = readJsonFile(dir / "manifest.json");
     cache.train_ = CacheSplit(dir, "train");
     cache.validation_ = CacheSplit(dir, "validation");
     return cache;

@@ -3,6 +3,7 @@
 #include "data/utf8.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_fields.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -671,13 +672,7 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const fs::path& dir) {
     std::error_code ec;
     const fs::path file = fs::is_directory(dir, ec) ? dir / "tokenizer.json" : dir;
     if (!fs::exists(file, ec)) fail(dir.string(), "no tokenizer.json");
-    auto parse = [](const fs::path& p) {
-        try {
-            return json::parse(readTextFile(p));
-        } catch (const json::parse_error& e) {
-            fail(p.string(), std::string("not valid JSON (") + e.what() + ")");
-        }
-    };
+    const auto parse = [](const fs::path& p) { return readJsonFile(p); };
     const fs::path folder = file.parent_path();
     json config = fs::exists(folder / "tokenizer_config.json", ec) ? parse(folder / "tokenizer_config.json") : json::object();
     if (!config.is_object()) fail((folder / "tokenizer_config.json").string(), "expected a JSON object");

@@ -1,5 +1,6 @@
 #include "dist/distributed.h"
 
+#include "build_config.h"
 #include "dist/comm_impl.h"
 #include "util/error.h"
 

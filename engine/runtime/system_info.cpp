@@ -1,5 +1,6 @@
 #include "runtime/system_info.h"
 
+#include "build_config.h"
 #include "compat/torch_compat.h"
 
 #include <ATen/Parallel.h>
@@ -17,10 +18,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <thread>
-
-#ifndef HY3_VERSION
-#define HY3_VERSION "0.0.0"
-#endif
 
 namespace hy3 {
 namespace {

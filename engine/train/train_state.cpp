@@ -4,6 +4,7 @@
 #include "store/run_layout.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/json_fields.h"
 #include "util/sha256.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -51,12 +52,7 @@ TrainState loadTrainState(const fs::path& dir, std::map<std::string, torch::Tens
     std::error_code ec;
     const fs::path stateFile = dir / CheckpointLayout::kTrainStateFile;
     if (!fs::exists(stateFile, ec)) fail(dir.string(), "no train_state.json (a weights-only checkpoint)");
-    json doc;
-    try {
-        doc = json::parse(readTextFile(stateFile));
-    } catch (const json::parse_error& e) {
-        fail(stateFile.string(), std::string("not valid JSON (") + e.what() + ")");
-    }
+    const json doc = readJsonFile(stateFile);
     TrainState s;
     s.step = doc.value("step", int64_t(0));
     s.optimizerSteps = doc.value("optimizer_steps", int64_t(0));

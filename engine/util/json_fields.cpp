@@ -1,8 +1,20 @@
 #include "util/json_fields.h"
 
+#include "util/atomic_file.h"
+
 #include <cmath>
 
 namespace hy3 {
+
+json parseJson(const std::string& text, const std::string& where) {
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        fail(where, std::string("not valid JSON (") + e.what() + ")");
+    }
+}
+
+json readJsonFile(const std::filesystem::path& file) { return parseJson(readTextFile(file), file.string()); }
 
 std::string brief(const json& value) {
     std::string text = value.dump();

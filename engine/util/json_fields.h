@@ -7,12 +7,18 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 
 namespace hy3 {
 
 using json = nlohmann::json;
+
+// Parses `text` as JSON; a syntax error fails as "WHERE: not valid JSON (...)".
+json parseJson(const std::string& text, const std::string& where);
+// Reads and parses a JSON file (errors name the file).
+json readJsonFile(const std::filesystem::path& file);
 
 class JsonFields {
 public:
