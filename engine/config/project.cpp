@@ -303,6 +303,11 @@ fs::path ProjectFile::absolutePath(const std::string& stored) const {
 }
 
 // Changing the model keeps a tokenizer override the user set.
+std::string ProjectFile::chatTemplate() const {
+    const std::string templ = get("chat_template").is_string() ? get("chat_template").get<std::string>() : "auto";
+    return isTemplateKeyword(templ) ? templ : absolutePath(templ).string();
+}
+
 void ProjectFile::setModelPreset(const std::string& preset) {
     json model = {{"preset", preset}};
     if (doc_.contains("model") && doc_["model"].is_object() && doc_["model"].contains("tokenizer")) model["tokenizer"] = doc_["model"]["tokenizer"];
@@ -351,8 +356,7 @@ Project ProjectFile::resolve() const {
     auto flag = [&](const std::string& key) { return get(key).get<bool>(); };
     auto text = [&](const std::string& key) { return get(key).get<std::string>(); };
 
-    const std::string templ = get("chat_template").is_string() ? get("chat_template").get<std::string>() : "auto";
-    p.data.chat_template = isTemplateKeyword(templ) ? templ : absolutePath(templ).string();
+    p.data.chat_template = chatTemplate();
     p.data.validation_fraction = num("data.validation_fraction");
     p.data.loss_mask = text("data.loss_mask");
     p.data.truncation = text("data.truncation");

@@ -108,6 +108,9 @@ public:
     void setPath(const std::string& key, const std::filesystem::path& absolute);
     std::filesystem::path absolutePath(const std::string& stored) const;
 
+    // The chat template setting as the engine takes it: "auto", "hy3", or an absolute path.
+    std::string chatTemplate() const;
+
     void setModelPreset(const std::string& preset);
     void setModelDirectory(const std::filesystem::path& absolute);
     void addDataset(const std::filesystem::path& absolute, const std::string& format, const std::string& split);

@@ -1,6 +1,7 @@
 #include "models/parameter_table_model.h"
 
 #include "api/common.h"
+#include "number_text.h"
 
 #include <QFont>
 
@@ -36,8 +37,8 @@ QVariant ParameterTableModel::data(const QModelIndex& index, int role) const {
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
         case 0: return QString::fromStdString(row.component);
-        case 1: return QString::fromStdString(groupDigits(row.total));
-        case 2: return QString::fromStdString(groupDigits(row.active));
+        case 1: return groupedNumber(row.total);
+        case 2: return groupedNumber(row.active);
         }
     }
     if (role == Qt::TextAlignmentRole && index.column() > 0) return int(Qt::AlignRight | Qt::AlignVCenter);

@@ -4,6 +4,7 @@
 #include "page_heading.h"
 #include "pages/train_page.h"
 #include "project_session.h"
+#include "record_table.h"
 #include "run_monitor.h"
 #include "widgets/try_it_view.h"
 
@@ -27,14 +28,7 @@ namespace hy3::ui {
 CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWidget* parent)
     : QWidget(parent), session_(session), train_(train) {
     model_ = new CheckpointTableModel(this);
-    table_ = new QTableView;
-    table_->setObjectName("checkpointTable");
-    table_->setModel(model_);
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-    table_->verticalHeader()->hide();
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->setSelectionMode(QAbstractItemView::SingleSelection);
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_ = newRecordTable("checkpointTable", model_);
     table_->setMinimumHeight(180);
     resumeInfo_ = new QLabel;
     resumeInfo_->setObjectName("resumeInfo");
@@ -56,8 +50,7 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
         if (!session_->hasProject()) return request;
         const ProjectFile& p = session_->project();
         request.reasoningEffort = p.get("data.reasoning_effort").get<std::string>();
-        request.chatTemplate = p.get("chat_template").is_string() ? p.get("chat_template").get<std::string>() : "auto";
-        if (request.chatTemplate != "auto" && request.chatTemplate != "hy3") request.chatTemplate = p.absolutePath(request.chatTemplate).string();
+        request.chatTemplate = p.chatTemplate();
         return request;
     });
     connect(tryIt_, &TryItView::replyReady, this, &CheckpointsPage::replyReady);

@@ -2,6 +2,7 @@
 
 #include "api/common.h"
 #include "models/parameter_table_model.h"
+#include "number_text.h"
 #include "project_session.h"
 #include "widgets/what_trains_view.h"
 
@@ -229,12 +230,12 @@ void ModelPage::showReport(const api::ModelReport& r) {
     }
     parameters_->setCount(r.parameters);
     QString totals = tr("<b>%1</b> parameters (%2), <b>%3</b> active per token (%4)")
-                         .arg(QString::fromStdString(groupDigits(r.parameters.total)),
+                         .arg(groupedNumber(r.parameters.total),
                               QString::fromStdString(shortCount(static_cast<double>(r.parameters.total))),
-                              QString::fromStdString(groupDigits(r.parameters.active)),
+                              groupedNumber(r.parameters.active),
                               QString::fromStdString(shortCount(static_cast<double>(r.parameters.active))));
     if (r.parameters.mtp > 0)
-        totals += tr("<br>MTP block on disk, not trained: %1").arg(QString::fromStdString(groupDigits(r.parameters.mtp)));
+        totals += tr("<br>MTP block on disk, not trained: %1").arg(groupedNumber(r.parameters.mtp));
     totalsLabel_->setText(totals);
     flopsLabel_->setText(tr("Training FLOPs per token at %1 tokens: <b>%2</b> (3x forward, causal attention halved)")
                              .arg(r.seq_len)

@@ -1,6 +1,7 @@
 #include "widgets/data_stats_view.h"
 
 #include "api/common.h"
+#include "number_text.h"
 
 #include <QFileInfo>
 #include <QHBoxLayout>
@@ -17,8 +18,6 @@
 namespace hy3::ui {
 namespace {
 
-QString number(int64_t n) { return QString::fromStdString(groupDigits(n)); }
-
 QString percent(double fraction) { return QString::number(100.0 * fraction, 'f', 1) + "%"; }
 
 QString splitRows(const QString& name, const SplitStats& x) {
@@ -31,9 +30,9 @@ QString splitRows(const QString& name, const SplitStats& x) {
                        "<tr><td>longest</td><td align=right>%8</td></tr>"
                        "<tr><td>rows per epoch</td><td align=right>%9</td></tr>"
                        "<tr><td>packing efficiency</td><td align=right>%10</td></tr>")
-        .arg(name, number(x.documents), number(x.tokens), number(x.lossTokens), percent(lossShare), number(x.truncated),
-             number(x.dropped), number(x.longest))
-        .arg(number(x.rows), percent(x.packingEfficiency));
+        .arg(name, groupedNumber(x.documents), groupedNumber(x.tokens), groupedNumber(x.lossTokens), percent(lossShare), groupedNumber(x.truncated),
+             groupedNumber(x.dropped), groupedNumber(x.longest))
+        .arg(groupedNumber(x.rows), percent(x.packingEfficiency));
 }
 
 QCPBars* addBars(QCustomPlot* plot, const QVector<double>& x, const QVector<double>& y, double width, QColor colour, const QString& name) {
@@ -106,7 +105,7 @@ void DataStatsView::setPreparing(bool preparing) {
 
 void DataStatsView::setProgress(double fraction, int64_t records) {
     progress_->setValue(static_cast<int>(1000 * fraction));
-    status_->setText(tr("Preparing… %1 records").arg(number(records)));
+    status_->setText(tr("Preparing… %1 records").arg(groupedNumber(records)));
 }
 
 void DataStatsView::setCancelling() { cancelButton_->setEnabled(false); }
@@ -137,7 +136,7 @@ void DataStatsView::showStats(const PrepareResult& result) {
     statsLabel_->setText(tr("<table cellspacing=2><tr><td>records read</td><td align=right>%1</td></tr>"
                             "<tr><td>lines skipped</td><td align=right>%2</td></tr>"
                             "<tr><td>sequence length</td><td align=right>%3</td></tr>")
-                             .arg(number(s.recordsRead), number(s.recordsSkipped), number(s.seqLen)) +
+                             .arg(groupedNumber(s.recordsRead), groupedNumber(s.recordsSkipped), groupedNumber(s.seqLen)) +
                          splitRows(tr("train"), s.train) + splitRows(tr("validation"), s.validation) + "</table>");
     showSkipped(result);
     plotLengths(s);
@@ -155,7 +154,7 @@ void DataStatsView::showSkipped(const PrepareResult& result) {
         skippedList_->addItem(item);
     }
     if (s.recordsSkipped > static_cast<int64_t>(s.skipped.size()))
-        skippedList_->addItem(tr("… %1 more in %2/skipped.jsonl").arg(number(s.recordsSkipped - static_cast<int64_t>(s.skipped.size())),
+        skippedList_->addItem(tr("… %1 more in %2/skipped.jsonl").arg(groupedNumber(s.recordsSkipped - static_cast<int64_t>(s.skipped.size())),
                                                                       QString::fromStdString(result.cacheDir.string())));
 }
 

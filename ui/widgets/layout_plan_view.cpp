@@ -1,6 +1,7 @@
 #include "widgets/layout_plan_view.h"
 
 #include "models/layout_table_model.h"
+#include "record_table.h"
 
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -78,14 +79,7 @@ LayoutPlanView::LayoutPlanView(QWidget* parent) : QWidget(parent) {
     sorted_ = new QSortFilterProxyModel(this);
     sorted_->setSourceModel(model_);
     sorted_->setSortRole(Qt::UserRole);
-    table_ = new QTableView;
-    table_->setObjectName("planTable");
-    table_->setModel(sorted_);
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-    table_->verticalHeader()->hide();
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->setSelectionMode(QAbstractItemView::SingleSelection);
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_ = newRecordTable("planTable", sorted_);
     table_->setSortingEnabled(true);
     table_->setMinimumHeight(200);
     useButton_ = new QPushButton(tr("Use this layout"));

@@ -1,6 +1,7 @@
 #include "widgets/record_preview.h"
 
 #include "api/common.h"
+#include "number_text.h"
 #include "token_view.h"
 
 #include <QFileInfo>
@@ -17,8 +18,6 @@
 
 namespace hy3::ui {
 namespace {
-
-QString number(int64_t n) { return QString::fromStdString(groupDigits(n)); }
 
 QLabel* selectableLabel(const char* name, bool error) {
     auto* label = new QLabel;
@@ -109,11 +108,11 @@ void RecordPreview::setBrowser(std::shared_ptr<RecordBrowser> browser, const QSt
         return;
     }
     const auto files = browser_->files();
-    setStatus(tr("%1 records in %n file(s)", nullptr, static_cast<int>(files.size())).arg(number(browser_->size())));
+    setStatus(tr("%1 records in %n file(s)", nullptr, static_cast<int>(files.size())).arg(groupedNumber(browser_->size())));
     settingSpin_ = true;
     recordSpin_->setRange(browser_->size() > 0 ? 1 : 0, static_cast<int>(std::min<int64_t>(browser_->size(), INT32_MAX)));
     settingSpin_ = false;
-    recordCountLabel_->setText(tr("of %1").arg(number(browser_->size())));
+    recordCountLabel_->setText(tr("of %1").arg(groupedNumber(browser_->size())));
     if (browser_->size() > 0) showRecord(0);
 }
 
@@ -134,7 +133,7 @@ void RecordPreview::showRecord(int index) {
     QString info = tr("%1:%2 · %3 · %4 split").arg(QFileInfo(QString::fromStdString(r.file)).fileName()).arg(r.line).arg(
         QString::fromStdString(r.format), QString::fromStdString(r.split));
     if (r.error.empty())
-        info += tr(" · %1 tokens, %2 in the loss").arg(number(static_cast<int64_t>(r.ids.size())), number(std::count(r.mask.begin(), r.mask.end(), uint8_t{1})));
+        info += tr(" · %1 tokens, %2 in the loss").arg(groupedNumber(static_cast<int64_t>(r.ids.size())), groupedNumber(std::count(r.mask.begin(), r.mask.end(), uint8_t{1})));
     recordInfo_->setText(info);
     const bool cut = r.error.empty() && static_cast<int64_t>(r.ids.size()) > r.seqLen;
     if (!r.error.empty()) recordError_->setText(tr("Skipped by training: %1\n%2").arg(QString::fromStdString(r.error),

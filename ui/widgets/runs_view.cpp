@@ -1,6 +1,7 @@
 #include "widgets/runs_view.h"
 
 #include "models/run_list_model.h"
+#include "record_table.h"
 
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -12,13 +13,8 @@ namespace hy3::ui {
 
 RunsView::RunsView(QWidget* parent) : QWidget(parent) {
     model_ = new RunListModel(this);
-    table_ = new QTableView;
-    table_->setObjectName("runsTable");
-    table_->setModel(model_);
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
-    table_->verticalHeader()->hide();
-    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    // Several runs may be selected, for the comparison.
+    table_ = newRecordTable("runsTable", model_, QAbstractItemView::ExtendedSelection);
     table_->setIconSize(QSize(90, 22));
     auto* open = new QPushButton(tr("Open selected run"));
     open->setObjectName("openSelectedRunButton");

@@ -1,6 +1,7 @@
 #include "widgets/what_trains_view.h"
 
 #include "api/common.h"
+#include "number_text.h"
 #include "project_session.h"
 
 #include <QCheckBox>
@@ -74,7 +75,7 @@ void WhatTrainsView::updateCount() {
     }
     const int64_t trainable = trainableCount(), total = parameters_->total;
     countLabel_->setText(tr("<b>%1</b> of %2 parameters train (%3)")
-                             .arg(QString::fromStdString(groupDigits(trainable)), QString::fromStdString(groupDigits(total)))
+                             .arg(groupedNumber(trainable), groupedNumber(total))
                              .arg(total > 0 ? QString::number(100.0 * static_cast<double>(trainable) / static_cast<double>(total), 'f', 1) + "%"
                                             : QString("-")));
 }
