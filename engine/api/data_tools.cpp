@@ -23,6 +23,7 @@ Conversation readConversation(const std::string& file) {
     } else if (doc.is_object() && doc.contains("messages") && doc["messages"].is_array()) {
         c.messages = doc["messages"];
         if (doc.contains("tools")) c.tools = doc["tools"];
+        if (doc.contains("reasoning_effort") && doc["reasoning_effort"].is_string()) c.reasoningEffort = doc["reasoning_effort"];
     } else {
         fail(file, "expected an array of messages or {\"messages\": [...]}");
     }
@@ -36,12 +37,12 @@ ChatFormat formatFor(const RenderRequest& r) {
 }  // namespace
 
 std::string renderConversation(const RenderRequest& r, const Conversation& c) {
-    return formatFor(r).render(c.messages, c.tools, r.addGenerationPrompt, r.extra);
+    return formatFor(r).render(c.messages, c.tools, r.addGenerationPrompt, r.extra, c.reasoningEffort);
 }
 
 RenderedTokens renderTokens(const RenderRequest& r, const Conversation& c, const std::string& lossMask) {
     const ChatFormat format = formatFor(r);
-    const TokenizedConversation t = format.tokenize(c.messages, c.tools, parseLossMask(lossMask));
+    const TokenizedConversation t = format.tokenize(c.messages, c.tools, parseLossMask(lossMask), c.reasoningEffort);
     RenderedTokens out{t.ids, t.mask, {}};
     for (int32_t id : t.ids) out.tokens.push_back(format.tokenizer().tokenText(id));
     return out;

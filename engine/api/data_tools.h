@@ -29,6 +29,7 @@ struct RenderRequest {
 struct Conversation {
     nlohmann::json messages = nlohmann::json::array();
     nlohmann::json tools;  // null when absent
+    std::string reasoningEffort;  // {"reasoning_effort": ...} of the file; empty: the request's
 };
 Conversation readConversation(const std::string& file);
 

@@ -120,7 +120,7 @@ LineOutcome tokenizeRecordLine(const std::string& line, std::optional<RecordForm
     }
     try {
         const Record r = parseRecord(value, *format);
-        o.tokens = r.isText ? chat.tokenizeText(r.text) : chat.tokenize(r.messages, r.tools, mask);
+        o.tokens = r.isText ? chat.tokenizeText(r.text) : chat.tokenize(r.messages, r.tools, mask, r.reasoningEffort);
         if (o.tokens.ids.empty()) throw Error("renders to no tokens");
         if (std::none_of(o.tokens.mask.begin(), o.tokens.mask.end(), [](uint8_t m) { return m != 0; }))
             throw Error("no token counts in the loss");

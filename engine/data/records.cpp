@@ -101,6 +101,12 @@ Record parseRecord(const json& r, RecordFormat format) {
             if (!r["tools"].is_array()) throw Error("\"tools\" is not an array");
             out.tools = r["tools"];
         }
+        if (r.contains("reasoning_effort") && !r["reasoning_effort"].is_null()) {
+            const json& e = r["reasoning_effort"];
+            if (!e.is_string() || (e != "no_think" && e != "low" && e != "high"))
+                throw Error("\"reasoning_effort\" must be \"no_think\", \"low\" or \"high\", got " + e.dump());
+            out.reasoningEffort = e.get<std::string>();
+        }
         break;
     case RecordFormat::ShareGpt: {
         if (!r.contains("conversations") || !r["conversations"].is_array()) throw Error("missing \"conversations\" array");

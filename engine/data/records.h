@@ -1,6 +1,7 @@
 #pragma once
 // SFT record formats (one JSON object per line), turned into a conversation or plain text:
-//   messages           {"messages": [{"role", "content", "reasoning_content"?, "tool_calls"?}], "tools"?}
+//   messages           {"messages": [{"role", "content", "reasoning_content"?, "tool_calls"?}], "tools"?,
+//                       "reasoning_effort"?}  (Tencent's Hy3 fine-tuning data: no_think, low or high)
 //   sharegpt           {"conversations": [{"from": "human"|"gpt"|"system"|"observation"|..., "value"}], "system"?, "tools"?}
 //   alpaca             {"instruction", "input"?, "output", "system"?}
 //   prompt_completion  {"prompt", "completion"}    (one user turn and the assistant's reply)
@@ -25,6 +26,7 @@ struct Record {
     std::string text;                                     // text records
     nlohmann::json messages = nlohmann::json::array();    // chat records, normalised to role/content
     nlohmann::json tools;                                 // null when absent
+    std::string reasoningEffort;                          // the record's own; empty: the project's
 };
 
 // Checks and converts one record. Throws hy3::Error with the reason (missing field, wrong role,

@@ -119,7 +119,7 @@ private slots:
             {"role": "assistant", "content": "A1"}, {"role": "user", "content": "Q2"},
             {"role": "assistant", "content": "A2", "reasoning_content": "R2"}])");
         QCOMPARE(QString::fromStdString(f.render(messages, json(), false)),
-                 QString::fromUtf8("<｜hy_begin▁of▁sentence｜>S<｜hy_reasoning_mode｜>low<｜hy_User｜>Q1<｜hy_Assistant｜><think></think>A1"
+                 QString::fromUtf8("<｜hy_begin▁of▁sentence｜>S<｜reasoning_mode｜>reasoning_effort:low<｜hy_User｜>Q1<｜hy_Assistant｜><think></think>A1"
                                    "<｜hy_eos｜><｜hy_User｜>Q2<｜hy_Assistant｜><think>R2</think>A2<｜hy_eos｜>"));
         const auto all = f.tokenize(messages, json(), hy3::LossMask::Assistant);
         QCOMPARE(QString::fromStdString(decodeMasked(f, all)),
