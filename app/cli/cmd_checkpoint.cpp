@@ -55,8 +55,9 @@ void addExport(CLI::App& parent, Action& action) {
                 std::cout << exportSummaryJson(s) << "\n";
             } else {
                 std::cout << "exported " << s.tensors << " tensors (" << shortBytes(static_cast<double>(s.tensorBytes)) << ") in "
-                          << s.shards << " shard(s) to " << s.destination << "\n"
-                          << "peak memory " << shortBytes(static_cast<double>(s.peakRssBytes)) << " for a model of "
+                          << s.shards << " shard(s) to " << s.destination << "\n";
+                if (s.mtpFiles > 0) std::cout << "copied the source's MTP block unchanged (" << s.mtpFiles << " file(s))\n";
+                std::cout << "peak memory " << shortBytes(static_cast<double>(s.peakRssBytes)) << " for a model of "
                           << shortBytes(static_cast<double>(s.modelBytesInMemory)) << "\n";
             }
             return 0;
@@ -64,14 +65,35 @@ void addExport(CLI::App& parent, Action& action) {
     });
 }
 
+void addCompare(CLI::App& parent, Action& action) {
+    auto* cmd = parent.add_subcommand("compare", "run one probe batch through two models and compare their logits; exit 0 when "
+                                                 "within tolerance, 1 when not");
+    auto req = std::make_shared<api::CompareRequest>();
+    auto json = std::make_shared<bool>(false);
+    cmd->add_option("A", req->a, "checkpoint folder or model directory")->required();
+    cmd->add_option("B", req->b, "checkpoint folder or model directory")->required();
+    cmd->add_option("--input", req->input, "safetensors batch (input_ids [+ labels, attention_mask, ...]); default: a built-in probe");
+    cmd->add_option("--tolerance", req->tolerance, "largest max |logit difference| that counts as the same model")->capture_default_str();
+    cmd->add_option("--dtype", req->dtype, "parameters while comparing: fp32 or bf16")->capture_default_str();
+    cmd->add_flag("--json", *json, "print one JSON object");
+    cmd->callback([&action, req, json] {
+        action = [req, json] {
+            const api::CompareReport r = api::compareCheckpoints(*req);
+            std::cout << (*json ? compareReportJson(r) + "\n" : api::formatCompareReport(r));
+            return r.withinTolerance ? 0 : 1;
+        };
+    });
+}
+
 }  // namespace
 
 void addCheckpointCommand(CLI::App& app, Action& action) {
-    auto* cmd = app.add_subcommand("checkpoint", "inspect, verify and export checkpoints");
+    auto* cmd = app.add_subcommand("checkpoint", "inspect, verify, export and compare checkpoints");
     cmd->require_subcommand(1);
     addInspect(*cmd, action);
     addVerify(*cmd, action);
     addExport(*cmd, action);
+    addCompare(*cmd, action);
 }
 
 }  // namespace hy3::cli

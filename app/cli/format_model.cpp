@@ -18,6 +18,10 @@ std::string formatModelReport(const ModelReport& r) {
     for (const auto& [name, value] : r.architecture) {
         out << name << std::string(name.size() < 13 ? 13 - name.size() : 1, ' ') << value << "\n";
     }
+    if (!r.config.absentFields.empty()) {
+        out << "\nFields absent from config.json (readers differ; an export writes each):\n";
+        for (const std::string& line : r.config.absentFields) out << "  " << line << "\n";
+    }
     out << "\nParameters   " << std::string(16, ' ') << "total" << std::string(16, ' ') << "active\n";
     auto row = [&](const std::string& name, int64_t total, int64_t active) {
         const std::string t = groupDigits(total), a = groupDigits(active);
@@ -54,6 +58,7 @@ std::string modelReportJson(const ModelReport& r) {
         {"model_type", c.model_type},
         {"num_hidden_layers", c.num_hidden_layers},
         {"layer_plan", describeLayerPlan(c)},
+        {"absent_fields", c.absentFields},
         {"layer_types", layers},
         {"hidden_size", c.hidden_size},
         {"num_attention_heads", c.num_attention_heads},
@@ -125,9 +130,30 @@ std::string exportSummaryJson(const ExportSummary& s) {
                           {"tensors", s.tensors},
                           {"shards", s.shards},
                           {"tensor_bytes", s.tensorBytes},
+                          {"mtp_files", s.mtpFiles},
                           {"model_bytes_in_memory", s.modelBytesInMemory},
                           {"peak_rss_bytes", s.peakRssBytes}}
         .dump(2);
+}
+
+std::string compareReportJson(const CompareReport& r) {
+    nlohmann::json j{{"a", r.a},
+                     {"b", r.b},
+                     {"probe", r.probe},
+                     {"positions", r.positions},
+                     {"max_abs_logit_diff", r.maxAbsDiff},
+                     {"mean_abs_logit_diff", r.meanAbsDiff},
+                     {"mean_kl", r.meanKl},
+                     {"top1_agreement", r.top1Agreement},
+                     {"experts_reached", r.expertsReached},
+                     {"experts_total", r.expertsTotal},
+                     {"tolerance", r.tolerance},
+                     {"within_tolerance", r.withinTolerance}};
+    if (r.hasLoss) {
+        j["loss_a"] = r.lossA;
+        j["loss_b"] = r.lossB;
+    }
+    return j.dump(2);
 }
 
 std::string formatModelBench(const ModelBenchResult& b) {

@@ -17,6 +17,7 @@ std::string modelReportJson(const api::ModelReport& report);
 std::string formatInspectReport(const InspectReport& report);   // hy3 checkpoint inspect
 std::string inspectReportJson(const InspectReport& report);
 std::string exportSummaryJson(const api::ExportSummary& summary);  // hy3 checkpoint export --json
+std::string compareReportJson(const api::CompareReport& report);    // hy3 checkpoint compare --json
 std::string formatSystemInfo(const SystemInfo& info);           // hy3 info
 std::string systemInfoJson(const SystemInfo& info);
 std::string formatLayoutPlan(const LayoutPlanResult& plan);     // hy3 plan

@@ -32,7 +32,7 @@ ExportSummary exportCheckpoint(const ExportRequest& r) {
     modelOptions.dtype = options.dtype;
     Hy3Model model(dir.config(), modelOptions);
     loadModelWeights(*model, dir);
-    options.filesFrom = source.modelDir;
+    options.sources = {source.modelDir, source.modelDir, options.shardBytes};
 
     // Written beside the destination under a temporary name, then renamed into place.
     const fs::path temp = destination.parent_path() / (".tmp-export-" + destination.filename().string() + "-" + std::to_string(::getpid()));
@@ -53,6 +53,7 @@ ExportSummary exportCheckpoint(const ExportRequest& r) {
     s.tensors = report.tensors;
     s.shards = report.shards;
     s.tensorBytes = report.tensorBytes;
+    for (const auto& [file, sha] : report.sha256) s.mtpFiles += file.rfind("model-mtp", 0) == 0 ? 1 : 0;
     for (const auto& p : model->parameters()) s.modelBytesInMemory += static_cast<uint64_t>(p.numel()) * p.element_size();
     for (const auto& b : model->buffers()) s.modelBytesInMemory += static_cast<uint64_t>(b.numel()) * b.element_size();
     s.peakRssBytes = peakRssBytes();

@@ -33,7 +33,8 @@ std::vector<std::pair<std::string, std::string>> architectureLines(const ModelCo
                                          onOff(c.moe_router_enable_expert_bias) + ", fp32 combine " +
                                          onOff(c.enable_moe_fp32_combine));
     }
-    lines.emplace_back("Vocabulary", std::to_string(c.vocab_size) + (c.tie_word_embeddings ? " (tied lm_head)" : ""));
+    lines.emplace_back("Vocabulary", std::to_string(c.vocab_size) + (c.tie_word_embeddings ? " (tied lm_head)" : "") +
+                                         (c.enable_lm_head_fp32 ? ", lm_head in fp32" : ""));
     lines.emplace_back("RoPE", "theta " + plainNumber(c.rope_theta) + ", max positions " +
                                    std::to_string(c.max_position_embeddings));
     lines.emplace_back("Dtype", c.dtype);

@@ -1,6 +1,7 @@
 #include "checkpoint/model_export.h"
 
 #include "checkpoint/key_names.h"
+#include "checkpoint/model_dir.h"
 #include "checkpoint/safetensors.h"
 #include "checkpoint/tensor_io.h"
 #include "util/atomic_file.h"
@@ -12,6 +13,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <set>
 
 namespace hy3 {
 namespace fs = std::filesystem;
@@ -49,21 +51,72 @@ std::vector<Shard> planShards(const std::vector<KeyBinding>& bindings, const Exp
     return shards;
 }
 
-nlohmann::json exportedConfig(const ModelConfig& c, torch::Dtype dtype) {
+}  // namespace
+
+nlohmann::json exportedConfig(const ModelConfig& c, torch::Dtype dtype, int64_t mtpLayers) {
     nlohmann::json out = c.raw;  // every original field, unknown ones too
-    if (!out.contains("architectures")) out["architectures"] = {"HYV3ForCausalLM"};
+    out.erase("hy3_tokenizer");  // a preset's bundled tokenizer: meaningless outside this tool
+    const auto keep = [&out](const char* key, const nlohmann::json& value) {
+        if (!out.contains(key)) out[key] = value;
+    };
+    out["model_type"] = "hy_v3";
+    keep("architectures", {"HYV3ForCausalLM"});
+    keep("head_dim", c.head_dim);
+    keep("num_key_value_heads", c.num_key_value_heads);
+    keep("hidden_act", "silu");
+    keep("attention_bias", false);
+    keep("qk_norm", true);  // SGLang skips the q/k norm when it is missing
+    keep("rms_norm_eps", c.rms_norm_eps);
+    keep("max_position_embeddings", c.max_position_embeddings);
+    keep("tie_word_embeddings", c.tie_word_embeddings);
+    keep("initializer_range", c.initializer_range);
+    keep("enable_lm_head_fp32", c.enable_lm_head_fp32);
+    keep("enable_moe_fp32_combine", c.enable_moe_fp32_combine);
+    if (!out.contains("rope_parameters")) out["rope_parameters"] = {{"rope_theta", c.rope_theta}, {"rope_type", c.rope_type}};
+    if (c.denseLayerCount() > 0) keep("intermediate_size", c.intermediate_size);
+    if (c.moeLayerCount() > 0) {
+        keep("num_experts", c.num_experts);
+        keep("num_experts_per_tok", c.num_experts_per_tok);
+        keep("num_shared_experts", c.num_shared_experts);
+        keep("moe_intermediate_size", c.moe_intermediate_size);
+        keep("expert_hidden_dim", c.moe_intermediate_size);  // what vLLM reads for the expert width
+        keep("router_scaling_factor", c.router_scaling_factor);
+        keep("route_norm", c.route_norm);  // SGLang fails without it
+        keep("moe_router_use_sigmoid", true);
+        keep("moe_router_enable_expert_bias", c.moe_router_enable_expert_bias);
+    }
+    // The layer plan in both spellings, consistent: HF reads mlp_layer_types, vLLM, SGLang and
+    // NeMo AutoModel read first_k_dense_replace.
+    if (!out.contains("mlp_layer_types")) {
+        nlohmann::json types = nlohmann::json::array();
+        for (bool dense : c.dense_layers) types.push_back(dense ? "dense" : "sparse");
+        out["mlp_layer_types"] = types;
+    }
+    int64_t leadingDense = 0;
+    while (leadingDense < c.num_hidden_layers && c.dense_layers[static_cast<size_t>(leadingDense)]) ++leadingDense;
+    if (leadingDense == c.denseLayerCount()) out["first_k_dense_replace"] = leadingDense;
+    else out.erase("first_k_dense_replace");  // not a first-k plan: only mlp_layer_types can say it
+    out["num_nextn_predict_layers"] = mtpLayers;
+    if (c.bos_token_id >= 0) keep("bos_token_id", c.bos_token_id);
+    if (c.eos_token_id >= 0) keep("eos_token_id", c.eos_token_id);
+    if (c.pad_token_id >= 0) keep("pad_token_id", c.pad_token_id);
     const char* name = dtype == torch::kFloat ? "float32" : "bfloat16";
     out["dtype"] = name;
-    if (out.contains("torch_dtype")) out["torch_dtype"] = name;
+    out["torch_dtype"] = name;  // NeMo AutoModel reads config.torch_dtype
     return out;
 }
-
-}  // namespace
 
 std::string shardName(size_t index, size_t count) {
     if (count == 1) return "model.safetensors";
     char name[64];
     std::snprintf(name, sizeof name, "model-%05zu-of-%05zu.safetensors", index + 1, count);
+    return name;
+}
+
+std::string mtpShardName(size_t index, size_t count) {
+    if (count == 1) return "model-mtp.safetensors";
+    char name[64];
+    std::snprintf(name, sizeof name, "model-mtp-%05zu-of-%05zu.safetensors", index + 1, count);
     return name;
 }
 
@@ -142,9 +195,7 @@ ExportReport exportModel(Hy3ModelImpl& model, const fs::path& dir, const ExportO
         report.tensorBytes += bytes;
         report.tensors += static_cast<int64_t>(shards[i].tensors.size());
     }
-    // One shard needs no index (HF loads model.safetensors alone).
-    const std::map<std::string, std::string> index = shards.size() > 1 ? weightMap : std::map<std::string, std::string>{};
-    for (const auto& [file, sha] : finishModelDirectory(c, dir, index, report.tensorBytes, o.dtype, o.filesFrom)) report.sha256[file] = sha;
+    for (const auto& [file, sha] : finishModelDirectory(c, dir, weightMap, report.tensorBytes, o.dtype, o.sources)) report.sha256[file] = sha;
     return report;
 }
 
@@ -167,21 +218,82 @@ PartReport exportModelPart(Hy3ModelImpl& model, const fs::path& dir, const std::
     return part;
 }
 
-std::map<std::string, std::string> finishModelDirectory(const ModelConfig& c, const fs::path& dir,
-                                                        const std::map<std::string, std::string>& weightMap, uint64_t totalBytes,
-                                                        torch::Dtype dtype, const fs::path& filesFrom) {
+namespace {
+
+struct CopiedMtp {
+    std::map<std::string, std::string> weightMap;  // tensor -> its file
+    std::map<std::string, std::string> sha256;     // file -> SHA-256
+    uint64_t bytes = 0;
+    int64_t layers = 0;  // MTP blocks copied
+};
+
+// Copies the MTP blocks of a model directory (layers at and after num_hidden_layers) into shards
+// of at most `shardBytes`, byte for byte in their own dtype: they are not trained, and vLLM and
+// SGLang use them for speculative decoding. Nothing when the directory has none.
+CopiedMtp copyMtpTensors(const fs::path& from, const fs::path& dir, uint64_t shardBytes) {
+    CopiedMtp out;
+    std::error_code ec;
+    if (from.empty() || !fs::exists(from / "config.json", ec)) return out;
+    ModelDirectory source = ModelDirectory::open(from);
+    std::vector<std::vector<std::string>> shards(1);
+    uint64_t shardSize = 0;
+    std::set<int64_t> layers;
+    for (const std::string& name : source.tensorNames()) {
+        const int64_t layer = layerOfKey(name);
+        if (layer < source.config().num_hidden_layers) continue;
+        const uint64_t bytes = source.locate(name).second->bytes();
+        if (!shards.back().empty() && shardSize + bytes > shardBytes) {
+            shards.emplace_back();
+            shardSize = 0;
+        }
+        shards.back().push_back(name);
+        shardSize += bytes;
+        layers.insert(layer);
+    }
+    if (layers.empty()) return out;
+    for (size_t i = 0; i < shards.size(); ++i) {
+        const std::string file = mtpShardName(i, shards.size());
+        SafetensorsWriter writer(dir / file, {{"format", "pt"}});
+        for (const std::string& name : shards[i]) {
+            const TensorInfo* info = source.locate(name).second;
+            writer.declare(name, info->dtype, info->shape);
+        }
+        writer.begin();
+        for (const std::string& name : shards[i]) {
+            const auto [shard, info] = source.locate(name);
+            writer.write(name, shard->data(*info), info->bytes());
+            shard->release(*info);
+            out.weightMap[name] = file;
+            out.bytes += info->bytes();
+        }
+        out.sha256[file] = writer.finish();
+    }
+    out.layers = static_cast<int64_t>(layers.size());
+    return out;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> finishModelDirectory(const ModelConfig& c, const fs::path& dir, std::map<std::string, std::string> weightMap,
+                                                        uint64_t totalBytes, torch::Dtype dtype, const ExportSources& sources) {
     std::map<std::string, std::string> sha;
-    if (!weightMap.empty()) {
+    const CopiedMtp mtp = copyMtpTensors(sources.mtpFrom, dir, sources.mtpShardBytes);
+    sha.insert(mtp.sha256.begin(), mtp.sha256.end());
+    weightMap.insert(mtp.weightMap.begin(), mtp.weightMap.end());
+    totalBytes += mtp.bytes;
+    std::set<std::string> files;
+    for (const auto& [key, file] : weightMap) files.insert(file);
+    if (files.size() > 1) {  // one model.safetensors needs no index (HF loads it alone)
         nlohmann::json map = nlohmann::json::object();
         for (const auto& [key, file] : weightMap) map[key] = file;
         sha["model.safetensors.index.json"] =
             writeJsonFile(dir / "model.safetensors.index.json", {{"metadata", {{"total_size", totalBytes}}}, {"weight_map", map}});
     }
-    sha["config.json"] = writeJsonFile(dir / "config.json", exportedConfig(c, dtype));
+    sha["config.json"] = writeJsonFile(dir / "config.json", exportedConfig(c, dtype, mtp.layers));
     std::error_code ec;
-    if (!filesFrom.empty())
+    if (!sources.companions.empty())
         for (const char* file : kCompanionFiles)
-            if (fs::is_regular_file(filesFrom / file, ec)) sha[file] = copyFileDurably(filesFrom / file, dir / file);
+            if (fs::is_regular_file(sources.companions / file, ec)) sha[file] = copyFileDurably(sources.companions / file, dir / file);
     syncDirectory(dir);
     return sha;
 }

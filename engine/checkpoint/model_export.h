@@ -1,10 +1,14 @@
 #pragma once
 // Writes a live model as an HF model directory in the released Hy3 layout: per-expert keys,
-// mlp.router.gate.weight, mlp.expert_bias in F32, mlp.shared_mlp.*, no MTP tensors; safetensors
-// shards up to a size limit with model.safetensors.index.json; config.json with every original
-// field; and the source model's generation config and tokenizer files when present. Tensors are
-// converted and written one at a time, so saving needs no second copy of the model in memory.
+// mlp.router.gate.weight, mlp.expert_bias in F32, mlp.shared_mlp.*; safetensors shards up to a
+// size limit with model.safetensors.index.json; config.json with every original field plus every
+// field HF transformers, vLLM, SGLang and NeMo AutoModel read (README: "What an export holds");
+// the source model's generation config and tokenizer files; and the source's MTP block copied
+// byte for byte (it is not trained) so serving engines can still decode speculatively. Tensors
+// are converted and written one at a time, so saving needs no second copy of the model in memory.
 #include "model/hy3_model.h"
+
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <map>
@@ -15,11 +19,22 @@ namespace hy3 {
 
 constexpr uint64_t kDefaultShardBytes = 5'000'000'000ull;
 
+// Where an exported directory's files besides the trained weights come from (both optional).
+struct ExportSources {
+    std::filesystem::path companions;  // tokenizer and generation config files
+    std::filesystem::path mtpFrom;     // a model directory whose MTP tensors are copied unchanged
+    uint64_t mtpShardBytes = kDefaultShardBytes;  // the largest file the MTP tensors go to
+};
+
 struct ExportOptions {
     torch::Dtype dtype = torch::kBFloat16;     // weights (the expert bias is always F32)
     uint64_t shardBytes = kDefaultShardBytes;  // a shard holds tensors up to this many bytes
-    std::filesystem::path filesFrom;           // copy tokenizer / generation config from here (optional)
+    ExportSources sources;
 };
+
+// The files the copied MTP tensors go to: "model-mtp.safetensors", or
+// "model-mtp-00001-of-00002.safetensors", ... when they pass the shard size.
+std::string mtpShardName(size_t index, size_t count);
 
 struct ExportReport {
     std::map<std::string, std::string> sha256;  // file name -> SHA-256, for every file written
@@ -47,11 +62,17 @@ std::string shardName(size_t index, size_t count);
 
 PartReport exportModelPart(Hy3ModelImpl& model, const std::filesystem::path& dir, const std::string& file, torch::Dtype dtype,
                            bool withReplicated);
-// Completes a model directory whose shards are written: the index over every part, config.json and
-// the companion files. Returns the SHA-256 of the files it wrote.
+// Completes a model directory whose shards are written (`weightMap`: every tensor written -> its
+// file): the MTP tensors of `sources.mtpFrom`, the index when there is more than one file,
+// config.json and the companion files. Returns the SHA-256 of the files it wrote.
 std::map<std::string, std::string> finishModelDirectory(const ModelConfig& config, const std::filesystem::path& dir,
-                                                        const std::map<std::string, std::string>& weightMap, uint64_t totalBytes,
-                                                        torch::Dtype dtype, const std::filesystem::path& filesFrom);
+                                                        std::map<std::string, std::string> weightMap, uint64_t totalBytes,
+                                                        torch::Dtype dtype, const ExportSources& sources);
+
+// config.json of an export: every field of the source kept, and every field the readers above
+// need written from the parsed config (mlp_layer_types and first_k_dense_replace consistent,
+// num_nextn_predict_layers = the MTP blocks the directory holds).
+nlohmann::json exportedConfig(const ModelConfig& config, torch::Dtype dtype, int64_t mtpLayers);
 
 // "5GB", "500MB", "1.5GiB", "123456" -> bytes. Throws hy3::Error naming `what`.
 uint64_t parseByteSize(const std::string& text, const std::string& what);

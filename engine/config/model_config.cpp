@@ -16,6 +16,11 @@ int64_t positive(const JsonFields& f, const std::string& key) {
     return value;
 }
 
+// A field the file lacks: the value taken, and how the other readers differ.
+void noteAbsent(const JsonFields& f, ModelConfig& c, const std::string& key, const std::string& taken, const std::string& why) {
+    if (!f.has(key)) c.absentFields.push_back(key + ": absent, taken as " + taken + " (" + why + ")");
+}
+
 std::vector<bool> readDenseLayers(const JsonFields& f, int64_t layers) {
     std::vector<bool> dense(static_cast<size_t>(layers), false);
     // `mlp_layer_types` wins over `first_k_dense_replace` when both are given.
@@ -33,7 +38,8 @@ std::vector<bool> readDenseLayers(const JsonFields& f, int64_t layers) {
         }
         return dense;
     }
-    int64_t firstDense = f.optionalInteger("first_k_dense_replace").value_or(0);
+    // Neither field: layer 0 dense, as HF's default mlp_layer_types ["dense", "sparse", ...].
+    int64_t firstDense = f.optionalInteger("first_k_dense_replace").value_or(1);
     if (firstDense < 0 || firstDense > layers)
         f.fail("first_k_dense_replace", "must be between 0 and num_hidden_layers (" + std::to_string(layers) +
                                             "), got " + std::to_string(firstDense));
@@ -50,7 +56,7 @@ void readRope(const JsonFields& f, ModelConfig& c) {
         if (c.rope_type != "default")
             rope.fail("rope_type", "\"" + c.rope_type + "\" is not supported (only \"default\" RoPE)");
     } else {
-        c.rope_theta = f.optionalNumber("rope_theta").value_or(10000.0);
+        c.rope_theta = f.optionalNumber("rope_theta").value_or(11158840.0);  // HF's default_theta for Hy3
         if (const json* scaling = f.find("rope_scaling"))
             f.fail("rope_scaling", "RoPE scaling " + brief(*scaling) + " is not supported");
     }
@@ -70,11 +76,14 @@ void readMoe(const JsonFields& f, ModelConfig& c) {
     if (c.num_experts_per_tok > c.num_experts)
         f.fail("num_experts_per_tok", std::to_string(c.num_experts_per_tok) + " is larger than num_experts (" +
                                           std::to_string(c.num_experts) + ")");
-    c.num_shared_experts = f.optionalInteger("num_shared_experts").value_or(0);
+    c.num_shared_experts = f.optionalInteger("num_shared_experts").value_or(1);
     if (c.num_shared_experts < 0) f.fail("num_shared_experts", "must not be negative");
     c.moe_intermediate_size = positive(f, "moe_intermediate_size");
-    c.router_scaling_factor = f.optionalNumber("router_scaling_factor").value_or(1.0);
+    c.router_scaling_factor = f.optionalNumber("router_scaling_factor").value_or(2.826);
     c.route_norm = f.boolean("route_norm", true);
+    noteAbsent(f, c, "num_shared_experts", "1", "HF transformers; SGLang and NeMo AutoModel take 0");
+    noteAbsent(f, c, "router_scaling_factor", "2.826", "HF transformers; SGLang and NeMo AutoModel take 1.0, vLLM none");
+    noteAbsent(f, c, "route_norm", "true", "HF transformers and vLLM; NeMo AutoModel takes false, SGLang fails");
     c.moe_router_enable_expert_bias = f.boolean("moe_router_enable_expert_bias", true);
     if (!f.boolean("moe_router_use_sigmoid", true))
         f.fail("moe_router_use_sigmoid", "only sigmoid routing is supported");
@@ -120,6 +129,9 @@ ModelConfig parseModelConfig(const json& doc, const std::string& source) {
     if (c.head_dim % 2 != 0) f.fail("head_dim", "must be even for rotate-half RoPE, got " + std::to_string(c.head_dim));
 
     c.dense_layers = readDenseLayers(f, c.num_hidden_layers);
+    if (!f.has("mlp_layer_types") && !f.has("first_k_dense_replace"))
+        c.absentFields.push_back("mlp_layer_types and first_k_dense_replace: absent, taken as layer 0 dense (HF transformers; "
+                                 "SGLang makes every layer MoE, vLLM fails)");
     if (c.denseLayerCount() > 0) c.intermediate_size = positive(f, "intermediate_size");
     else c.intermediate_size = f.optionalInteger("intermediate_size").value_or(0);
     readMoe(f, c);
@@ -127,14 +139,22 @@ ModelConfig parseModelConfig(const json& doc, const std::string& source) {
     c.rms_norm_eps = f.optionalNumber("rms_norm_eps").value_or(1e-5);
     if (!(c.rms_norm_eps > 0)) f.fail("rms_norm_eps", "must be positive");
     readRope(f, c);
-    c.max_position_embeddings = f.optionalInteger("max_position_embeddings").value_or(4096);
+    c.max_position_embeddings = f.optionalInteger("max_position_embeddings").value_or(131072);  // HF's default
     c.tie_word_embeddings = f.boolean("tie_word_embeddings", false);
     if (f.boolean("attention_bias", false)) f.fail("attention_bias", "projection biases are not part of Hy3");
     if (auto act = f.optionalString("hidden_act"); act && *act != "silu")
         f.fail("hidden_act", "\"" + *act + "\" is not supported (Hy3 uses \"silu\")");
     c.num_nextn_predict_layers = f.optionalInteger("num_nextn_predict_layers").value_or(0);
     if (c.num_nextn_predict_layers < 0) f.fail("num_nextn_predict_layers", "must not be negative");
-    c.enable_moe_fp32_combine = f.boolean("enable_moe_fp32_combine", false);
+    c.enable_moe_fp32_combine = f.boolean("enable_moe_fp32_combine", true);
+    noteAbsent(f, c, "enable_moe_fp32_combine", "true", "HF transformers; vLLM takes false");
+    c.enable_lm_head_fp32 = f.boolean("enable_lm_head_fp32", false);
+    noteAbsent(f, c, "enable_lm_head_fp32", "false", "HF transformers computes the head in the parameters' dtype");
+    c.qk_norm = f.boolean("qk_norm", true);
+    if (!c.qk_norm) f.fail("qk_norm", "false is not supported: Hy3 normalises q and k per head (q_norm, k_norm)");
+    noteAbsent(f, c, "qk_norm", "true", "HF transformers and vLLM; SGLang skips the q/k norm, so always write it");
+    c.initializer_range = f.optionalNumber("initializer_range").value_or(0.006);
+    if (!(c.initializer_range > 0)) f.fail("initializer_range", "must be positive");
     c.bos_token_id = f.optionalInteger("bos_token_id").value_or(-1);
     c.eos_token_id = f.optionalInteger("eos_token_id").value_or(-1);
     c.pad_token_id = f.optionalInteger("pad_token_id").value_or(-1);

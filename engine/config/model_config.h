@@ -33,7 +33,10 @@ struct ModelConfig {
     int64_t max_position_embeddings = 0;     // longest context the model was trained for
     bool tie_word_embeddings = false;        // lm_head shares embed_tokens
     int64_t num_nextn_predict_layers = 0;    // MTP blocks stored after the decoder layers; unused for SFT
-    bool enable_moe_fp32_combine = false;    // add shared and routed outputs in fp32
+    bool enable_moe_fp32_combine = true;     // add shared and routed outputs in fp32 (HF's default; the release says false)
+    bool enable_lm_head_fp32 = false;        // the lm_head matmul in fp32 when the parameters are bf16
+    bool qk_norm = true;                     // per-head q/k RMSNorm (always on in Hy3; false is refused)
+    double initializer_range = 0.006;        // std of the random initialisation (HF's default)
     int64_t bos_token_id = -1;
     int64_t eos_token_id = -1;
     int64_t pad_token_id = -1;
@@ -41,10 +44,15 @@ struct ModelConfig {
     std::string hy3_tokenizer;               // presets only: the bundled tokenizer, resources/tokenizers/<name>
 
     nlohmann::json raw;                      // the whole file as read: unknown fields are kept
+    // Fields that change the model and that the file lacks, each with the value taken and who
+    // takes it otherwise: "route_norm: absent, taken as true (HF transformers; NeMo AutoModel takes false)".
+    std::vector<std::string> absentFields;
 
     int64_t denseLayerCount() const;
     int64_t moeLayerCount() const;
     bool isMoeLayer(int64_t layer) const { return !dense_layers.at(static_cast<size_t>(layer)); }
+    // The embedding row that gets no gradient (HF: nn.Embedding padding_idx = pad_token_id), or -1.
+    int64_t paddingIndex() const { return pad_token_id >= 0 && pad_token_id < vocab_size ? pad_token_id : -1; }
 };
 
 // Parses and validates. `source` names the file in errors. Throws hy3::Error with one line:

@@ -308,6 +308,11 @@ std::string ProjectFile::chatTemplate() const {
     return isTemplateKeyword(templ) ? templ : absolutePath(templ).string();
 }
 
+std::filesystem::path ProjectFile::modelDirectory() const {
+    const json path = get("model.path");
+    return path.is_string() && !path.get<std::string>().empty() ? absolutePath(path.get<std::string>()) : std::filesystem::path();
+}
+
 void ProjectFile::setModelPreset(const std::string& preset) {
     json model = {{"preset", preset}};
     if (doc_.contains("model") && doc_["model"].is_object() && doc_["model"].contains("tokenizer")) model["tokenizer"] = doc_["model"]["tokenizer"];

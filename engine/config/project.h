@@ -110,6 +110,8 @@ public:
 
     // The chat template setting as the engine takes it: "auto", "hy3", or an absolute path.
     std::string chatTemplate() const;
+    // model.path as an absolute path, or empty when the model is a preset.
+    std::filesystem::path modelDirectory() const;
 
     void setModelPreset(const std::string& preset);
     void setModelDirectory(const std::filesystem::path& absolute);

@@ -29,7 +29,7 @@ void writeModelShard(Hy3ModelImpl& model, const fs::path& checkpoint, int shard,
 }
 
 std::map<std::string, std::string> completeModelShards(const fs::path& checkpoint, int shards, const ModelConfig& config, torch::Dtype dtype,
-                                                       const fs::path& tokenizerDir) {
+                                                       const ExportSources& sources) {
     std::map<std::string, std::string> weightMap, hashes;
     uint64_t total = 0;
     for (int i = 0; i < shards; ++i) {
@@ -39,8 +39,7 @@ std::map<std::string, std::string> completeModelShards(const fs::path& checkpoin
         total += part["bytes"].get<uint64_t>();
     }
     fs::remove_all(notesDir(checkpoint));
-    if (shards == 1) weightMap.clear();  // one model.safetensors needs no index
-    for (const auto& [file, sha] : finishModelDirectory(config, CheckpointLayout{checkpoint}.model(), weightMap, total, dtype, tokenizerDir))
+    for (const auto& [file, sha] : finishModelDirectory(config, CheckpointLayout{checkpoint}.model(), weightMap, total, dtype, sources))
         hashes["model/" + file] = sha;
     return hashes;
 }

@@ -3,6 +3,7 @@
 // range) writes its shard of CHECKPOINT/model with a note of what it holds, and rank 0 then turns
 // the notes into the index and the file hashes and completes the HF directory. One shard per stage
 // and expert range; the replicated tensors of a stage come from its first replica.
+#include "checkpoint/model_export.h"
 #include "config/model_config.h"
 #include "model/hy3_model.h"
 
@@ -17,10 +18,10 @@ namespace hy3 {
 void writeModelShard(Hy3ModelImpl& model, const std::filesystem::path& checkpoint, int shard, int shards, torch::Dtype dtype,
                      bool withReplicated);
 
-// Rank 0, once every shard is on disk: writes the index (several shards), config.json and the
-// tokenizer files, removes the notes, and returns every model file's SHA-256 ("model/<file>").
+// Rank 0, once every shard is on disk: copies the source's MTP block, writes the index (several
+// files), config.json and the tokenizer files, removes the notes, and returns every model file's SHA-256 ("model/<file>").
 std::map<std::string, std::string> completeModelShards(const std::filesystem::path& checkpoint, int shards, const ModelConfig& config,
-                                                       torch::Dtype dtype, const std::filesystem::path& tokenizerDir);
+                                                       torch::Dtype dtype, const ExportSources& sources);
 
 // The run's final model: the last checkpoint's model/ hard-linked (no second copy on disk) into
 // RUN/model, or copied where links are not possible; built under a temporary name, then renamed.

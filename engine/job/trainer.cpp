@@ -320,7 +320,9 @@ void Trainer::saveCheckpoint() {
     }
     world.barrier();
     if (primary()) {
-        const auto hashes = completeModelShards(temp, shards, config_, dtype, tokenizerDirFor(project_));
+        // The tokenizer travels with every checkpoint, and so does the source's MTP block.
+        const ExportSources sources{tokenizerDirFor(project_), project_.model.isPreset() ? fs::path() : project_.model.directory};
+        const auto hashes = completeModelShards(temp, shards, config_, dtype, sources);
         lastCheckpoint_ = checkpoints_->commitSave(state_.step, checkpointMeta(), hashes);
         reporter_->checkpoint({state_.step, lastCheckpoint_.string(), checkpointMeta()["metrics"]});
         for (const fs::path& removed : checkpoints_->applyRetention(project_.training.keep_last, project_.training.keep_best))

@@ -40,7 +40,7 @@ ForwardOutput eagerReferenceForward(Hy3ModelImpl& model, const Batch& batch) {
     const torch::Tensor visible = (j >= mask.start.unsqueeze(2)).logical_and(j <= s);
     const torch::Tensor additive = torch::zeros({B, 1, S, S}).masked_fill(visible.unsqueeze(1).logical_not(), -INFINITY).to(device);
 
-    torch::Tensor h = torch::embedding(model.tensor("embed_tokens"), batch.input_ids.to(device));  // [B, S, H]
+    torch::Tensor h = torch::embedding(model.tensor("embed_tokens"), batch.input_ids.to(device), c.paddingIndex());  // [B, S, H]
     for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
         auto P = [&](const char* name) { return model.tensor("layers." + std::to_string(layer) + "." + name); };
         const torch::Tensor qkvW = P("qkv_proj");

@@ -14,11 +14,6 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-double initializerRange(const ModelConfig& c) {
-    const auto it = c.raw.find("initializer_range");
-    return it != c.raw.end() && it->is_number() ? it->get<double>() : 0.02;
-}
-
 // Truncated normal in [-2 std, 2 std] by inverse-CDF sampling, drawn on the CPU from `gen` so the
 // weights depend only on the seed (not on the device or on other users of the global generator).
 void truncatedNormal(torch::Tensor& target, double stdDev, at::Generator& gen) {
@@ -159,7 +154,7 @@ void Hy3ModelImpl::initializeWeights(uint64_t seed) {
     // Each tensor (each expert of a grouped tensor) draws from its own generator seeded by the seed
     // and its name, so a pipeline stage or an expert range gets exactly the weights the whole
     // model would have: the same seed gives the same model whatever the layout.
-    const double stdDev = initializerRange(config_);
+    const double stdDev = config_.initializer_range;
     torch::NoGradGuard noGrad;
     auto generatorFor = [&](const std::string& name, int64_t expert) {
         uint64_t h = seed ^ 0x9E3779B97F4A7C15ull;
@@ -229,7 +224,7 @@ ForwardOutput Hy3ModelImpl::forward(const Batch& batch, const ForwardOptions& fo
 
     torch::Tensor h;
     if (holdsEmbedding()) {
-        h = torch::embedding(embed_, ids.to(device).reshape({B * S}));
+        h = torch::embedding(embed_, ids.to(device).reshape({B * S}), c.paddingIndex());  // the pad row gets no gradient, as in HF
     } else {
         if (!fo.hiddenIn.defined() || fo.hiddenIn.size(0) != B * S)
             fail("pipeline stage", "a stage after the first needs the previous stage's hidden states [" + std::to_string(B * S) + ", H]");
@@ -250,15 +245,23 @@ ForwardOutput Hy3ModelImpl::forward(const Batch& batch, const ForwardOptions& fo
     if (batch.labels.defined()) {
         const torch::Tensor targets = shiftedTargets(batch, step.mask).reshape({B * S});
         out.labelTokens = targets.ne(-100).sum().item<int64_t>();  // CPU targets: no device wait
-        out.lossSum = ops::linearCrossEntropySum(h, lmHead_, targets.to(device), options_.lossChunkRows);
+        out.lossSum = ops::linearCrossEntropySum(h, lmHead_, targets.to(device), options_.lossChunkRows, c.enable_lm_head_fp32);
     }
     if (fo.logitsToKeep >= 0) {
         torch::NoGradGuard noGrad;
         const int64_t keep = fo.logitsToKeep == 0 ? S : std::min(fo.logitsToKeep, S);
         const torch::Tensor rows = h.detach().reshape({B, S, -1}).narrow(1, S - keep, keep).reshape({B * keep, -1});
-        out.logits = torch::mm(rows, lmHead_.t()).to(torch::kFloat).reshape({B, keep, c.vocab_size});
+        out.logits = headLogits(rows).reshape({B, keep, c.vocab_size});
     }
     return out;
+}
+
+// fp32 logits of final hidden rows; the matmul itself in fp32 when the config asks for it
+// (enable_lm_head_fp32) and the parameters are bf16.
+torch::Tensor Hy3ModelImpl::headLogits(const torch::Tensor& rows) const {
+    if (config_.enable_lm_head_fp32 && lmHead_.scalar_type() != torch::kFloat)
+        return torch::mm(rows.to(torch::kFloat), lmHead_.to(torch::kFloat).t());
+    return torch::mm(rows, lmHead_.t()).to(torch::kFloat);
 }
 
 torch::Tensor Hy3ModelImpl::block(int64_t layer, const torch::Tensor& hIn, Step& step, bool record) {
@@ -391,7 +394,7 @@ torch::Tensor Hy3ModelImpl::decode(const torch::Tensor& idsIn, KvCache& cache) {
     }
     cache.length += n;
     h = ops::rmsNorm(h.narrow(0, n - 1, 1), norm_, c.rms_norm_eps);
-    return torch::mm(h, lmHead_.t()).to(torch::kFloat).reshape({c.vocab_size});
+    return headLogits(h).reshape({c.vocab_size});
 }
 
 void Hy3ModelImpl::updateExpertBias(double factor) {

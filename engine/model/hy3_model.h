@@ -110,6 +110,7 @@ private:
     torch::Tensor feedForward(int64_t layer, const torch::Tensor& h, Step& step, bool record);
     torch::Tensor moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, Step& step, bool record);
     torch::Tensor checkpointedBlock(int64_t layer, const torch::Tensor& h, Step& step);
+    torch::Tensor headLogits(const torch::Tensor& rows) const;
 
     ModelConfig config_;
     ModelOptions options_;

@@ -123,8 +123,13 @@ struct SwigluFunction : torch::autograd::Function<SwigluFunction> {
 
 struct LinearCrossEntropyFunction : torch::autograd::Function<LinearCrossEntropyFunction> {
     // wantInputGrad / wantWeightGrad are decided by the caller (grad mode is off in here).
-    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& h, const torch::Tensor& weight,
-                                 const torch::Tensor& targetsIn, int64_t chunkRows, bool wantInputGrad, bool wantWeightGrad) {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& h, const torch::Tensor& weightIn,
+                                 const torch::Tensor& targetsIn, int64_t chunkRows, bool fp32Matmul, bool wantInputGrad,
+                                 bool wantWeightGrad) {
+        // The fp32 head casts the weight once (as HF's F.linear(h.float(), weight.float()) does).
+        const bool castHead = fp32Matmul && weightIn.scalar_type() != torch::kFloat;
+        const torch::Tensor weight = castHead ? weightIn.to(torch::kFloat) : weightIn;
+        const auto headInput = [castHead](const torch::Tensor& x) { return castHead ? x.to(torch::kFloat) : x; };
         const bool wantGrad = wantInputGrad || wantWeightGrad;
         const torch::Tensor targets = targetsIn.to(h.device(), torch::kLong).contiguous();
         const int64_t rows = h.size(0), vocab = weight.size(0);
@@ -138,7 +143,7 @@ struct LinearCrossEntropyFunction : torch::autograd::Function<LinearCrossEntropy
             const torch::Tensor t = targets.narrow(0, start, n);
             const torch::Tensor hc = h.narrow(0, start, n);
             // Logits of one chunk only, in fp32 for the softmax; turned into d loss / d logits in place.
-            torch::Tensor g = torch::mm(hc, weight.t()).to(torch::kFloat).contiguous();
+            torch::Tensor g = torch::mm(headInput(hc), weight.t()).to(torch::kFloat).contiguous();
             if (cpu) {
                 cpuLoss += kernels::kernels().crossEntropyRows(g.data_ptr<float>(), t.data_ptr<int64_t>(), 0, n, vocab, wantGrad);
             } else {
@@ -152,11 +157,11 @@ struct LinearCrossEntropyFunction : torch::autograd::Function<LinearCrossEntropy
                     g.mul_(validF.unsqueeze(1));
                 }
             }
-            if (wantInputGrad) dh.narrow(0, start, n).copy_(torch::mm(g.to(h.scalar_type()), weight));
+            if (wantInputGrad) dh.narrow(0, start, n).copy_(torch::mm(g.to(weight.scalar_type()), weight));
             if (wantWeightGrad) dwF.addmm_(g.t(), hc.to(torch::kFloat));
         }
         if (cpu) loss.fill_(cpuLoss);
-        ctx->save_for_backward({dh, wantWeightGrad ? dwF.to(weight.scalar_type()) : torch::Tensor()});
+        ctx->save_for_backward({dh, wantWeightGrad ? dwF.to(weightIn.scalar_type()) : torch::Tensor()});
         return loss;
     }
 
@@ -164,7 +169,7 @@ struct LinearCrossEntropyFunction : torch::autograd::Function<LinearCrossEntropy
         const auto saved = ctx->get_saved_variables();
         const torch::Tensor& scale = grads[0];
         auto scaled = [&](const torch::Tensor& g) { return g.defined() ? g * scale.to(g.scalar_type()) : torch::Tensor(); };
-        return {scaled(saved[0]), scaled(saved[1]), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        return {scaled(saved[0]), scaled(saved[1]), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -181,9 +186,9 @@ torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight, doubl
 torch::Tensor swiglu(const torch::Tensor& gateUp) { return SwigluFunction::apply(gateUp); }
 
 torch::Tensor linearCrossEntropySum(const torch::Tensor& h, const torch::Tensor& weight, const torch::Tensor& targets,
-                                    int64_t chunkRows) {
+                                    int64_t chunkRows, bool fp32Matmul) {
     const bool grad = torch::GradMode::is_enabled();
-    return LinearCrossEntropyFunction::apply(h, weight, targets, chunkRows, grad && h.requires_grad(),
+    return LinearCrossEntropyFunction::apply(h, weight, targets, chunkRows, fp32Matmul, grad && h.requires_grad(),
                                              grad && weight.requires_grad());
 }
 

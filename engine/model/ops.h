@@ -22,8 +22,9 @@ torch::Tensor swiglu(const torch::Tensor& gateUp);
 // Sum over rows of the cross-entropy of (h @ weight^T) against `targets` (-100 = ignored), in fp32,
 // computed `chunkRows` rows at a time so the [rows, vocab] fp32 logits never exist at once. When a
 // gradient is needed, it is computed during the forward pass (the loss is the last op), so the
-// backward only scales stored gradients. Returns a scalar fp32 tensor.
+// backward only scales stored gradients. Returns a scalar fp32 tensor. `fp32Matmul`: the head
+// matmuls in fp32 even when h and weight are bf16 (config `enable_lm_head_fp32`).
 torch::Tensor linearCrossEntropySum(const torch::Tensor& h, const torch::Tensor& weight, const torch::Tensor& targets,
-                                    int64_t chunkRows = 1024);
+                                    int64_t chunkRows, bool fp32Matmul = false);
 
 }  // namespace hy3::ops

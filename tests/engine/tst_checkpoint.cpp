@@ -3,6 +3,7 @@
 // by verify (one line each, exit 1), and export's peak memory on a model of a few hundred MB.
 #include "checkpoint/key_names.h"
 #include "config/model_config.h"
+#include "export_config_check.h"
 #include "safetensors_support.h"
 #include "test_support.h"
 
@@ -13,6 +14,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cstring>
 #include <fstream>
 
 using hy3::test::runHy3;
@@ -73,17 +75,17 @@ private slots:
         const auto source = allTensors(fixture("checkpoint").toStdString());
         const auto exported = allTensors(out.toStdString());
         int compared = 0;
+        int mtp = 0;
         for (const auto& [name, t] : source) {
-            if (hy3::layerOfKey(name) >= 3) {  // the MTP block is never written
-                QVERIFY2(!exported.count(name), name.c_str());
-                continue;
-            }
             QVERIFY2(exported.count(name), name.c_str());
+            if (hy3::layerOfKey(name) >= 3) ++mtp;  // the MTP block, copied unchanged
             QVERIFY2(exported.at(name).bytes == t.bytes, name.c_str());
             QVERIFY(exported.at(name).dtype == t.dtype);
             ++compared;
         }
         QCOMPARE(compared, static_cast<int>(exported.size()));
+        QVERIFY(mtp > 0);
+        QCOMPARE(static_cast<int>(hy3::test::readRaw(out.toStdString() + "/model-mtp.safetensors").size()), mtp);
         // The same logits from both directories.
         QCOMPARE(runHy3({"forward", "--model", fixture("checkpoint"), "--input", fixture("case_batch.safetensors"), "--output", dir.path() + "/a.safetensors"}).exitCode, 0);
         QCOMPARE(runHy3({"forward", "--model", out, "--input", fixture("case_batch.safetensors"), "--output", dir.path() + "/b.safetensors"}).exitCode, 0);
@@ -95,7 +97,47 @@ private slots:
         for (auto it = original.begin(); it != original.end(); ++it)
             if (it.key() != "dtype") QVERIFY2(written.contains(it.key()) && written[it.key()] == it.value(), it.key().c_str());
         QCOMPARE(written["dtype"].get<std::string>(), std::string("float32"));
+        const std::string problem = hy3::test::exportConfigProblem(written, 1);
+        QVERIFY2(problem.empty(), problem.c_str());
         QCOMPARE(runHy3({"checkpoint", "verify", out}).exitCode, 0);
+    }
+
+    // compare: 0 for an fp32 export against its source; a single expert tensor written transposed
+    // (same shape, the bytes of its transpose: what a wrong key map does silently) is found.
+    void compareFindsATransposedExpert() {
+        QTemporaryDir dir;
+        const QString out = dir.path() + "/export";
+        QCOMPARE(exportTo(fixture("checkpoint"), out, {"--dtype", "fp32"}).exitCode, 0);
+        const auto same = runHy3({"checkpoint", "compare", fixture("checkpoint"), out, "--json"});
+        QVERIFY2(same.exitCode == 0, same.err.constData());
+        const json report = json::parse(same.out.toStdString());
+        QCOMPARE(report["max_abs_logit_diff"].get<double>(), 0.0);
+        QCOMPARE(report["mean_kl"].get<double>(), 0.0);
+        QCOMPARE(report["top1_agreement"].get<double>(), 1.0);
+        QCOMPARE(report["loss_a"].get<double>(), report["loss_b"].get<double>());
+        QCOMPARE(report["experts_reached"].get<int>(), 16);  // 2 MoE layers x 8 experts
+
+        // The copy: the same files, one expert's gate_proj transposed in place.
+        const fs::path damaged = dir.path().toStdString() + "/damaged";
+        fs::copy(out.toStdString(), damaged);
+        const std::string key = "model.layers.2.mlp.experts.5.gate_proj.weight";
+        const fs::path shard = damaged / "model.safetensors";
+        auto tensors = hy3::test::readRaw(shard);
+        hy3::test::RawTensor& t = tensors.at(key);
+        const int64_t rows = t.shape[0], cols = t.shape[1];
+        std::vector<uint8_t> transposed(t.bytes.size());
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c) std::memcpy(&transposed[4 * (c * rows + r)], &t.bytes[4 * (r * cols + c)], 4);
+        t.bytes = transposed;
+        fs::remove(shard);
+        hy3::test::writeRaw(shard, tensors);
+        const auto differ = runHy3({"checkpoint", "compare", out, QString::fromStdString(damaged.string())});
+        QVERIFY2(differ.exitCode == 1, differ.out.constData());
+        QVERIFY2(differ.out.contains("the models differ"), differ.out.constData());
+        // Bad input: exit 2 with the path named.
+        const auto bad = runHy3({"checkpoint", "compare", out, dir.path() + "/nowhere"});
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains("nowhere"), bad.err.constData());
     }
 
     void bf16ExportKeepsBiasInF32() {
@@ -110,6 +152,7 @@ private slots:
         QVERIFY2(r.exitCode == 0, r.err.constData());
         for (const auto& [name, t] : allTensors(out.toStdString())) {
             const bool bias = name.find("expert_bias") != std::string::npos;
+            if (hy3::layerOfKey(name) >= 3) continue;  // the MTP block keeps its own dtype
             QVERIFY2(t.dtype == (bias ? hy3::DType::F32 : hy3::DType::BF16), name.c_str());
         }
         QCOMPARE(readJson(out.toStdString() + "/config.json")["dtype"].get<std::string>(), std::string("bfloat16"));
@@ -181,7 +224,7 @@ private slots:
             largest = std::max<size_t>(largest, bytes);
         }
         QCOMPARE(index["metadata"]["total_size"].get<uint64_t>(), total);
-        QCOMPARE(index["weight_map"].size(), size_t(88));
+        QCOMPARE(index["weight_map"].size(), size_t(88 + 41));  // 41 tensors of the MTP block, copied
         QVERIFY(largest <= 100000 || largest == 61440);  // a single tensor larger than the limit gets its own shard
     }
 
@@ -202,7 +245,7 @@ private slots:
         const auto r = runHy3({"checkpoint", "inspect", ckpt, "--json"});
         QVERIFY2(r.exitCode == 0, r.err.constData());
         const QJsonObject o = QJsonDocument::fromJson(r.out).object();
-        QCOMPARE(o["totals"].toObject()["tensors"].toInt(), 88);
+        QCOMPARE(o["totals"].toObject()["tensors"].toInt(), 88 + 41);  // with the MTP block
         QCOMPARE(o["meta"].toObject()["step"].toInt(), 1);
         QVERIFY(o["shards"].toArray().size() > 1);
         const auto text = runHy3({"checkpoint", "inspect", ckpt});

@@ -34,6 +34,21 @@ private slots:
         QVERIFY(r.out.contains("0: dense, 1-79: MoE"));
     }
 
+    // A field the readers disagree on, absent from the file: model-info says what was taken and who
+    // would take something else; the released preset has every field, so it says nothing.
+    void modelInfoNamesAbsentFields() {
+        QTemporaryDir dir;
+        const QString path = writeConfig(dir, "config.json", R"({"model_type": "hy_v3", "vocab_size": 10, "hidden_size": 8,
+            "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 4, "num_experts": 4, "num_experts_per_tok": 2,
+            "moe_intermediate_size": 4, "num_shared_experts": 1, "router_scaling_factor": 2.0, "qk_norm": true,
+            "enable_moe_fp32_combine": false, "enable_lm_head_fp32": false, "first_k_dense_replace": 1})");
+        const auto r = runHy3({"model-info", path});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.contains("route_norm: absent, taken as true (HF transformers and vLLM; NeMo AutoModel takes false"), r.out.constData());
+        QVERIFY2(!r.out.contains("router_scaling_factor: absent"), r.out.constData());
+        QVERIFY(!runHy3({"model-info", "hy3-preview"}).out.contains("absent"));
+    }
+
     void modelInfoJsonFromDirectory() {
         const auto r = runHy3({"model-info", hy3::test::fixtureCheckpoint(), "--seq-len", "17", "--json"});
         QCOMPARE(r.exitCode, 0);
@@ -54,7 +69,7 @@ private slots:
             "num_attention_heads": 3, "num_key_value_heads": 2, "first_k_dense_replace": 1, "intermediate_size": 4})"
                                << "num_attention_heads: 3 is not divisible by num_key_value_heads (2)";
         QTest::newRow("top-k") << R"({"model_type": "hy_v3", "vocab_size": 10, "hidden_size": 8, "num_hidden_layers": 1,
-            "num_attention_heads": 2, "num_experts": 4, "num_experts_per_tok": 5, "moe_intermediate_size": 4})"
+            "num_attention_heads": 2, "first_k_dense_replace": 0, "num_experts": 4, "num_experts_per_tok": 5, "moe_intermediate_size": 4})"
                                << "num_experts_per_tok: 5 is larger than num_experts (4)";
     }
 

@@ -71,6 +71,20 @@ private slots:
         QVERIFY2(d.at("loss_relative") < 0.01, qPrintable(describe(d)));
     }
 
+    // enable_lm_head_fp32: with the flag the bf16 head equals fp32 arithmetic on the same values;
+    // without it the bf16 matmul rounds (the flag is what makes the difference).
+    void fp32HeadIsFp32Arithmetic() {
+        const Differences d = fp32HeadVersusReference(11);
+        QVERIFY2(d.at("fp32_loss") < 1e-5 && d.at("fp32_grad_h") < 1e-2 && d.at("fp32_grad_w") < 1e-2, qPrintable(describe(d)));
+        QVERIFY2(d.at("bf16_loss") > 10 * d.at("fp32_loss"), qPrintable(describe(d)));
+    }
+
+    void padRowGetsNoGradient() {
+        const Differences d = paddingRowGradient(fixtureDir());
+        QCOMPARE(d.at("pad_row"), 0.0);
+        QVERIFY2(d.at("used_row") > 0, qPrintable(describe(d)));
+    }
+
     void chunkedLossEqualsFullCrossEntropy() {
         const Differences d = chunkedLossVersusFull(5);
         for (const auto& [name, value] : d) QVERIFY2(value < 1e-4, qPrintable(describe(d)));

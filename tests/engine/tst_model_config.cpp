@@ -69,6 +69,24 @@ private slots:
         QCOMPARE(QString::fromStdString(hy3::describeLayerPlan(c)), QString("0: dense, 1-2: MoE"));
     }
 
+    // Fields the file lacks take HF transformers' values and are listed; qk_norm false is refused.
+    void absentFieldsTakeHfDefaults() {
+        json doc = tinyConfig();
+        doc.erase("router_scaling_factor");
+        doc.erase("first_k_dense_replace");
+        const ModelConfig c = hy3::parseModelConfig(doc, "config.json");
+        QCOMPARE(c.router_scaling_factor, 2.826);
+        QVERIFY(c.route_norm && c.enable_moe_fp32_combine && c.qk_norm && !c.enable_lm_head_fp32);
+        QVERIFY(c.dense_layers[0] && !c.dense_layers[1]);
+        QStringList absent;
+        for (const std::string& line : c.absentFields) absent << QString::fromStdString(line.substr(0, line.find(':')));
+        QCOMPARE(absent, QStringList({"mlp_layer_types and first_k_dense_replace", "router_scaling_factor", "route_norm",
+                                      "enable_moe_fp32_combine", "enable_lm_head_fp32", "qk_norm"}));
+        doc["qk_norm"] = false;
+        QVERIFY_THROWS_EXCEPTION(hy3::Error, hy3::parseModelConfig(doc, "config.json"));
+        QVERIFY(hy3::loadModelConfig(hy3::presetConfigPath("hy3-preview")).absentFields.empty());
+    }
+
     void mlpLayerTypesWinsOverFirstKDense() {
         json doc = tinyConfig();
         doc["mlp_layer_types"] = {"dense", "sparse", "dense", "sparse"};  // one extra entry: the MTP block

@@ -4,6 +4,8 @@
 #include "api/run_follower.h"
 #include "store/run_store.h"
 #include "integration/event_stream.h"
+#include "export_config_check.h"
+#include "safetensors_support.h"
 #include "test_support.h"
 
 #include <nlohmann/json.hpp>
@@ -12,6 +14,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <fstream>
 #include <map>
 
 using hy3::test::runHy3;
@@ -170,6 +173,41 @@ private slots:
         QVERIFY(!store.dataStats(run).empty());
         QVERIFY(QFile::exists(runDir + "/logs/rank00000.log"));
         QVERIFY(QFile::exists(runDir + "/model/config.json"));  // the exported final model
+        // A preset-initialised run exports a config every reader loads, without an MTP block.
+        const std::string problem = hy3::test::exportConfigProblem(json::parse(std::ifstream(runDir.toStdString() + "/model/config.json")), 0);
+        QVERIFY2(problem.empty(), problem.c_str());
+        QVERIFY(!QFile::exists(runDir + "/model/model-mtp.safetensors"));
+    }
+
+    // A run initialised from an HF model directory (the fixture) keeps its MTP block bit for bit in
+    // every checkpoint and in the final model, and says so in config.json.
+    void directoryInitialisedRunKeepsTheMtpBlock() {
+        json project = json::parse(std::ifstream(defaultProject().toStdString()));
+        project["model"] = {{"path", hy3::test::fixtureCheckpoint().toStdString()},
+                            {"tokenizer", (hy3::test::sourceDir() + "/resources/tokenizers/hy3-byte").toStdString()}};
+        for (json& d : project["datasets"]) d["path"] = (hy3::test::sourceDir() + "/resources/projects/default/").toStdString() + d["path"].get<std::string>();
+        const QString file = tmp_.path() + "/from-directory.hy3proj";
+        std::ofstream(file.toStdString()) << project.dump(1);
+        const auto r = runHy3({"train", file, "--output", tmp_.path() + "/from-directory", "--max-steps", "2", "--set", "training.seq_len=64",
+                               "--set", "training.global_batch=4", "--set", "training.micro_batch=4", "--set", "training.checkpoint_every=2",
+                               "--set", "training.eval_every=0"}, 300000);
+        QVERIFY2(r.exitCode == 0 && !r.crashed, qPrintable(describe(r)));
+        const QString runDir = runDirOf(tmp_.path() + "/from-directory");
+        std::map<std::string, hy3::test::RawTensor> source;
+        for (const char* shard : {"model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"})
+            for (auto& [name, t] : hy3::test::readRaw((hy3::test::fixtureCheckpoint() + "/" + shard).toStdString()))
+                if (name.rfind("model.layers.3.", 0) == 0) source[name] = t;  // layer 3 of 3: the MTP block
+        QVERIFY(!source.empty());
+        for (const QString& model : {runDir + "/model", runDir + "/checkpoints/step-00000002/model"}) {
+            const auto copied = hy3::test::readRaw((model + "/model-mtp.safetensors").toStdString());
+            QCOMPARE(copied.size(), source.size());
+            for (const auto& [name, t] : source) {
+                QVERIFY2(copied.count(name) && copied.at(name).bytes == t.bytes && copied.at(name).dtype == t.dtype, name.c_str());
+            }
+            const std::string problem = hy3::test::exportConfigProblem(json::parse(std::ifstream((model + "/config.json").toStdString())), 1);
+            QVERIFY2(problem.empty(), problem.c_str());
+            QCOMPARE(runHy3({"checkpoint", "verify", model}).exitCode, 0);
+        }
     }
 
     void stopAfterAndResumeMatchTheUninterruptedRun() {

@@ -202,6 +202,42 @@ Differences bf16VersusFp32(const std::string& dir) {
             {"routing_flips", flipped}};
 }
 
+Differences fp32HeadVersusReference(uint64_t seed) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const int64_t rows = 29, H = 64, V = 300;
+    const torch::Tensor h0 = torch::randn({rows, H}, gen, torch::kFloat).to(torch::kBFloat16);
+    const torch::Tensor w0 = (torch::randn({V, H}, gen, torch::kFloat) * 0.5).to(torch::kBFloat16);
+    const torch::Tensor targets = torch::randint(V, {rows}, gen, torch::kLong);
+    // The reference: the same bf16 values, everything in fp32.
+    const torch::Tensor hRef = h0.to(torch::kFloat).requires_grad_(true), wRef = w0.to(torch::kFloat).requires_grad_(true);
+    const torch::Tensor ref = torch::nn::functional::cross_entropy(
+        torch::mm(hRef, wRef.t()), targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    ref.backward();
+    Differences d;
+    for (bool fp32 : {true, false}) {
+        const torch::Tensor h = h0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+        const torch::Tensor loss = ops::linearCrossEntropySum(h, w, targets, 8, fp32);
+        loss.backward();
+        const std::string p = fp32 ? "fp32_" : "bf16_";
+        d[p + "loss"] = std::abs(loss.item<double>() - ref.item<double>()) / std::abs(ref.item<double>());
+        d[p + "grad_h"] = maxDiff(h.grad(), hRef.grad()) / maxAbs(hRef.grad());
+        d[p + "grad_w"] = maxDiff(w.grad(), wRef.grad()) / maxAbs(wRef.grad());
+    }
+    return d;
+}
+
+Differences paddingRowGradient(const std::string& dir) {
+    Hy3Model model = fixtureModel(dir);
+    const int64_t pad = model->config().pad_token_id;
+    Batch batch = fixtureBatch(dir);
+    batch.input_ids = batch.input_ids.clone();
+    batch.input_ids.index_put_({0, 3}, pad);  // the pad token as an input the loss sees
+    lossAndBackward(*model, batch, false);
+    const torch::Tensor g = model->tensor("embed_tokens").grad();
+    const int64_t used = batch.input_ids[0][4].item<int64_t>();
+    return {{"pad_row", maxAbs(g[pad])}, {"used_row", maxAbs(g[used])}};
+}
+
 Differences chunkedLossVersusFull(uint64_t seed) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const int64_t rows = 37, H = 16, V = 50;

@@ -41,6 +41,14 @@ Differences bf16VersusFp32(const std::string& fixtureDir);
 // gradients of h and the head weight.
 Differences chunkedLossVersusFull(uint64_t seed);
 
+// enable_lm_head_fp32 on bf16 tensors: the chunked loss and its gradients against a reference
+// computed from the same values in fp32 ("fp32_*"), and the same without the flag ("bf16_*").
+Differences fp32HeadVersusReference(uint64_t seed);
+
+// HF's padding_idx: the gradient of the embedding row of pad_token_id ("pad_row", must be 0) and
+// of another row the batch uses ("used_row"), with the pad token among the inputs.
+Differences paddingRowGradient(const std::string& fixtureDir);
+
 // logits_to_keep = n against the last n positions of the full logits.
 double logitsToKeepVersusFull(const std::string& fixtureDir, int64_t keep);
 

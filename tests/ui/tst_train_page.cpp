@@ -181,6 +181,18 @@ private slots:
             grab(window, "Checkpoints", "checkpoints-page.png");
         }
 
+        // Compare with source: refused with its reason for a preset-initialised run; with a model
+        // directory as the source it runs on the worker and shows compare's figures.
+        checkpoints->selectStep(saved);
+        QVERIFY(!checkpoints->compareSelectedWithSource(&error));
+        QVERIFY2(error.contains("preset"), qPrintable(error));
+        window.session()->setModelDirectory(hy3::test::fixtureCheckpoint());
+        QVERIFY2(checkpoints->compareSelectedWithSource(&error), qPrintable(error));
+        QVERIFY(waitFor([&] { return !checkpoints->isBusy(); }, 60000));
+        QVERIFY2(checkpoints->actionResult().contains("max |logit difference|") && checkpoints->actionResult().contains("the models differ"),
+                 qPrintable(checkpoints->actionResult()));
+        window.session()->setModelPreset("hy3-tiny");
+
         // Verify runs on a worker and reports; the LATEST checkpoint can be deleted once the run is over.
         checkpoints->selectStep(saved);
         checkpoints->verifySelected();

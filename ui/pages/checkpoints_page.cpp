@@ -12,6 +12,7 @@
 #include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFontDatabase>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -37,6 +38,8 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
     actionLabel_->setObjectName("actionResult");
     actionLabel_->setWordWrap(true);
     actionLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    actionLabel_->setTextFormat(Qt::PlainText);
+    actionLabel_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));  // compare's aligned columns
 
     auto* box = new QGroupBox(tr("Checkpoints of the run"));
     auto* v = new QVBoxLayout(box);
@@ -84,6 +87,7 @@ QWidget* CheckpointsPage::buildActions() {
     resumeButton_ = button(tr("Resume from here"), "resumeButton");
     exportButton_ = button(tr("Export as HF model…"), "exportButton");
     verifyButton_ = button(tr("Verify"), "verifyButton");
+    compareButton_ = button(tr("Compare with source"), "compareButton");
     openButton_ = button(tr("Open folder"), "openFolderButton");
     deleteButton_ = button(tr("Delete…"), "deleteButton");
     auto* refreshButton = button(tr("Refresh"), "refreshCheckpointsButton");
@@ -100,6 +104,10 @@ QWidget* CheckpointsPage::buildActions() {
         if (!dir.isEmpty()) exportSelected(QDir(dir).filePath(QFileInfo(selectedPath()).fileName() + "-hf"));
     });
     connect(verifyButton_, &QPushButton::clicked, this, &CheckpointsPage::verifySelected);
+    connect(compareButton_, &QPushButton::clicked, this, [this] {
+        QString error;
+        if (!compareSelectedWithSource(&error)) QMessageBox::information(this, tr("Cannot compare"), error);
+    });
     connect(openButton_, &QPushButton::clicked, this, [this] {
         if (!selectedPath().isEmpty()) QDesktopServices::openUrl(QUrl::fromLocalFile(selectedPath()));
     });
@@ -114,7 +122,8 @@ QWidget* CheckpointsPage::buildActions() {
     auto* w = new QWidget;
     auto* row = new QHBoxLayout(w);
     row->setContentsMargins(0, 0, 0, 0);
-    for (QPushButton* b : {resumeButton_, exportButton_, verifyButton_, openButton_, deleteButton_, refreshButton}) row->addWidget(b);
+    for (QPushButton* b : {resumeButton_, exportButton_, verifyButton_, compareButton_, openButton_, deleteButton_, refreshButton})
+        row->addWidget(b);
     row->addWidget(busyBar_);
     row->addStretch();
     return w;
@@ -167,6 +176,19 @@ void CheckpointsPage::updateButtons() {
     const bool complete = !rows.isEmpty() && model_->records()[static_cast<size_t>(rows.front().row())].status == "complete";
     for (QPushButton* b : {exportButton_, verifyButton_, openButton_, deleteButton_}) b->setEnabled(complete && !busy_);
     resumeButton_->setEnabled(complete && !busy_ && !train_->monitor()->isRunning() && !resumeJob_.isPending());
+    const QString noSource = compareSourceProblem();
+    compareButton_->setEnabled(complete && !busy_ && noSource.isEmpty());
+    compareButton_->setToolTip(noSource.isEmpty() ? tr("Run one probe batch through the source model and this checkpoint and compare "
+                                                       "their logits (hy3 checkpoint compare)")
+                                                  : noSource);
+}
+
+// Why there is no source model to compare a checkpoint with, or empty when there is one.
+QString CheckpointsPage::compareSourceProblem() const {
+    if (!session_->hasProject()) return tr("Open a project first.");
+    if (session_->project().modelDirectory().empty())
+        return tr("The project's model is a preset: it starts from random weights, so there is no source model to compare with.");
+    return QString();
 }
 
 void CheckpointsPage::onSelectionChanged() {
@@ -285,6 +307,23 @@ void CheckpointsPage::exportSelected(const QString& destination) {
         const api::ExportSummary s = api::exportCheckpoint(request);
         return QObject::tr("Exported %1 tensors in %2 shard(s) to %3").arg(s.tensors).arg(s.shards).arg(QString::fromStdString(s.destination));
     });
+}
+
+bool CheckpointsPage::compareSelectedWithSource(QString* error) {
+    const QString path = selectedPath();
+    QString why = path.isEmpty() ? tr("select a checkpoint") : busy_ ? tr("another action is running") : compareSourceProblem();
+    if (!why.isEmpty()) {
+        if (error) *error = why;
+        return false;
+    }
+    const QString source = QString::fromStdString(session_->project().modelDirectory().string());
+    runAction(tr("Comparing %1 with %2…").arg(path, source), [path, source] {
+        api::CompareRequest request;
+        request.a = source.toStdString();
+        request.b = path.toStdString();
+        return QString::fromStdString(api::formatCompareReport(api::compareCheckpoints(request)));
+    });
+    return true;
 }
 
 QString CheckpointsPage::actionResult() const { return actionLabel_->text(); }

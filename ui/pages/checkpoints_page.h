@@ -1,10 +1,10 @@
 #pragma once
 // The Checkpoints page: the checkpoint records of the run on the Train page (step, time, losses,
 // size, status, parent) with their actions: resume from here (first saying whether the resume is
-// exact or weights-only, and why), export as an HF model directory, verify, open the folder, delete
-// (confirmed; never the one LATEST names while the run is going). Records and resume checks are
-// read on workers; export, verify and delete run on a joined thread. Try it below
-// (widgets/try_it_view.h).
+// exact or weights-only, and why), export as an HF model directory, verify, compare with the source
+// model (`hy3 checkpoint compare`'s figures), open the folder, delete (confirmed; never the one
+// LATEST names while the run is going). Records and resume checks are read on workers; export,
+// verify, compare and delete run on a joined thread. Try it below (widgets/try_it_view.h).
 #include "api/checkpoint_tools.h"
 #include "api/run_tools.h"
 #include "joined_job.h"
@@ -45,6 +45,9 @@ public:
     bool deleteSelected(bool confirmed, QString* error = nullptr);
     void verifySelected();
     void exportSelected(const QString& destination);
+    // Runs the probe through the project's source model and the selected checkpoint; false (with
+    // the reason) when there is nothing to compare with.
+    bool compareSelectedWithSource(QString* error = nullptr);
     // Try it: `checkpointB` may be empty.
     void tryPrompt(const QString& prompt, const QString& checkpointA, const QString& checkpointB);
     bool isBusy() const { return busy_; }
@@ -70,6 +73,7 @@ private:
     void checkResume(const QString& path, int64_t step);
     void runAction(const QString& title, std::function<QString()> work);
     void updateButtons();
+    QString compareSourceProblem() const;
 
     ProjectSession* session_;
     TrainPage* train_;
@@ -82,6 +86,7 @@ private:
     QPushButton* resumeButton_;
     QPushButton* exportButton_;
     QPushButton* verifyButton_;
+    QPushButton* compareButton_;
     QPushButton* openButton_;
     QPushButton* deleteButton_;
     TryItView* tryIt_;
