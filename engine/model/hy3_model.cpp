@@ -264,20 +264,134 @@ torch::Tensor Hy3ModelImpl::headLogits(const torch::Tensor& rows) const {
     return torch::mm(rows, lmHead_.t()).to(torch::kFloat);
 }
 
+// ----- LoRA: each projection with its adapter's term added (exact when B is zero) -------------------
+
+torch::Tensor Hy3ModelImpl::withDelta(torch::Tensor out, int64_t layer, LoraGroup group, const char* module, const torch::Tensor& x) const {
+    if (!adapters_) return out;
+    const torch::Tensor d = adapters_->delta(layer, group, module, x, is_training());
+    return d.defined() ? out + d : out;
+}
+
+// The pieces of a fused output ([q | k | v] or [gate | up]), each module's term or zeros.
+static torch::Tensor fusedDelta(const std::vector<torch::Tensor>& parts, const std::vector<int64_t>& widths, const torch::Tensor& like) {
+    bool any = false;
+    for (const torch::Tensor& p : parts) any = any || p.defined();
+    if (!any) return {};
+    std::vector<torch::Tensor> filled;
+    for (size_t i = 0; i < parts.size(); ++i)
+        filled.push_back(parts[i].defined() ? parts[i] : torch::zeros({like.size(0), widths[i]}, like.options()));
+    return torch::cat(filled, 1);
+}
+
+torch::Tensor Hy3ModelImpl::qkvProjection(int64_t layer, const torch::Tensor& a) const {
+    const Layer& L = layers_[static_cast<size_t>(layer)];
+    const torch::Tensor qkv = torch::mm(a, L.qkv.t());
+    if (!adapters_) return qkv;
+    const ModelConfig& c = config_;
+    const bool training = is_training();
+    const torch::Tensor d = fusedDelta({adapters_->delta(layer, LoraGroup::Attention, "q_proj", a, training),
+                                        adapters_->delta(layer, LoraGroup::Attention, "k_proj", a, training),
+                                        adapters_->delta(layer, LoraGroup::Attention, "v_proj", a, training)},
+                                       {c.num_attention_heads * c.head_dim, c.num_key_value_heads * c.head_dim, c.num_key_value_heads * c.head_dim},
+                                       qkv);
+    return d.defined() ? qkv + d : qkv;
+}
+
+torch::Tensor Hy3ModelImpl::outProjection(int64_t layer, const torch::Tensor& residual, const torch::Tensor& attn) const {
+    return withDelta(torch::addmm(residual, attn, layers_[static_cast<size_t>(layer)].o.t()), layer, LoraGroup::Attention, "o_proj", attn);
+}
+
+torch::Tensor Hy3ModelImpl::gateUpProjection(int64_t layer, LoraGroup group, const torch::Tensor& m, const torch::Tensor& weight) const {
+    const torch::Tensor gu = torch::mm(m, weight.t());
+    if (!adapters_) return gu;
+    const bool training = is_training();
+    const int64_t width = weight.size(0) / 2;
+    const torch::Tensor d = fusedDelta({adapters_->delta(layer, group, "gate_proj", m, training), adapters_->delta(layer, group, "up_proj", m, training)},
+                                       {width, width}, gu);
+    return d.defined() ? gu + d : gu;
+}
+
+torch::Tensor Hy3ModelImpl::sharedExpert(int64_t layer, const torch::Tensor& m) const {
+    const Layer& L = layers_[static_cast<size_t>(layer)];
+    const torch::Tensor act = ops::swiglu(gateUpProjection(layer, LoraGroup::SharedExpert, m, L.sharedGateUp));
+    return withDelta(torch::mm(act, L.sharedDown.t()), layer, LoraGroup::SharedExpert, "down_proj", act);
+}
+
+torch::Tensor Hy3ModelImpl::routedExperts(int64_t layer, const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) const {
+    const Layer& L = layers_[static_cast<size_t>(layer)];
+    if (!adapters_ || !adapters_->find(layer, LoraGroup::RoutedExperts, "down_proj") &&
+                          !adapters_->find(layer, LoraGroup::RoutedExperts, "gate_proj") &&
+                          !adapters_->find(layer, LoraGroup::RoutedExperts, "up_proj"))
+        return groupedExperts(xs, ws, counts, L.expertsGateUp, L.expertsDown);
+    const bool training = is_training();
+    const int64_t F = L.expertsDown.size(2);
+    const torch::Tensor deltaH = fusedDelta({adapters_->expertDelta(layer, "gate_proj", xs, counts, training),
+                                             adapters_->expertDelta(layer, "up_proj", xs, counts, training)},
+                                            {F, F}, xs);
+    const auto [y, activation] = groupedExpertsWithDelta(xs, ws, counts, L.expertsGateUp, L.expertsDown, deltaH);
+    const torch::Tensor d = adapters_->expertDelta(layer, "down_proj", activation, counts, training);
+    return d.defined() ? y + d : y;
+}
+
+void Hy3ModelImpl::attachAdapters(LoraAdapters adapters) { adapters_ = std::move(adapters); }
+
+void Hy3ModelImpl::mergeAdapters() {
+    if (!adapters_) return;
+    torch::NoGradGuard noGrad;
+    const ModelConfig& c = config_;
+    const double s = adapters_->scale();
+    // rows [first, first + count) of `weight` += s * B A (per expert for grouped tensors).
+    auto fold = [s](torch::Tensor weight, int64_t first, int64_t count, const LoraPair& p) {
+        torch::Tensor rows = weight.narrow(weight.dim() - 2, first, count);
+        const torch::Tensor update = p.A.dim() == 3 ? torch::bmm(p.B, p.A) : torch::mm(p.B, p.A);
+        rows.copy_((rows.to(torch::kFloat) + s * update).to(rows.scalar_type()));
+    };
+    const int64_t qRows = c.num_attention_heads * c.head_dim, kvRows = c.num_key_value_heads * c.head_dim;
+    for (const LoraPair& p : adapters_->pairs()) {
+        Layer& L = layers_[static_cast<size_t>(p.layer)];
+        const bool gate = p.module == "gate_proj", up = p.module == "up_proj";
+        switch (p.group) {
+        case LoraGroup::Attention:
+            if (p.module == "q_proj") fold(L.qkv, 0, qRows, p);
+            if (p.module == "k_proj") fold(L.qkv, qRows, kvRows, p);
+            if (p.module == "v_proj") fold(L.qkv, qRows + kvRows, kvRows, p);
+            if (p.module == "o_proj") fold(L.o, 0, L.o.size(0), p);
+            break;
+        case LoraGroup::DenseMlp:
+        case LoraGroup::SharedExpert: {
+            torch::Tensor gateUp = p.group == LoraGroup::DenseMlp ? L.gateUp : L.sharedGateUp;
+            torch::Tensor down = p.group == LoraGroup::DenseMlp ? L.down : L.sharedDown;
+            const int64_t width = gateUp.size(0) / 2;
+            if (gate || up) fold(gateUp, gate ? 0 : width, width, p);
+            else fold(down, 0, down.size(0), p);
+            break;
+        }
+        case LoraGroup::RoutedExperts: {
+            const int64_t F = L.expertsDown.size(2);
+            if (gate || up) fold(L.expertsGateUp, gate ? 0 : F, F, p);
+            else fold(L.expertsDown, 0, L.expertsDown.size(1), p);
+            break;
+        }
+        }
+    }
+    adapters_ = nullptr;
+}
+
 torch::Tensor Hy3ModelImpl::block(int64_t layer, const torch::Tensor& hIn, Step& step, bool record) {
     const ModelConfig& c = config_;
     const Layer& L = layers_[static_cast<size_t>(layer)];
     const torch::Tensor a = ops::rmsNorm(hIn, L.inputNorm, c.rms_norm_eps);
-    const QKV heads = qkNormRope(torch::mm(a, L.qkv.t()), L.qNorm, L.kNorm, step.rope, step.geometry, c.rms_norm_eps);
-    return feedForward(layer, torch::addmm(hIn, attention(heads, step.mask, step.geometry), L.o.t()), step, record);
+    const QKV heads = qkNormRope(qkvProjection(layer, a), L.qNorm, L.kNorm, step.rope, step.geometry, c.rms_norm_eps);
+    return feedForward(layer, outProjection(layer, hIn, attention(heads, step.mask, step.geometry)), step, record);
 }
 
 torch::Tensor Hy3ModelImpl::feedForward(int64_t layer, const torch::Tensor& h, Step& step, bool record) {
     const ModelConfig& c = config_;
     const Layer& L = layers_[static_cast<size_t>(layer)];
     const torch::Tensor m = ops::rmsNorm(h, L.postNorm, c.rms_norm_eps);
-    if (!c.isMoeLayer(layer)) return torch::addmm(h, ops::swiglu(torch::mm(m, L.gateUp.t())), L.down.t());
-    return moe(layer, h, m, step, record);
+    if (c.isMoeLayer(layer)) return moe(layer, h, m, step, record);
+    const torch::Tensor act = ops::swiglu(gateUpProjection(layer, LoraGroup::DenseMlp, m, L.gateUp));
+    return withDelta(torch::addmm(h, act, L.down.t()), layer, LoraGroup::DenseMlp, "down_proj", act);
 }
 
 torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, Step& step, bool record) {
@@ -294,8 +408,8 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     if (options_.auxLossCoef > 0 && torch::GradMode::is_enabled())
         step.auxLoss = step.auxLoss + options_.auxLossCoef * sequenceBalanceLoss(r, step.sequenceOfRow, step.geometry.batch, K);
 
-    const auto runExperts = [&L](const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) {
-        return groupedExperts(xs, ws, counts, L.expertsGateUp, L.expertsDown);
+    const auto runExperts = [this, layer](const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) {
+        return routedExperts(layer, xs, ws, counts);
     };
     if (options_.expertExchange && options_.expertExchange->ranks() > 1) {
         // Every slot, sorted by expert; the exchange brings each expert's slots to its rank and back.
@@ -307,7 +421,7 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
             x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow),
             std::vector<int64_t>(perExpert.data_ptr<int64_t>(), perExpert.data_ptr<int64_t>() + c.num_experts), runExperts);
         const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
-        return combineExperts(L, h, m, ys, rows);
+        return combineExperts(layer, h, m, ys, rows);
     }
 
     // Token-slots of the experts held here, sorted by expert so each expert's rows are contiguous.
@@ -324,20 +438,24 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     const torch::Tensor counts = torch::bincount((std::get<0>(sorted) - expertFirst_).cpu(), {}, localExperts());
     const torch::Tensor ys = runExperts(x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow), counts);
     const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
-    return combineExperts(L, h, m, ys, rows);
+    return combineExperts(layer, h, m, ys, rows);
 }
 
-torch::Tensor Hy3ModelImpl::combineExperts(const Layer& L, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
+torch::Tensor Hy3ModelImpl::combineExperts(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
                                            const torch::Tensor& rows) {
     const ModelConfig& c = config_;
+    const Layer& L = layers_[static_cast<size_t>(layer)];
     if (c.enable_moe_fp32_combine && h.scalar_type() != torch::kFloat) {
         // Shared and routed outputs are added in fp32, then rounded once onto the residual.
         torch::Tensor mlp = torch::zeros(h.sizes(), h.options().dtype(torch::kFloat));
-        if (L.sharedGateUp.defined()) mlp = torch::mm(ops::swiglu(torch::mm(m, L.sharedGateUp.t())), L.sharedDown.t()).to(torch::kFloat);
+        if (L.sharedGateUp.defined()) mlp = sharedExpert(layer, m).to(torch::kFloat);
         return h + mlp.index_add(0, rows, ys.to(torch::kFloat)).to(h.scalar_type());
     }
-    const torch::Tensor withShared =
-        L.sharedGateUp.defined() ? torch::addmm(h, ops::swiglu(torch::mm(m, L.sharedGateUp.t())), L.sharedDown.t()) : h;
+    torch::Tensor withShared = h;
+    if (L.sharedGateUp.defined()) {
+        const torch::Tensor act = ops::swiglu(gateUpProjection(layer, LoraGroup::SharedExpert, m, L.sharedGateUp));
+        withShared = withDelta(torch::addmm(h, act, L.sharedDown.t()), layer, LoraGroup::SharedExpert, "down_proj", act);
+    }
     return withShared.index_add(0, rows, ys);
 }
 
@@ -385,12 +503,12 @@ torch::Tensor Hy3ModelImpl::decode(const torch::Tensor& idsIn, KvCache& cache) {
     for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
         const Layer& L = layers_[static_cast<size_t>(i)];
         const torch::Tensor a = ops::rmsNorm(h, L.inputNorm, c.rms_norm_eps);
-        const QKV heads = qkNormRope(torch::mm(a, L.qkv.t()), L.qNorm, L.kNorm, step.rope, step.geometry, c.rms_norm_eps);
+        const QKV heads = qkNormRope(qkvProjection(i, a), L.qNorm, L.kNorm, step.rope, step.geometry, c.rms_norm_eps);
         auto& keys = cache.keys[static_cast<size_t>(i)];
         auto& values = cache.values[static_cast<size_t>(i)];
         keys = keys.defined() ? torch::cat({keys, heads.k}, 1) : heads.k.contiguous();
         values = values.defined() ? torch::cat({values, heads.v}, 1) : heads.v.contiguous();
-        h = feedForward(i, torch::addmm(h, cachedAttention(heads.q, keys, values, past, step.geometry), L.o.t()), step, false);
+        h = feedForward(i, outProjection(i, h, cachedAttention(heads.q, keys, values, past, step.geometry)), step, false);
     }
     cache.length += n;
     h = ops::rmsNorm(h.narrow(0, n - 1, 1), norm_, c.rms_norm_eps);

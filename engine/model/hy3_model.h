@@ -6,6 +6,7 @@
 #include "config/model_config.h"
 #include "model/attention.h"
 #include "model/expert_exchange.h"
+#include "model/lora.h"
 #include "model/moe.h"
 
 #include <torch/torch.h>
@@ -103,6 +104,14 @@ public:
     // The parameter or buffer registered under an internal name ("layers.1.experts_gate_up").
     torch::Tensor tensor(const std::string& name) const;
 
+    // LoRA: forward adds the adapters' terms to the modules they cover (null: none). The adapters
+    // must match this model's layers and experts.
+    void attachAdapters(LoraAdapters adapters);
+    const LoraAdapters& adapters() const { return adapters_; }
+    // Folds the attached adapters into the base weights (W += s B A in fp32, rounded once) and
+    // detaches them.
+    void mergeAdapters();
+
 private:
     struct Step;  // per-forward state shared by the blocks (mask, rope, routing records)
     torch::Tensor block(int64_t layer, const torch::Tensor& h, Step& step, bool record);
@@ -111,6 +120,13 @@ private:
     torch::Tensor moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, Step& step, bool record);
     torch::Tensor checkpointedBlock(int64_t layer, const torch::Tensor& h, Step& step);
     torch::Tensor headLogits(const torch::Tensor& rows) const;
+    // The projections with their LoRA terms, shared by forward and decode.
+    torch::Tensor qkvProjection(int64_t layer, const torch::Tensor& a) const;
+    torch::Tensor outProjection(int64_t layer, const torch::Tensor& residual, const torch::Tensor& attn) const;
+    torch::Tensor gateUpProjection(int64_t layer, LoraGroup group, const torch::Tensor& m, const torch::Tensor& weight) const;
+    torch::Tensor withDelta(torch::Tensor out, int64_t layer, LoraGroup group, const char* module, const torch::Tensor& x) const;
+    torch::Tensor sharedExpert(int64_t layer, const torch::Tensor& m) const;
+    torch::Tensor routedExperts(int64_t layer, const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) const;
 
     ModelConfig config_;
     ModelOptions options_;
@@ -125,8 +141,9 @@ private:
         torch::Tensor loadSinceUpdate;                          // int64 [E], CPU
     };
     std::vector<Layer> layers_;  // every layer of the config; only those held have tensors
+    LoraAdapters adapters_{nullptr};
     // The MoE layer's output: residual + shared expert + routed expert rows added at their tokens.
-    torch::Tensor combineExperts(const Layer& L, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
+    torch::Tensor combineExperts(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
                                  const torch::Tensor& rows);
 };
 TORCH_MODULE(Hy3Model);

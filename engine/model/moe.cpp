@@ -83,9 +83,14 @@ torch::Tensor weightedSwiglu(const torch::Tensor& h_N2F, const torch::Tensor& w_
     return (torch::silu(parts[0]) * parts[1] * w_N.unsqueeze(1)).to(h_N2F.scalar_type());
 }
 
+// Outputs: y [N, H] and the weighted activation a [N, F] that the down projection reads (LoRA's
+// down adapter needs it). `deltaH` ([N, 2F], or empty for none) is added to the gate/up
+// pre-activation. (An empty tensor, not an undefined one: LibTorch 1.13's Function::apply needs
+// every tensor argument defined.)
 struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction> {
-    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& wIn,
-                                 const torch::Tensor& counts_E, const torch::Tensor& gateUp, const torch::Tensor& down) {
+    static variable_list forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& wIn,
+                                 const torch::Tensor& counts_E, const torch::Tensor& gateUp, const torch::Tensor& down,
+                                 const torch::Tensor& deltaH) {
         const torch::Tensor x = xIn.contiguous();
         const torch::Tensor w = wIn.to(torch::kFloat).contiguous();
         const int64_t N = x.size(0), E = gateUp.size(0), F = down.size(2), H = x.size(1);
@@ -96,6 +101,8 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
             const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
             if (n > 0) gemm.gateUp(e, o, n, x, h);
         }
+        const bool withDelta = deltaH.numel() > 0;
+        if (withDelta) h.add_(deltaH.to(h.scalar_type()));
         const torch::Tensor a = weightedSwiglu(h, w);
         auto y = torch::empty({N, H}, x.options());
         for (int64_t e = 0; e < E; ++e) {
@@ -104,13 +111,14 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
         }
         ctx->save_for_backward({x, w, h, counts_E, gateUp, down});
         ctx->saved_data["w_dtype"] = static_cast<int64_t>(wIn.scalar_type());
-        return y;
+        ctx->saved_data["delta_dtype"] = withDelta ? static_cast<int64_t>(deltaH.scalar_type()) : int64_t(-1);
+        return {y, a};
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
         const auto saved = ctx->get_saved_variables();
         const torch::Tensor &x = saved[0], &w = saved[1], &h = saved[2], &counts = saved[3], &gateUp = saved[4], &down = saved[5];
-        const torch::Tensor dy = grads[0].contiguous();
+        const torch::Tensor dy = grads[0].defined() ? grads[0].contiguous() : torch::zeros({x.size(0), down.size(1)}, x.options());
         const int64_t N = x.size(0), E = gateUp.size(0), F = down.size(2);
         const auto offsets = offsetsOf(counts);
         const bool weightGrads = ctx->needs_input_grad(3) || ctx->needs_input_grad(4);
@@ -125,6 +133,7 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
         const ExpertGemms gemm(gateUp, down);
         torch::Tensor da = torch::empty({N, F}, x.options());
         forEachExpert([&](int64_t e, int64_t o, int64_t n) { gemm.downInput(e, o, n, dy, da); });
+        if (grads.size() > 1 && grads[1].defined()) da.add_(grads[1].to(da.scalar_type()));  // the activation's own use
 
         // Back through the weighted SwiGLU (recomputing the activation on the way).
         torch::Tensor dh, dw, a;
@@ -166,7 +175,9 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
             gemm.downWeight(e, o, n, dy, a, dDown);
         });
         const auto wType = static_cast<at::ScalarType>(ctx->saved_data["w_dtype"].toInt());
-        return {dx, dw.to(wType), torch::Tensor(), dGateUp, dDown};
+        const int64_t deltaType = ctx->saved_data["delta_dtype"].toInt();
+        const torch::Tensor dDelta = deltaType >= 0 ? dh.to(static_cast<at::ScalarType>(deltaType)) : torch::Tensor();
+        return {dx, dw.to(wType), torch::Tensor(), dGateUp, dDown, dDelta};
     }
 };
 
@@ -187,7 +198,50 @@ Routing route(const torch::Tensor& x_TH, const torch::Tensor& router_EH, const t
 
 torch::Tensor groupedExperts(const torch::Tensor& x_NH, const torch::Tensor& w_N, const torch::Tensor& counts_E,
                              const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF) {
-    return GroupedExpertsFunction::apply(x_NH, w_N, counts_E, gateUp_EFH, down_EHF);
+    return GroupedExpertsFunction::apply(x_NH, w_N, counts_E, gateUp_EFH, down_EHF, torch::empty({0}, x_NH.options()))[0];
+}
+
+std::pair<torch::Tensor, torch::Tensor> groupedExpertsWithDelta(const torch::Tensor& x_NH, const torch::Tensor& w_N,
+                                                                const torch::Tensor& counts_E, const torch::Tensor& gateUp_EFH,
+                                                                const torch::Tensor& down_EHF, const torch::Tensor& deltaH_N2F) {
+    const torch::Tensor delta = deltaH_N2F.defined() ? deltaH_N2F : torch::empty({0}, x_NH.options());
+    const variable_list out = GroupedExpertsFunction::apply(x_NH, w_N, counts_E, gateUp_EFH, down_EHF, delta);
+    return {out[0], out[1]};
+}
+
+// y[o:o+n] = x[o:o+n] @ W[e]^T for each expert's rows; the gradient of W only when asked for.
+struct GroupedLinearFunction : torch::autograd::Function<GroupedLinearFunction> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& counts_E, const torch::Tensor& W) {
+        const torch::Tensor x = xIn.contiguous();
+        const auto offsets = offsetsOf(counts_E);
+        torch::Tensor y = torch::empty({x.size(0), W.size(1)}, x.options());
+        for (int64_t e = 0; e < W.size(0); ++e) {
+            const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
+            if (n > 0) mmInto(y.narrow(0, o, n), x.narrow(0, o, n), W.select(0, e).t());
+        }
+        ctx->save_for_backward({x, counts_E, W});
+        return y;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        const auto saved = ctx->get_saved_variables();
+        const torch::Tensor &x = saved[0], &counts = saved[1], &W = saved[2];
+        const torch::Tensor dy = grads[0].contiguous();
+        const auto offsets = offsetsOf(counts);
+        torch::Tensor dx = torch::empty_like(x);
+        torch::Tensor dW = ctx->needs_input_grad(2) ? torch::zeros_like(W) : torch::Tensor();
+        for (int64_t e = 0; e < W.size(0); ++e) {
+            const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
+            if (n == 0) continue;
+            mmInto(dx.narrow(0, o, n), dy.narrow(0, o, n), W.select(0, e));
+            if (dW.defined()) mmInto(dW.select(0, e), dy.narrow(0, o, n).t(), x.narrow(0, o, n));
+        }
+        return {dx, torch::Tensor(), dW};
+    }
+};
+
+torch::Tensor groupedLinear(const torch::Tensor& x_NI, const torch::Tensor& counts_E, const torch::Tensor& W_EOI) {
+    return GroupedLinearFunction::apply(x_NI, counts_E, W_EOI);
 }
 
 torch::Tensor expertsReferenceLoop(const torch::Tensor& x_NH, const torch::Tensor& w_N, const torch::Tensor& counts_E,

@@ -28,6 +28,15 @@ Routing route(const torch::Tensor& x_TH, const torch::Tensor& router_EH, const t
 torch::Tensor groupedExperts(const torch::Tensor& x_NH, const torch::Tensor& w_N, const torch::Tensor& counts_E,
                              const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF);
 
+// The same with `deltaH_N2F` (LoRA's gate/up adapters) added to the gate/up pre-activation; also
+// returns the weighted activation [N, F] the down projection reads (for the down adapter).
+std::pair<torch::Tensor, torch::Tensor> groupedExpertsWithDelta(const torch::Tensor& x_NH, const torch::Tensor& w_N,
+                                                                const torch::Tensor& counts_E, const torch::Tensor& gateUp_EFH,
+                                                                const torch::Tensor& down_EHF, const torch::Tensor& deltaH_N2F);
+
+// y = x @ W[e]^T on each expert's contiguous rows (LoRA's expert adapters: W [E, out, in]).
+torch::Tensor groupedLinear(const torch::Tensor& x_NI, const torch::Tensor& counts_E, const torch::Tensor& W_EOI);
+
 // The same result from a plain loop over experts with ordinary autograd ops (tests, benchmarks).
 torch::Tensor expertsReferenceLoop(const torch::Tensor& x_NH, const torch::Tensor& w_N, const torch::Tensor& counts_E,
                                    const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF);

@@ -79,6 +79,19 @@ private slots:
         QVERIFY2(d.at("bf16_loss") > 10 * d.at("fp32_loss"), qPrintable(describe(d)));
     }
 
+    // LoRA, routed experts included: B = 0 changes nothing, bit for bit; random A and B give the
+    // logits, loss and adapter gradients of the merged model W + s B A.
+    void loraEqualsTheMergedModel() {
+        const Differences d = loraVersusMerged(fixtureDir());
+        qInfo("lora: %s", qPrintable(describe(d)));
+        QCOMPARE(d.at("zero_b_logits"), 0.0);
+        QCOMPARE(d.at("zero_b_loss"), 0.0);
+        // 3 layers x 4 attention + 3 dense + 2 MoE layers x (3 shared + 8 experts x 3).
+        QCOMPARE(d.at("adapters"), 3.0 * 4 + 3 + 2 * (3 + 8 * 3));
+        QVERIFY2(d.at("merged_logits") < 1e-4 && d.at("merged_loss") < 1e-5, qPrintable(describe(d)));
+        QVERIFY2(d.at("grad_A") < 1e-3 && d.at("grad_B") < 1e-3, qPrintable(describe(d)));
+    }
+
     void padRowGetsNoGradient() {
         const Differences d = paddingRowGradient(fixtureDir());
         QCOMPARE(d.at("pad_row"), 0.0);

@@ -1,5 +1,6 @@
 #include "model_checks.h"
 
+#include "checkpoint/key_names.h"
 #include "checkpoint/model_loader.h"
 #include "checkpoint/tensor_io.h"
 #include "config/resources.h"
@@ -223,6 +224,72 @@ Differences fp32HeadVersusReference(uint64_t seed) {
         d[p + "grad_h"] = maxDiff(h.grad(), hRef.grad()) / maxAbs(hRef.grad());
         d[p + "grad_w"] = maxDiff(w.grad(), wRef.grad()) / maxAbs(wRef.grad());
     }
+    return d;
+}
+
+Differences loraVersusMerged(const std::string& dir) {
+    const Batch batch = fixtureBatch(dir);
+    Hy3Model base = fixtureModel(dir);
+    const ModelConfig& c = base->config();
+    LoraSettings settings;
+    settings.rank = 4;
+    settings.alpha = 8;
+    const LoraAdapters adapters(c, settings, 0, c.num_hidden_layers, 0, c.num_experts, torch::kCPU, 7);
+    for (const auto& p : base->named_parameters(true)) p.value().set_requires_grad(false);  // the base is frozen
+
+    Differences d;
+    ForwardOptions logits;
+    logits.logitsToKeep = 0;
+    const ForwardOutput plain = base->forward(batch, logits);
+    base->attachAdapters(adapters);
+    const ForwardOutput zeroB = base->forward(batch, logits);
+    d["zero_b_logits"] = maxDiff(plain.logits, zeroB.logits);
+    d["zero_b_loss"] = std::abs(plain.lossSum.item<double>() - zeroB.lossSum.item<double>());
+
+    // Random B, then the adapter model's loss and gradients.
+    {
+        torch::NoGradGuard noGrad;
+        auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+        for (const LoraPair& p : adapters->pairs()) p.B.copy_(torch::randn(p.B.sizes(), gen, torch::kFloat) * 0.2);
+    }
+    for (const auto& p : adapters->parameters()) p.mutable_grad() = torch::Tensor();
+    const ForwardOutput withAdapters = lossAndBackward(*base, batch);
+
+    // The merged model: W + s B A, the base weights now trainable, the same loss and its dW.
+    Hy3Model merged = fixtureModel(dir);
+    merged->attachAdapters(adapters);
+    merged->mergeAdapters();
+    const ForwardOutput reference = lossAndBackward(*merged, batch);
+    d["merged_logits"] = maxDiff(withAdapters.logits, reference.logits);
+    d["merged_loss"] = std::abs(withAdapters.lossSum.item<double>() - reference.lossSum.item<double>()) / std::abs(reference.lossSum.item<double>());
+
+    // dA = s B^T dW and dB = s dW A^T, dW being the merged model's gradient of the module's on-disk
+    // weight (found through the checkpoint key table, not through the LoRA code).
+    std::map<std::string, KeyBinding> bindings;
+    for (const KeyBinding& b : keyBindings(c, KeyLayout::Released, 0, c.num_experts)) bindings[b.key] = b;
+    const double s = adapters->scale();
+    double gradA = 0, gradB = 0;
+    int64_t pairs = 0;
+    for (const LoraPair& p : adapters->pairs()) {
+        const int64_t experts = p.A.dim() == 3 ? p.A.size(0) : 1;
+        for (int64_t e = 0; e < experts; ++e) {
+            std::string module = p.modulePath();
+            if (p.A.dim() == 3) module.replace(module.find("{e}"), 3, std::to_string(e));
+            const KeyBinding& b = bindings.at(module + ".weight");
+            torch::Tensor dW = merged->tensor(b.param).grad();
+            if (b.expert >= 0) dW = dW.select(0, b.expert);
+            if (b.rowCount >= 0) dW = dW.narrow(0, b.rowStart, b.rowCount);
+            const torch::Tensor A = p.A.dim() == 3 ? p.A[e] : p.A, B = p.B.dim() == 3 ? p.B[e] : p.B;
+            const torch::Tensor gA = p.A.dim() == 3 ? p.A.grad()[e] : p.A.grad(), gB = p.B.dim() == 3 ? p.B.grad()[e] : p.B.grad();
+            const torch::Tensor expectA = s * torch::mm(B.t(), dW), expectB = s * torch::mm(dW, A.t());
+            gradA = std::max(gradA, maxDiff(gA, expectA) / std::max(maxAbs(expectA), 1e-12));
+            gradB = std::max(gradB, maxDiff(gB, expectB) / std::max(maxAbs(expectB), 1e-12));
+            ++pairs;
+        }
+    }
+    d["grad_A"] = gradA;
+    d["grad_B"] = gradB;
+    d["adapters"] = static_cast<double>(pairs);
     return d;
 }
 

@@ -45,6 +45,13 @@ Differences chunkedLossVersusFull(uint64_t seed);
 // computed from the same values in fp32 ("fp32_*"), and the same without the flag ("bf16_*").
 Differences fp32HeadVersusReference(uint64_t seed);
 
+// LoRA on every module of the fixture (attention, dense MLP, shared and routed experts, rank 4):
+// "zero_b_*": with B = 0 against the base model (logits and loss, must be 0); "merged_*": random A
+// and B against the base model with W + s B A folded in (logits, loss); "grad_A", "grad_B": the
+// adapter gradients against s B^T dW and s dW A^T from the merged model's gradient of each
+// on-disk weight (largest relative difference); "adapters": how many pairs took part.
+Differences loraVersusMerged(const std::string& fixtureDir);
+
 // HF's padding_idx: the gradient of the embedding row of pad_token_id ("pad_row", must be 0) and
 // of another row the batch uses ("used_row"), with the pad token among the inputs.
 Differences paddingRowGradient(const std::string& fixtureDir);

@@ -1,0 +1,94 @@
+#pragma once
+// LoRA adapters for Hy3 (PEFT's LoRA): y = x W^T + s * dropout(x) A^T B^T with A [r, in], B [out, r],
+// s = alpha / r (or alpha / sqrt(r) with rsLoRA). A starts as PEFT's default (Kaiming-uniform with
+// a = sqrt(5), i.e. U(-1/sqrt(in), 1/sqrt(in))), B at zero, so an untrained adapter changes
+// nothing. Adapters are fp32 whatever the base dtype. The routed experts' adapters are held grouped
+// like the experts ([E, r, in] and [E, out, r]) and run on the expert-sorted token slots.
+//
+// The adapters are their own module, attached to a model (Hy3ModelImpl::attachAdapters): the base
+// model's parameters, loader and export do not change, and only the adapters train.
+#include "config/model_config.h"
+
+#include <torch/torch.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace hy3 {
+
+// The module names PEFT's target_modules uses for Hy3.
+extern const char* const kLoraModules[7];  // q_proj k_proj v_proj o_proj gate_proj up_proj down_proj
+
+struct LoraSettings {
+    int64_t rank = 16;
+    double alpha = 32;
+    double dropout = 0;
+    bool useRslora = false;
+    std::set<std::string> targets{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+    // Which groups the targets reach (the router never gets an adapter).
+    bool attention = true, denseMlp = true, sharedExpert = true, routedExperts = true;
+    double scale() const;
+};
+
+// Throws hy3::Error naming the field for rank < 1, alpha <= 0, dropout outside [0, 1), an unknown
+// target, or no target at all.
+void checkLoraSettings(const LoraSettings& settings);
+
+enum class LoraGroup { Attention, DenseMlp, SharedExpert, RoutedExperts };
+
+// One adapted module of one layer. Routed experts: A [E, r, in], B [E, out, r] for this rank's
+// experts; the others A [r, in], B [out, r].
+struct LoraPair {
+    int64_t layer = 0;
+    LoraGroup group = LoraGroup::Attention;
+    std::string module;  // q_proj, ..., down_proj
+    torch::Tensor A, B;
+    // The released on-disk module path, as PEFT names it ("model.layers.1.self_attn.q_proj";
+    // routed experts: "model.layers.1.mlp.experts.{e}.gate_proj" with {e} to fill in).
+    std::string modulePath() const;
+};
+
+class LoraAdaptersImpl : public torch::nn::Module {
+public:
+    // Adapters for the layers [layerFirst, layerLast) and routed experts [expertFirst, expertLast)
+    // of `config`, initialised from `seed` (each tensor, each expert, from its own generator, so the
+    // values do not depend on the layout).
+    LoraAdaptersImpl(const ModelConfig& config, const LoraSettings& settings, int64_t layerFirst, int64_t layerLast,
+                     int64_t expertFirst, int64_t expertLast, torch::Device device, uint64_t seed);
+
+    const LoraSettings& settings() const { return settings_; }
+    double scale() const { return scale_; }
+    int64_t expertFirst() const { return expertFirst_; }
+    // The adapter of a module of a layer, or nullptr.
+    const LoraPair* find(int64_t layer, LoraGroup group, const std::string& module) const;
+    const std::vector<LoraPair>& pairs() const { return pairs_; }
+
+    // s * dropout(x) A^T B^T in x's dtype (computed in fp32); undefined without an adapter.
+    torch::Tensor delta(int64_t layer, LoraGroup group, const std::string& module, const torch::Tensor& x, bool training) const;
+    // The same for expert-sorted rows (`counts_E` rows per local expert).
+    torch::Tensor expertDelta(int64_t layer, const std::string& module, const torch::Tensor& x_N, const torch::Tensor& counts_E,
+                              bool training) const;
+
+    // Every adapter tensor under its PEFT key ("base_model.model.<module>.lora_A.weight"), routed
+    // experts split per expert with global expert indices.
+    std::vector<std::pair<std::string, torch::Tensor>> peftTensors() const;
+    // Loads tensors by PEFT key (every adapter of this model must be there, with its shape).
+    // Throws hy3::Error naming the key. `source` names the file.
+    void loadPeftTensors(const std::map<std::string, torch::Tensor>& tensors, const std::string& source);
+
+    int64_t parameterCount() const;  // every adapter element this module holds
+
+private:
+    LoraSettings settings_;
+    double scale_ = 1;
+    int64_t expertFirst_ = 0;
+    std::vector<LoraPair> pairs_;
+    std::map<std::string, size_t> index_;  // "layer/group/module" -> pairs_
+};
+TORCH_MODULE(LoraAdapters);
+
+const char* loraGroupName(LoraGroup group);  // attention, dense MLP, shared expert, routed experts
+
+}  // namespace hy3
