@@ -10,6 +10,7 @@ void addForwardCommand(CLI::App& app, Action& action) {
     auto* cmd = app.add_subcommand("forward", "run a model directory on a batch and write logits, loss, gradients and routing");
     auto req = std::make_shared<api::ForwardRequest>();
     cmd->add_option("--model", req->modelDir, "HF model directory")->required();
+    cmd->add_option("--adapter", req->adapter, "PEFT LoRA adapter directory to run with; --grads then writes grad.<adapter key>");
     cmd->add_option("--input", req->input, "safetensors with input_ids [+ labels, attention_mask, position_ids, cu_seqlens]")
         ->required();
     cmd->add_option("--output", req->output, "safetensors to write")->required();

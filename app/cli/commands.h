@@ -21,5 +21,6 @@ void addTrainCommand(CLI::App& app, Action& action);
 void addGenerateCommand(CLI::App& app, Action& action);
 void addLaunchCommand(CLI::App& app, Action& action);
 void addPlanCommand(CLI::App& app, Action& action);
+void addLoraCommand(CLI::App& app, Action& action);
 
 }  // namespace hy3::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     hy3::cli::addGenerateCommand(app, action);
     hy3::cli::addLaunchCommand(app, action);
     hy3::cli::addPlanCommand(app, action);
+    hy3::cli::addLoraCommand(app, action);
 
     try {
         app.parse(argc, argv);

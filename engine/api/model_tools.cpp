@@ -1,5 +1,6 @@
 #include "api/model_tools.h"
 
+#include "checkpoint/adapter_files.h"
 #include "checkpoint/batch_file.h"
 #include "checkpoint/key_names.h"
 #include "checkpoint/model_loader.h"
@@ -17,6 +18,14 @@ ForwardSummary runForward(const ForwardRequest& r) {
     Hy3Model model(dir.config(), options);
     loadModelWeights(*model, dir);
     const ModelConfig& c = model->config();
+    LoraAdapters adapters{nullptr};
+    if (!r.adapter.empty()) {
+        AdapterDirectory a = readAdapterDirectory(r.adapter);
+        adapters = LoraAdapters(c, a.settings, 0, c.num_hidden_layers, 0, c.num_experts, options.device, 0);
+        adapters->loadPeftTensors(a.tensors, (a.path / kAdapterWeightsFile).string());
+        for (const auto& p : model->parameters()) p.set_requires_grad(false);  // the base is frozen under an adapter
+        model->attachAdapters(adapters);
+    }
     const Batch batch = readBatchFile(r.input, c);
 
     ForwardOptions fo;
@@ -33,13 +42,18 @@ ForwardSummary runForward(const ForwardRequest& r) {
         double sq = 0;
         for (const auto& p : model->parameters())
             if (p.grad().defined()) sq += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
+        if (adapters)
+            for (const auto& p : adapters->parameters())
+                if (p.grad().defined()) sq += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
         summary.hasLoss = true;
         summary.loss = loss.item<double>();
         summary.labelTokens = out.labelTokens;
         summary.gradNorm = std::sqrt(sq);
         tensors.emplace_back("loss", loss.detach().to(torch::kFloat).reshape({1}));
         tensors.emplace_back("grad_norm", torch::tensor({static_cast<float>(summary.gradNorm)}));
-        if (r.grads) {
+        if (r.grads && adapters) {
+            for (const auto& [key, g] : adapters->peftTensors(true)) tensors.emplace_back("grad." + key, g.to(torch::kFloat).contiguous());
+        } else if (r.grads) {
             for (const KeyBinding& b : keyBindings(c, KeyLayout::Released, 0, c.num_experts)) {
                 if (b.buffer) continue;
                 torch::Tensor g = model->tensor(b.param).grad();

@@ -8,6 +8,8 @@ namespace hy3::api {
 
 struct ForwardRequest {
     std::string modelDir;      // HF model directory
+    std::string adapter;       // a PEFT LoRA adapter directory to run with (optional); with grads,
+                               // grad.<adapter key> for each adapter tensor instead of the base's
     std::string input;         // safetensors with input_ids [+ labels, attention_mask, position_ids, cu_seqlens]
     std::string output;        // safetensors to write
     std::string dtype = "fp32";  // fp32 or bf16

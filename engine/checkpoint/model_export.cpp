@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cmath>
 #include <set>
@@ -197,6 +199,34 @@ ExportReport exportModel(Hy3ModelImpl& model, const fs::path& dir, const ExportO
     }
     for (const auto& [file, sha] : finishModelDirectory(c, dir, weightMap, report.tensorBytes, o.dtype, o.sources)) report.sha256[file] = sha;
     return report;
+}
+
+void checkExportDestination(const fs::path& destinationIn) {
+    const fs::path destination = fs::absolute(destinationIn);
+    std::error_code ec;
+    if (fs::exists(destination, ec) && !fs::is_empty(destination, ec))
+        fail(destination.string(), "already exists and is not empty (export never overwrites)");
+    if (!fs::is_directory(destination.parent_path(), ec))
+        fail(destination.string(), "folder " + destination.parent_path().string() + " does not exist");
+}
+
+ExportReport exportModelInto(Hy3ModelImpl& model, const fs::path& destinationIn, const ExportOptions& options) {
+    const fs::path destination = fs::absolute(destinationIn);
+    checkExportDestination(destination);
+    std::error_code ec;
+    const fs::path temp = destination.parent_path() / (".tmp-export-" + destination.filename().string() + "-" + std::to_string(::getpid()));
+    fs::remove_all(temp, ec);
+    fs::create_directory(temp);
+    try {
+        ExportReport report = exportModel(model, temp, options);
+        if (fs::exists(destination, ec)) fs::remove(destination);  // the empty directory
+        fs::rename(temp, destination);
+        syncDirectory(destination.parent_path());
+        return report;
+    } catch (...) {
+        fs::remove_all(temp, ec);
+        throw;
+    }
 }
 
 PartReport exportModelPart(Hy3ModelImpl& model, const fs::path& dir, const std::string& file, torch::Dtype dtype, bool withReplicated) {

@@ -45,6 +45,11 @@ struct ExportReport {
 
 // `dir` must exist and be empty. Throws hy3::Error naming the file on failure.
 ExportReport exportModel(Hy3ModelImpl& model, const std::filesystem::path& dir, const ExportOptions& options);
+// The same into a new directory `destination` (refused when it exists and is not empty), written
+// beside it under a temporary name and renamed into place, so a failed export leaves nothing.
+ExportReport exportModelInto(Hy3ModelImpl& model, const std::filesystem::path& destination, const ExportOptions& options);
+// The refusal above on its own, to check before loading a model. Throws hy3::Error.
+void checkExportDestination(const std::filesystem::path& destination);
 
 // One rank's part of a model directory written by several ranks (pipeline stages, expert ranges):
 // the tensors of its layers and experts in one shard file; the replicated tensors (everything but

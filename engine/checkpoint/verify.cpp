@@ -3,6 +3,7 @@
 #include "checkpoint/key_match.h"
 #include "checkpoint/key_names.h"
 #include "checkpoint/model_dir.h"
+#include "checkpoint/safetensors.h"
 #include "store/run_layout.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -69,9 +70,54 @@ CheckpointLocation locateCheckpoint(const fs::path& path) {
         dir = dir / name;
     }
     if (fs::exists(CheckpointLayout{dir}.meta(), ec) && fs::is_directory(CheckpointLayout{dir}.model(), ec)) return {CheckpointLayout{dir}.model(), dir};
+    if (fs::exists(CheckpointLayout{dir}.meta(), ec) && fs::is_directory(CheckpointLayout{dir}.adapter(), ec))
+        fail(path.string(), "a LoRA checkpoint: it holds the adapter (adapter/), not a model; merge it into its base with "
+                            "hy3 lora merge BASE " + CheckpointLayout{dir}.adapter().string() + " OUT");
     if (fs::exists(dir / "config.json", ec)) return {dir, std::nullopt};
     fail(path.string(), "not a checkpoint (meta.json + model/) or a model directory (config.json)");
 }
+
+namespace {
+
+// A LoRA adapter directory without torch: adapter_config.json's r, and every key's shape in
+// adapter_model.safetensors (A [r, in], B [out, r], each A with its B).
+void verifyAdapter(const fs::path& dir, std::vector<std::string>& problems) {
+    int64_t rank = 0;
+    try {
+        const nlohmann::json config = nlohmann::json::parse(readTextFile(dir / "adapter_config.json"));
+        rank = config.at("r").get<int64_t>();
+    } catch (const std::exception& e) {
+        problems.push_back((dir / "adapter_config.json").string() + ": " + e.what());
+        return;
+    }
+    std::shared_ptr<SafetensorsFile> file;
+    try {
+        file = SafetensorsFile::open(dir / "adapter_model.safetensors");
+    } catch (const Error& e) {
+        problems.push_back(e.what());
+        return;
+    }
+    std::set<std::string> a, b;
+    for (const TensorInfo& t : file->tensors()) {
+        const std::string where = file->path().string() + ": " + t.name;
+        const bool isA = t.name.size() > 14 && t.name.compare(t.name.size() - 14, 14, ".lora_A.weight") == 0;
+        const bool isB = t.name.size() > 14 && t.name.compare(t.name.size() - 14, 14, ".lora_B.weight") == 0;
+        if (t.name.rfind("base_model.model.", 0) != 0 || (!isA && !isB)) {
+            problems.push_back(where + ": not a LoRA adapter key");
+            continue;
+        }
+        if (t.shape.size() != 2 || (isA ? t.shape[0] : t.shape[1]) != rank)
+            problems.push_back(where + ": shape " + shapeText(t.shape) + " does not have rank " + std::to_string(rank) + " (adapter_config.json r)");
+        (isA ? a : b).insert(t.name.substr(0, t.name.size() - 14));
+    }
+    for (const std::string& m : a)
+        if (!b.count(m)) problems.push_back(file->path().string() + ": " + m + ": lora_A without lora_B");
+    for (const std::string& m : b)
+        if (!a.count(m)) problems.push_back(file->path().string() + ": " + m + ": lora_B without lora_A");
+    if (file->unindexedBytes() > 0) problems.push_back(file->path().string() + ": bytes of data belong to no tensor");
+}
+
+}  // namespace
 
 InspectReport inspectCheckpoint(const fs::path& path) {
     InspectReport r;
@@ -92,6 +138,23 @@ InspectReport inspectCheckpoint(const fs::path& path) {
 
 std::vector<std::string> verifyCheckpoint(const fs::path& path) {
     std::vector<std::string> problems;
+    // A LoRA checkpoint (meta.json + adapter/) or an adapter directory on its own.
+    std::error_code ec;
+    fs::path folder = path;
+    if (fs::exists(folder / RunLayout::kLatest, ec)) {
+        std::string name = readTextFile(folder / RunLayout::kLatest);
+        name.erase(name.find_last_not_of(" \n\r\t") + 1);
+        folder = folder / name;
+    }
+    if (fs::exists(CheckpointLayout{folder}.meta(), ec) && fs::is_directory(CheckpointLayout{folder}.adapter(), ec)) {
+        verifyAdapter(CheckpointLayout{folder}.adapter(), problems);
+        verifyMeta(folder, problems);
+        return problems;
+    }
+    if (fs::exists(folder / "adapter_config.json", ec)) {
+        verifyAdapter(folder, problems);
+        return problems;
+    }
     CheckpointLocation where;
     try {
         where = locateCheckpoint(path);

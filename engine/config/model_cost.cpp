@@ -2,6 +2,7 @@
 
 #include "util/error.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace hy3 {
@@ -123,6 +124,31 @@ double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen) { return 3.0 
 double modelFlopsUtilization(const ModelConfig& c, int64_t seqLen, int64_t tokens, double seconds, double peakFlopsPerSecond) {
     if (seconds <= 0 || peakFlopsPerSecond <= 0) return 0;
     return trainingFlopsPerToken(c, seqLen) * static_cast<double>(tokens) / seconds / peakFlopsPerSecond;
+}
+
+int64_t loraParameterCount(const ModelConfig& c, const LoraSpec& lora) {
+    const int64_t r = lora.rank, H = c.hidden_size, D = c.head_dim;
+    const int64_t q = c.num_attention_heads * D, kv = c.num_key_value_heads * D, F = c.moe_intermediate_size;
+    const int64_t Fs = F * c.num_shared_experts;
+    auto has = [&](const char* m) { return std::find(lora.targets.begin(), lora.targets.end(), m) != lora.targets.end(); };
+    // gate/up map H -> width, down maps width -> H: r * (H + width) each.
+    auto mlp = [&](int64_t width) { return ((has("gate_proj") ? 1 : 0) + (has("up_proj") ? 1 : 0) + (has("down_proj") ? 1 : 0)) * r * (H + width); };
+    int64_t attention = 0;
+    if (has("q_proj")) attention += r * (H + q);
+    if (has("k_proj")) attention += r * (H + kv);
+    if (has("v_proj")) attention += r * (H + kv);
+    if (has("o_proj")) attention += r * (q + H);
+    int64_t total = 0;
+    for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
+        if (lora.attention) total += attention;
+        if (!c.isMoeLayer(layer)) {
+            if (lora.dense_mlp) total += mlp(c.intermediate_size);
+        } else {
+            if (lora.shared_expert && Fs > 0) total += mlp(Fs);
+            if (lora.routed_experts) total += c.num_experts * mlp(F);
+        }
+    }
+    return total;
 }
 
 }  // namespace hy3

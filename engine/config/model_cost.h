@@ -38,6 +38,10 @@ ParameterCount countParameters(const ModelConfig& c);
 // The parameters that train under the freeze settings (the workbench's live count).
 int64_t trainableParameters(const ParameterCount& count, const FreezeSettings& freeze);
 
+// LoRA adapter parameters of the whole model: r * (in + out) per adapted module, every routed expert
+// counted (the one formula the trainer, `hy3 lora inspect` and the planner use).
+int64_t loraParameterCount(const ModelConfig& c, const LoraSpec& lora);
+
 // Training FLOPs per token (forward + backward = 3x forward, causal attention halved; the Megatron
 // convention of docs/hy3-model.md) at sequence length `seqLen`.
 double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen);

@@ -9,6 +9,7 @@
 
 #include <cctype>
 #include <optional>
+#include <set>
 
 namespace hy3 {
 namespace fs = std::filesystem;
@@ -154,7 +155,7 @@ private:
     }
 
     void checkSections() {
-        for (const char* section : {"training", "data", "layout", "training.freeze"}) {
+        for (const char* section : {"training", "data", "layout", "training.freeze", "lora"}) {
             const json v = p_.get(section);
             if (!v.is_null() && !v.is_object()) add(section, "expected an object, got " + v.dump());
         }
@@ -165,6 +166,15 @@ private:
             const json value = rawValue(spec.key);
             if (value.is_null()) continue;
             if (auto problem = checkSetting(spec, value)) add(spec.key, *problem);
+        }
+        const json targets = rawValue("lora.targets");
+        if (targets.is_string()) {
+            static const std::set<std::string> known{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+            const std::vector<std::string> names = splitLoraTargets(targets.get<std::string>());
+            if (names.empty()) add("lora.targets", "names no module (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+            for (const std::string& name : names)
+                if (!known.count(name))
+                    add("lora.targets", "unknown module \"" + name + "\" (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
         }
     }
 
@@ -195,6 +205,20 @@ private:
 };
 
 }  // namespace
+
+std::vector<std::string> splitLoraTargets(const std::string& text) {
+    std::vector<std::string> names;
+    std::string current;
+    for (char ch : text + ",") {
+        if (ch == ',' || ch == ' ' || ch == '\t') {
+            if (!current.empty()) names.push_back(current);
+            current.clear();
+        } else {
+            current += ch;
+        }
+    }
+    return names;
+}
 
 Project loadProject(const fs::path& file, const std::vector<std::string>& overrides) {
     ProjectFile project = ProjectFile::load(file);
@@ -399,6 +423,17 @@ Project ProjectFile::resolve() const {
     t.freeze.shared_expert = flag("training.freeze.shared_expert");
     t.freeze.experts = flag("training.freeze.experts");
     t.freeze.lm_head = flag("training.freeze.lm_head");
+    t.method = text("training.method");
+    t.lora.rank = integer("lora.rank");
+    t.lora.alpha = num("lora.alpha");
+    t.lora.dropout = num("lora.dropout");
+    t.lora.use_rslora = flag("lora.use_rslora");
+    t.lora.targets = splitLoraTargets(text("lora.targets"));
+    t.lora.attention = flag("lora.attention");
+    t.lora.dense_mlp = flag("lora.dense_mlp");
+    t.lora.shared_expert = flag("lora.shared_expert");
+    t.lora.routed_experts = flag("lora.routed_experts");
+    t.lora.train_router = flag("lora.train_router");
 
     p.layout.pp = integer("layout.pp");
     p.layout.dp = integer("layout.dp");

@@ -44,6 +44,16 @@ struct FreezeSettings {
     bool shared_expert = false, experts = false, lm_head = false;
 };
 
+// LoRA (training.method "lora"): PEFT's settings; engine/model/lora.h applies them.
+struct LoraSpec {
+    int64_t rank = 0;
+    double alpha = 0, dropout = 0;
+    bool use_rslora = false;
+    std::vector<std::string> targets;  // q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj
+    bool attention = false, dense_mlp = false, shared_expert = false, routed_experts = false;
+    bool train_router = false;
+};
+
 // Filled field by field from the project file, a missing field taking its schema default
 // (settings_schema.cpp): the defaults live there only, so none are repeated here.
 struct TrainingSettings {
@@ -59,7 +69,14 @@ struct TrainingSettings {
     double expert_bias_update = 0, aux_loss_coef = 0;
     bool activation_checkpointing = false;
     FreezeSettings freeze;
+    std::string method;  // "full" or "lora"
+    LoraSpec lora;
+    bool isLora() const { return method == "lora"; }
 };
+
+// The module names of a lora.targets text ("q_proj, v_proj"); the unknown ones are the caller's to
+// report.
+std::vector<std::string> splitLoraTargets(const std::string& text);
 
 struct DataSettings {
     double validation_fraction = 0;

@@ -55,6 +55,16 @@ SettingSpec choice(std::string key, std::string def, std::vector<std::string> ch
     return s;
 }
 
+SettingSpec text(std::string key, std::string def, std::string group, std::string help) {
+    SettingSpec s;
+    s.key = std::move(key);
+    s.kind = SettingKind::Text;
+    s.defaultValue = def;
+    s.group = std::move(group);
+    s.help = std::move(help);
+    return s;
+}
+
 std::vector<SettingSpec> buildSpecs() {
     return {
         // basics
@@ -92,6 +102,19 @@ std::vector<SettingSpec> buildSpecs() {
         boolean("training.freeze.shared_expert", false, "freeze", "keep the shared expert fixed"),
         boolean("training.freeze.experts", false, "freeze", "keep the routed experts fixed"),
         boolean("training.freeze.lm_head", false, "freeze", "keep lm_head fixed"),
+        // LoRA
+        choice("training.method", "full", {"full", "lora"}, "lora", "full fine-tuning, or LoRA adapters on a frozen base"),
+        integer("lora.rank", 16, 1, 4096, "lora", "adapter rank r"),
+        number("lora.alpha", 32.0, 0, 1e6, true, "lora", "scale alpha: the adapter term is multiplied by alpha / r"),
+        number("lora.dropout", 0.0, 0, 0.99, false, "lora", "dropout on the adapter's input while training"),
+        boolean("lora.use_rslora", false, "lora", "rank-stabilised scale alpha / sqrt(r) instead of alpha / r"),
+        text("lora.targets", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj", "lora",
+             "modules given adapters, as PEFT's target_modules (comma-separated)"),
+        boolean("lora.attention", true, "lora", "the targets reach the attention projections"),
+        boolean("lora.dense_mlp", true, "lora", "the targets reach the dense MLP layers"),
+        boolean("lora.shared_expert", true, "lora", "the targets reach the shared expert"),
+        boolean("lora.routed_experts", true, "lora", "the targets reach every routed expert"),
+        boolean("lora.train_router", false, "lora", "also train the router gates fully (they never get an adapter)"),
         // checkpoints
         integer("training.keep_last", 3, 1, 1e6, "checkpoints", "checkpoints kept, newest first"),
         integer("training.keep_best", 1, 0, 1e6, "checkpoints", "checkpoints kept by best eval loss, besides the newest"),

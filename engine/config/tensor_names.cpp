@@ -67,8 +67,34 @@ bool isFrozen(const FreezeSettings& f, Component c) {
 
 std::string layerTensorName(int64_t layer, const char* tensor) { return "layers." + std::to_string(layer) + "." + tensor; }
 
+namespace {
+
+// "lora.layers.3.experts_down_proj_B": the adapted component, the layer, expert-sliced or not.
+bool adapterSpec(const std::string& name, TensorSpec& spec) {
+    static const std::string prefix = std::string(kLoraPrefix) + "layers.";
+    if (name.compare(0, prefix.size(), prefix) != 0) return false;
+    const size_t dot = name.find('.', prefix.size());
+    if (dot == std::string::npos) return false;
+    const std::string number = name.substr(prefix.size(), dot - prefix.size()), tensor = name.substr(dot + 1);
+    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) return false;
+    const std::pair<const char*, Component> groups[] = {{"attn_", Component::Attention}, {"mlp_", Component::DenseMlp},
+                                                        {"shared_", Component::SharedExpert}, {"experts_", Component::RoutedExperts}};
+    for (const auto& [group, component] : groups)
+        if (tensor.rfind(group, 0) == 0) {
+            spec.component = component;
+            spec.layer = std::atoll(number.c_str());
+            spec.expertSliced = component == Component::RoutedExperts;
+            spec.adapter = true;
+            return true;
+        }
+    return false;
+}
+
+}  // namespace
+
 TensorSpec tensorSpec(const std::string& name) {
     TensorSpec spec;
+    if (adapterSpec(name, spec)) return spec;
     if (name == kEmbedTokens) return spec.component = Component::Embeddings, spec;
     if (name == kFinalNorm) return spec.component = Component::Norms, spec.normWeight = true, spec;
     if (name == kLmHead) return spec.component = Component::LmHead, spec;

@@ -55,7 +55,12 @@ struct TensorSpec {
     bool expertSliced = false;  // dim 0 indexes routed experts: split over the expert-parallel group
                                 // (everything else is replicated over the data-parallel replicas of its stage)
     bool normWeight = false;    // an RMSNorm weight (initialised to 1), q/k norms included
+    bool adapter = false;       // a LoRA adapter tensor; `component` is the part it adapts
 };
+
+// LoRA adapter tensors, as the trainer names them: "lora.layers.<L>.<group>_<module>_<A|B>" with
+// group attn, mlp, shared or experts ("lora.layers.1.experts_gate_proj_A").
+inline constexpr const char* kLoraPrefix = "lora.";
 
 // The spec of an internal name. Throws hy3::Error for a name the table does not know.
 TensorSpec tensorSpec(const std::string& name);

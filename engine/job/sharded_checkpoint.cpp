@@ -44,12 +44,16 @@ std::map<std::string, std::string> completeModelShards(const fs::path& checkpoin
     return hashes;
 }
 
-fs::path linkFinalModel(const fs::path& checkpoint, const fs::path& runDir) {
-    const fs::path target = RunLayout{runDir}.finalModel(), temp = runDir / ".tmp-model";
+namespace {
+
+// `from`'s files hard-linked (copied where links are not possible) into `target`, built under a
+// temporary name, then renamed into place.
+fs::path linkDirectory(const fs::path& from, const fs::path& target, const fs::path& runDir) {
+    const fs::path temp = runDir / (".tmp-" + target.filename().string());
     std::error_code ec;
     fs::remove_all(temp, ec);
     fs::create_directories(temp);
-    for (const auto& entry : fs::directory_iterator(CheckpointLayout{checkpoint}.model())) {
+    for (const auto& entry : fs::directory_iterator(from)) {
         if (!entry.is_regular_file()) continue;
         fs::create_hard_link(entry.path(), temp / entry.path().filename(), ec);
         if (ec) copyFileDurably(entry.path(), temp / entry.path().filename());
@@ -59,6 +63,16 @@ fs::path linkFinalModel(const fs::path& checkpoint, const fs::path& runDir) {
     fs::rename(temp, target);
     syncDirectory(runDir);
     return target;
+}
+
+}  // namespace
+
+fs::path linkFinalModel(const fs::path& checkpoint, const fs::path& runDir) {
+    return linkDirectory(CheckpointLayout{checkpoint}.model(), RunLayout{runDir}.finalModel(), runDir);
+}
+
+fs::path linkFinalAdapter(const fs::path& checkpoint, const fs::path& runDir) {
+    return linkDirectory(CheckpointLayout{checkpoint}.adapter(), RunLayout{runDir}.finalAdapter(), runDir);
 }
 
 }  // namespace hy3

@@ -26,5 +26,7 @@ std::map<std::string, std::string> completeModelShards(const std::filesystem::pa
 // The run's final model: the last checkpoint's model/ hard-linked (no second copy on disk) into
 // RUN/model, or copied where links are not possible; built under a temporary name, then renamed.
 std::filesystem::path linkFinalModel(const std::filesystem::path& checkpoint, const std::filesystem::path& runDir);
+// A LoRA run's final adapter: the last checkpoint's adapter/ into RUN/adapter, the same way.
+std::filesystem::path linkFinalAdapter(const std::filesystem::path& checkpoint, const std::filesystem::path& runDir);
 
 }  // namespace hy3

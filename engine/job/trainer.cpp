@@ -1,5 +1,6 @@
 #include "job/trainer.h"
 
+#include "checkpoint/adapter_files.h"
 #include "checkpoint/checkpoint_dir.h"
 #include "checkpoint/model_loader.h"
 #include "config/layout_rules.h"
@@ -23,6 +24,7 @@
 #include "train/schedule.h"
 #include "train/step.h"
 #include "train/train_state.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/format.h"
 
@@ -65,6 +67,7 @@ private:
     std::string loop();
     void evaluateNow();
     void saveCheckpoint();
+    std::map<std::string, std::string> saveAdapterParts(const fs::path& temp);
     void finish(const std::string& status, const std::string& message);
     json checkpointMeta() const;
     std::string resumeHint() const;
@@ -91,6 +94,7 @@ private:
     std::unique_ptr<TrainData> train_;
     std::vector<MicroBatch> validation_;
     Hy3Model model_{nullptr};
+    LoraAdapters adapters_{nullptr};  // training.method lora: what trains (the base is frozen)
     std::unique_ptr<GradientBuffers> gradients_;
     std::unique_ptr<AdamW> optimizer_;
     std::vector<size_t> owned_;
@@ -159,10 +163,17 @@ void Trainer::chooseRunDirectory() {
     runDir_ = runDir;
     if (!resumeFrom.empty()) resumeFrom_ = fs::path(resumeFrom);
     continueRun_ = mode == "continue";
-    // A resume starts from the checkpoint's own model (its config parsed here, once).
+    // A resume starts from the checkpoint's own model (its config parsed here, once); a LoRA
+    // checkpoint holds the adapter only, so its run starts from the project's base model again.
     if (resumeFrom_) {
-        source_ = resolveModelSource(CheckpointLayout{*resumeFrom_}.model().string());
-        config_ = source_.config;
+        const bool adapterOnly = isAdapterDirectory(CheckpointLayout{*resumeFrom_}.adapter());
+        if (adapterOnly != project_.training.isLora())
+            fail("--resume " + resumeFrom_->string(), adapterOnly ? "holds a LoRA adapter, but training.method is full"
+                                                                  : "holds a whole model, not a LoRA adapter (training.method is lora)");
+        if (!adapterOnly) {
+            source_ = resolveModelSource(CheckpointLayout{*resumeFrom_}.model().string());
+            config_ = source_.config;
+        }
     }
 }
 
@@ -208,12 +219,25 @@ void Trainer::buildModel() {
     torch::manual_seed(seed);
     model_ = openModel(source_, options, seed);
 
-    auto trainable = applyFreeze(*model_, t.freeze, &parameterMap_);
-    if (trainable.empty() && dist_->worldSize() == 1) fail("training.freeze", "every parameter is frozen; nothing would train");
+    std::vector<std::pair<std::string, torch::Tensor>> trainable;
+    if (t.isLora()) {
+        adapters_ = LoraAdapters(config_, loraSettingsOf(t.lora), options.layerFirst, options.layerLast, options.expertFirst,
+                                 options.expertLast < 0 ? config_.num_experts : options.expertLast, options.device, seed);
+        if (resumeFrom_) {  // exact or weights-only, the adapter continues from the checkpoint's
+            const fs::path dir = CheckpointLayout{*resumeFrom_}.adapter();
+            adapters_->loadPeftTensors(readAdapterDirectory(dir).tensors, dir.string(), true);
+        }
+        model_->attachAdapters(adapters_);
+        trainable = applyLora(*model_, adapters_, t.lora.train_router);
+    } else {
+        trainable = applyFreeze(*model_, t.freeze, &parameterMap_);
+        if (trainable.empty() && dist_->worldSize() == 1) fail("training.freeze", "every parameter is frozen; nothing would train");
+    }
     gradients_ = std::make_unique<GradientBuffers>(std::move(trainable));
     owned_ = comm_->ownedParameters(*gradients_);
     optimizer_ = std::make_unique<AdamW>(*gradients_, AdamWOptions{t.adam_beta1, t.adam_beta2, t.adam_eps, t.weight_decay}, owned_);
     parameterMap_ = wholeModelParameterMap(*model_, p.dpRank == 0, p.edpRank == 0, *comm_);
+    if (t.isLora()) parameterMap_ = loraParameterMap(parameterMap_, config_, t.lora);
 }
 
 void Trainer::restore() {
@@ -279,6 +303,22 @@ void Trainer::openRunRecord() {
     dist_->world().barrier();
 }
 
+// Rank 0: the ranks' adapter parts into one PEFT adapter directory; returns its files' hashes.
+std::map<std::string, std::string> Trainer::saveAdapterParts(const fs::path& temp) {
+    const fs::path partsDir = temp / ".adapter-parts", dir = CheckpointLayout{temp}.adapter();
+    std::vector<fs::path> parts;
+    for (const auto& entry : fs::directory_iterator(partsDir)) parts.push_back(entry.path());
+    std::sort(parts.begin(), parts.end());
+    fs::create_directories(dir);
+    const std::string base = project_.model.isPreset() ? project_.model.preset : project_.model.directory.string();
+    std::map<std::string, std::string> hashes;
+    for (const auto& [file, sha] : completeAdapterDirectory(dir, parts, adapterConfigJson(adapters_->settings(), base)))
+        hashes["adapter/" + file] = sha;
+    fs::remove_all(partsDir);
+    syncDirectory(dir);
+    return hashes;
+}
+
 json Trainer::checkpointMeta() const {
     json metrics = {{"loss", lastLoss_}, {"lr", lastLr_}, {"tokens_seen", state_.tokensSeen}};
     if (lastEvalStep_ == state_.step) metrics["eval_loss"] = lastEvalLoss_;
@@ -287,6 +327,7 @@ json Trainer::checkpointMeta() const {
             {"project", fs::absolute(request_.project).string()},
             {"run", runDir_.filename().string()},
             {"dtype", project_.training.dtype},
+            {"method", project_.training.method},
             {"layout", fingerprint_["layout"]},
             {"data", fingerprint_["data"]}};
 }
@@ -310,7 +351,19 @@ void Trainer::saveCheckpoint() {
     const int shards = static_cast<int>(layout.pp * layout.ep), shard = static_cast<int>(p.stage * layout.ep + p.epRank);
     const torch::Dtype dtype = model_->options().dtype;  // the training dtype: a resume loads the same bits
     try {
-        if (p.edpRank == 0) writeModelShard(*model_, temp, shard, shards, dtype, p.dpRank == 0);
+        if (adapters_) {
+            // A LoRA checkpoint holds the adapter, not the frozen base: each stage and expert range
+            // writes its adapters once, rank 0 joins them below.
+            if (p.edpRank == 0) {
+                std::vector<std::pair<std::string, torch::Tensor>> mine;
+                for (auto& [key, t] : adapters_->peftTensors())
+                    if (p.dpRank == 0 || key.find(".mlp.experts.") != std::string::npos) mine.emplace_back(key, t);
+                fs::create_directories(temp / ".adapter-parts");
+                writeAdapterTensors(temp / ".adapter-parts" / ("part-" + std::to_string(shard) + ".safetensors"), mine);
+            }
+        } else if (p.edpRank == 0) {
+            writeModelShard(*model_, temp, shard, shards, dtype, p.dpRank == 0);
+        }
         const fs::path stateDir = CheckpointLayout{temp}.trainState();
         fs::create_directories(stateDir);
         saveTrainState(stateDir, state_, optimizer_->state(), dist_->rank(), dist_->worldSize());
@@ -322,7 +375,7 @@ void Trainer::saveCheckpoint() {
     if (primary()) {
         // The tokenizer travels with every checkpoint, and so does the source's MTP block.
         const ExportSources sources{tokenizerDirFor(project_), project_.model.isPreset() ? fs::path() : project_.model.directory};
-        const auto hashes = completeModelShards(temp, shards, config_, dtype, sources);
+        const auto hashes = adapters_ ? saveAdapterParts(temp) : completeModelShards(temp, shards, config_, dtype, sources);
         lastCheckpoint_ = checkpoints_->commitSave(state_.step, checkpointMeta(), hashes);
         reporter_->checkpoint({state_.step, lastCheckpoint_.string(), checkpointMeta()["metrics"]});
         for (const fs::path& removed : checkpoints_->applyRetention(project_.training.keep_last, project_.training.keep_best))
@@ -492,8 +545,8 @@ TrainOutcome Trainer::run() {
         } else if (state_.step >= schedule_.totalSteps) {
             if (lastSavedStep_ != state_.step) saveCheckpoint();
             if (primary()) {
-                const fs::path finalModel = linkFinalModel(lastCheckpoint_, runDir_);
-                finish("finished", "finished " + std::to_string(state_.step) + " steps; final model " + finalModel.string());
+                const fs::path final = adapters_ ? linkFinalAdapter(lastCheckpoint_, runDir_) : linkFinalModel(lastCheckpoint_, runDir_);
+                finish("finished", "finished " + std::to_string(state_.step) + " steps; final " + (adapters_ ? "adapter " : "model ") + final.string());
             } else {
                 finish("finished", "finished " + std::to_string(state_.step) + " steps");
             }

@@ -151,9 +151,16 @@ torch::Tensor LoraAdaptersImpl::expertDelta(int64_t layer, const std::string& mo
     return (groupedLinear(groupedLinear(xf, counts_E, p->A), counts_E, p->B) * scale_).to(x_N.scalar_type());
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> LoraAdaptersImpl::peftTensors() const {
+std::vector<std::pair<std::string, torch::Tensor>> LoraAdaptersImpl::peftTensors(bool gradients) const {
     std::vector<std::pair<std::string, torch::Tensor>> out;
-    for (const LoraPair& p : pairs_) {
+    const auto of = [gradients](const torch::Tensor& t) {
+        if (!gradients) return t;
+        return t.grad().defined() ? t.grad() : torch::zeros_like(t);
+    };
+    for (const LoraPair& pair : pairs_) {
+        LoraPair p = pair;
+        p.A = of(pair.A);
+        p.B = of(pair.B);
         const std::string path = p.modulePath();
         auto add = [&](const std::string& module, const torch::Tensor& A, const torch::Tensor& B) {
             out.emplace_back("base_model.model." + module + ".lora_A.weight", A);
@@ -172,13 +179,13 @@ std::vector<std::pair<std::string, torch::Tensor>> LoraAdaptersImpl::peftTensors
     return out;
 }
 
-void LoraAdaptersImpl::loadPeftTensors(const std::map<std::string, torch::Tensor>& tensors, const std::string& source) {
+void LoraAdaptersImpl::loadPeftTensors(const std::map<std::string, torch::Tensor>& tensors, const std::string& source, bool othersAllowed) {
     torch::NoGradGuard noGrad;
     const auto mine = peftTensors();
     std::set<std::string> expected;
     for (const auto& [key, target] : mine) expected.insert(key);
     for (const auto& [key, t] : tensors)
-        if (!expected.count(key))
+        if (!othersAllowed && !expected.count(key))
             fail(source + ": " + key, "is not an adapter of this model (other targets, groups or layers than the adapter settings say)");
     for (auto& [key, target] : mine) {
         const auto it = tensors.find(key);

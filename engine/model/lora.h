@@ -73,10 +73,13 @@ public:
 
     // Every adapter tensor under its PEFT key ("base_model.model.<module>.lora_A.weight"), routed
     // experts split per expert with global expert indices.
-    std::vector<std::pair<std::string, torch::Tensor>> peftTensors() const;
-    // Loads tensors by PEFT key (every adapter of this model must be there, with its shape).
-    // Throws hy3::Error naming the key. `source` names the file.
-    void loadPeftTensors(const std::map<std::string, torch::Tensor>& tensors, const std::string& source);
+    // With `gradients`, the same keys with the tensors' gradients (zeros where none was computed).
+    std::vector<std::pair<std::string, torch::Tensor>> peftTensors(bool gradients = false) const;
+    // Loads tensors by PEFT key (every adapter of this model must be there, with its shape). Keys
+    // this model does not have are an error, unless `othersAllowed` (this model is one pipeline
+    // stage or expert range of the one that wrote them). Throws hy3::Error naming the key;
+    // `source` names the file.
+    void loadPeftTensors(const std::map<std::string, torch::Tensor>& tensors, const std::string& source, bool othersAllowed = false);
 
     int64_t parameterCount() const;  // every adapter element this module holds
 

@@ -25,6 +25,7 @@ struct RunLayout {
     std::filesystem::path rankLog(int rank) const;
     std::filesystem::path checkpoints() const { return root / kCheckpoints; }
     std::filesystem::path finalModel() const { return root / "model"; }
+    std::filesystem::path finalAdapter() const { return root / "adapter"; }  // a LoRA run's
 
     // Whether `dir` holds a run store.
     static bool isRun(const std::filesystem::path& dir);
@@ -39,6 +40,7 @@ struct CheckpointLayout {
     std::filesystem::path root;  // RUN/checkpoints/step-00001234
 
     std::filesystem::path model() const { return root / "model"; }
+    std::filesystem::path adapter() const { return root / "adapter"; }  // a LoRA run's checkpoint: the adapter instead of model/
     std::filesystem::path trainState() const { return root / "train_state"; }
     std::filesystem::path trainStateFile() const { return trainState() / kTrainStateFile; }
     std::filesystem::path meta() const { return root / kMeta; }

@@ -4,7 +4,7 @@ namespace hy3 {
 using json = nlohmann::json;
 
 json runFingerprint(const Project& p, const ModelConfig& c, const std::string& dataKey) {
-    return {{"model",
+    json f = {{"model",
              {{"vocab_size", c.vocab_size}, {"hidden_size", c.hidden_size}, {"num_hidden_layers", c.num_hidden_layers},
               {"num_attention_heads", c.num_attention_heads}, {"num_key_value_heads", c.num_key_value_heads},
               {"head_dim", c.head_dim}, {"intermediate_size", c.intermediate_size}, {"num_experts", c.num_experts},
@@ -16,6 +16,14 @@ json runFingerprint(const Project& p, const ModelConfig& c, const std::string& d
             {"seed", p.training.seed},
             {"dtype", p.training.dtype},
             {"layout", {{"pp", p.layout.pp}, {"dp", p.layout.dp}, {"ep", p.layout.ep}}}};
+    // A LoRA run continues exactly only with the same adapters (full runs record nothing here, as before).
+    if (p.training.isLora()) {
+        const LoraSpec& l = p.training.lora;
+        f["lora"] = {{"rank", l.rank},         {"targets", l.targets},           {"attention", l.attention},
+                     {"dense_mlp", l.dense_mlp}, {"shared_expert", l.shared_expert}, {"routed_experts", l.routed_experts},
+                     {"train_router", l.train_router}};
+    }
+    return f;
 }
 
 std::vector<std::string> fingerprintDifferences(const json& saved, const json& now) {

@@ -1,5 +1,6 @@
 #include "train/parameters.h"
 
+#include "config/model_cost.h"
 #include "config/tensor_names.h"
 #include "util/format.h"
 
@@ -38,6 +39,38 @@ std::vector<ParameterGroupRow> wholeModelParameterMap(Hy3ModelImpl& model, bool 
     std::vector<ParameterGroupRow> map;
     for (size_t i = 0; i < counts.size(); ++i)
         if (counts[i] > 0) map.push_back({componentName(static_cast<Component>(i)), static_cast<int64_t>(counts[i]), frozen[i] == 0});
+    return map;
+}
+
+LoraSettings loraSettingsOf(const LoraSpec& spec) {
+    LoraSettings s;
+    s.rank = spec.rank;
+    s.alpha = spec.alpha;
+    s.dropout = spec.dropout;
+    s.useRslora = spec.use_rslora;
+    s.targets = std::set<std::string>(spec.targets.begin(), spec.targets.end());
+    s.attention = spec.attention;
+    s.denseMlp = spec.dense_mlp;
+    s.sharedExpert = spec.shared_expert;
+    s.routedExperts = spec.routed_experts;
+    checkLoraSettings(s);
+    return s;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> applyLora(Hy3ModelImpl& model, const LoraAdapters& adapters, bool trainRouter) {
+    std::vector<std::pair<std::string, torch::Tensor>> trainable;
+    for (auto& item : model.named_parameters(true)) {
+        const bool router = tensorSpec(item.key()).component == Component::Router;
+        item.value().set_requires_grad(trainRouter && router);
+        if (trainRouter && router) trainable.emplace_back(item.key(), item.value());
+    }
+    for (auto& item : adapters->named_parameters(true)) trainable.emplace_back(kLoraPrefix + item.key(), item.value());
+    return trainable;
+}
+
+std::vector<ParameterGroupRow> loraParameterMap(std::vector<ParameterGroupRow> map, const ModelConfig& config, const LoraSpec& spec) {
+    for (ParameterGroupRow& row : map) row.trains = spec.train_router && row.group == componentName(Component::Router);
+    map.push_back({"LoRA adapters", loraParameterCount(config, spec), true});
     return map;
 }
 

@@ -20,6 +20,15 @@ std::vector<std::pair<std::string, torch::Tensor>> applyFreeze(Hy3ModelImpl& mod
                                                                std::vector<ParameterGroupRow>* map = nullptr);
 std::string formatParameterMap(const std::vector<ParameterGroupRow>& map);
 
+// LoRA: the adapters' settings from the project's lora section.
+LoraSettings loraSettingsOf(const LoraSpec& spec);
+// Freezes the whole base model (but the router with `trainRouter`) and returns what trains: every
+// adapter tensor as "lora.<name>" (config/tensor_names.h), and the router gates when they train.
+std::vector<std::pair<std::string, torch::Tensor>> applyLora(Hy3ModelImpl& model, const LoraAdapters& adapters, bool trainRouter);
+// The "what trains" map of a LoRA run: the base's groups frozen (the router as set), and one row
+// for the adapters of the whole model (config/model_cost.h's formula).
+std::vector<ParameterGroupRow> loraParameterMap(std::vector<ParameterGroupRow> baseMap, const ModelConfig& config, const LoraSpec& spec);
+
 // The map of what trains for the whole model, not one rank's part: each tensor is counted by the
 // first replica holding it (`firstReplica`: this rank is the first data-parallel replica of its
 // stage; `firstExpertReplica`: the first holding its experts) and the counts are summed over the job.

@@ -3,6 +3,7 @@
 #include "api/project_api.h"
 
 #include <QApplication>
+#include <QFileInfo>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -28,11 +29,13 @@ bool waitUnlessDone(Object* object, Signal signal, bool busy, int timeoutMs = 60
     return busy ? spy.wait(timeoutMs) : true;
 }
 
-// Every GUI test keeps its settings (recent files) away from the user's.
+// Every GUI test keeps its settings (recent files) away from the user's, and away from the other
+// suites': CTest runs them in parallel, and a shared settings file let one suite's recent files
+// appear in another's (tst_project_page failed that way when tst_train_page ran beside it).
 inline void isolateSettings() {
     QStandardPaths::setTestModeEnabled(true);
     QApplication::setOrganizationName("hy3-tests");
-    QApplication::setApplicationName("hy3-workbench-tests");
+    QApplication::setApplicationName("hy3-" + QFileInfo(QCoreApplication::applicationFilePath()).fileName());
 }
 
 // Writes a valid project into `dir` (tiny preset, no datasets) and returns its path.

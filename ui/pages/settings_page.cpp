@@ -23,6 +23,7 @@ const std::vector<std::pair<std::string, QString>>& groupTitles() {
         {"schedule", QObject::tr("Learning-rate schedule")},
         {"optimizer", QObject::tr("Optimizer and precision")},
         {"moe", QObject::tr("Mixture of experts")},
+        {"lora", QObject::tr("LoRA")},
         {"memory", QObject::tr("Memory")},
         {"checkpoints", QObject::tr("Checkpoints")},
         {"data", QObject::tr("Data")},

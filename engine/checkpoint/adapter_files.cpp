@@ -1,0 +1,138 @@
+#include "checkpoint/adapter_files.h"
+
+#include "checkpoint/safetensors.h"
+#include "checkpoint/tensor_io.h"
+#include "util/atomic_file.h"
+#include "util/error.h"
+#include "util/json_fields.h"
+#include "util/sha256.h"
+
+#include <set>
+
+namespace hy3 {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string joinedTargets(const LoraSettings& s, const char* separator) {
+    std::string out;
+    for (const char* m : kLoraModules)
+        if (s.targets.count(m)) out += (out.empty() ? "" : separator) + std::string(m);
+    return out;
+}
+
+// PEFT matches a string target_modules with re.fullmatch against each module's path.
+std::string targetRegex(const LoraSettings& s) {
+    const std::string names = "(" + joinedTargets(s, "|") + ")";
+    std::vector<std::string> groups;
+    if (s.attention) groups.push_back("self_attn\\." + names);
+    if (s.denseMlp) groups.push_back("mlp\\." + names);
+    if (s.sharedExpert) groups.push_back("mlp\\.shared_mlp\\." + names);
+    if (s.routedExperts) groups.push_back("mlp\\.experts\\.\\d+\\." + names);
+    std::string alternatives;
+    for (const std::string& g : groups) alternatives += (alternatives.empty() ? "" : "|") + g;
+    return "model\\.layers\\.\\d+\\.(" + alternatives + ")";
+}
+
+}  // namespace
+
+json adapterConfigJson(const LoraSettings& s, const std::string& baseModel) {
+    json targets = json::array();
+    for (const char* m : kLoraModules)
+        if (s.targets.count(m)) targets.push_back(m);
+    const bool everyGroup = s.attention && s.denseMlp && s.sharedExpert && s.routedExperts;
+    return {{"peft_type", "LORA"},
+            {"task_type", "CAUSAL_LM"},
+            {"r", s.rank},
+            {"lora_alpha", s.alpha},
+            {"lora_dropout", s.dropout},
+            {"use_rslora", s.useRslora},
+            {"target_modules", everyGroup ? targets : json(targetRegex(s))},
+            {"bias", "none"},
+            {"fan_in_fan_out", false},
+            {"inference_mode", true},
+            {"base_model_name_or_path", baseModel}};
+}
+
+std::string writeAdapterTensors(const fs::path& file, const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
+    SafetensorsWriter writer(file, {{"format", "pt"}});
+    for (const auto& [name, t] : tensors) writer.declare(name, DType::F32, t.sizes().vec());
+    writer.begin();
+    for (const auto& [name, t] : tensors) {
+        const torch::Tensor cpu = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+        writer.write(name, cpu.data_ptr(), static_cast<size_t>(cpu.numel()) * sizeof(float));
+    }
+    return writer.finish();
+}
+
+std::map<std::string, std::string> completeAdapterDirectory(const fs::path& dir, const std::vector<fs::path>& parts, const json& config) {
+    std::vector<std::shared_ptr<SafetensorsFile>> files;
+    std::map<std::string, std::pair<size_t, const TensorInfo*>> byKey;
+    for (const fs::path& part : parts) {
+        files.push_back(SafetensorsFile::open(part));
+        for (const TensorInfo& info : files.back()->tensors()) byKey[info.name] = {files.size() - 1, &info};
+    }
+    SafetensorsWriter writer(dir / kAdapterWeightsFile, {{"format", "pt"}});
+    for (const auto& [key, where] : byKey) writer.declare(key, where.second->dtype, where.second->shape);
+    writer.begin();
+    for (const auto& [key, where] : byKey) writer.write(key, files[where.first]->data(*where.second), where.second->bytes());
+    std::map<std::string, std::string> sha;
+    sha[kAdapterWeightsFile] = writer.finish();
+    const std::string text = config.dump(2) + "\n";
+    writeFileAtomic(dir / kAdapterConfigFile, text);
+    Sha256 hash;
+    hash.update(text.data(), text.size());
+    sha[kAdapterConfigFile] = hash.hex();
+    return sha;
+}
+
+bool isAdapterDirectory(const fs::path& dir) {
+    std::error_code ec;
+    return fs::is_regular_file(dir / kAdapterConfigFile, ec);
+}
+
+AdapterDirectory readAdapterDirectory(const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) fail(dir.string(), "no such adapter directory");
+    const fs::path configFile = dir / kAdapterConfigFile;
+    if (!fs::is_regular_file(configFile, ec)) fail(dir.string(), "no adapter_config.json (expected a PEFT LoRA adapter directory)");
+    const json doc = readJsonFile(configFile);
+    JsonFields f(doc, configFile.string());
+    if (f.optionalString("peft_type").value_or("") != "LORA") f.fail("peft_type", "expected \"LORA\"");
+    AdapterDirectory a;
+    a.path = dir;
+    a.settings.rank = f.integer("r");
+    a.settings.alpha = f.number("lora_alpha");
+    a.settings.dropout = f.optionalNumber("lora_dropout").value_or(0.0);
+    a.settings.useRslora = f.boolean("use_rslora", false);
+    a.baseModel = f.optionalString("base_model_name_or_path").value_or("");
+    if (f.optionalString("bias").value_or("none") != "none") f.fail("bias", "only \"none\" is supported");
+    a.settings.targets.clear();
+    const json* targets = f.find("target_modules");
+    if (!targets) f.fail("target_modules", "required field is missing");
+    const std::string text = targets->is_string() ? targets->get<std::string>() : targets->dump();
+    for (const char* m : kLoraModules)
+        if (text.find(m) != std::string::npos) a.settings.targets.insert(m);
+
+    const fs::path weights = dir / kAdapterWeightsFile;
+    if (!fs::is_regular_file(weights, ec)) fail(dir.string(), "no adapter_model.safetensors");
+    for (auto& [name, t] : readSafetensors(weights)) {
+        if (name.rfind("base_model.model.", 0) != 0 || (name.find(".lora_A.weight") == std::string::npos && name.find(".lora_B.weight") == std::string::npos))
+            fail(weights.string() + ": " + name, "not a LoRA adapter key (base_model.model.<module>.lora_A.weight or .lora_B.weight)");
+        if (t.dim() != 2) fail(weights.string() + ": " + name, "expected a matrix");
+        a.tensors[name] = t.to(torch::kFloat);
+    }
+    // The groups: which kinds of module paths the file has.
+    a.settings.attention = a.settings.denseMlp = a.settings.sharedExpert = a.settings.routedExperts = false;
+    for (const auto& [name, t] : a.tensors) {
+        if (name.find(".self_attn.") != std::string::npos) a.settings.attention = true;
+        else if (name.find(".mlp.shared_mlp.") != std::string::npos) a.settings.sharedExpert = true;
+        else if (name.find(".mlp.experts.") != std::string::npos) a.settings.routedExperts = true;
+        else if (name.find(".mlp.") != std::string::npos) a.settings.denseMlp = true;
+    }
+    checkLoraSettings(a.settings);
+    return a;
+}
+
+}  // namespace hy3

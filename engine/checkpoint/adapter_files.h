@@ -1,0 +1,41 @@
+#pragma once
+// LoRA adapters on disk in PEFT's format, so PEFT, vLLM and SGLang load them: adapter_config.json
+// (peft_type LORA, task_type CAUSAL_LM, r, lora_alpha, lora_dropout, use_rslora, target_modules,
+// bias none, base_model_name_or_path) and adapter_model.safetensors with keys
+// "base_model.model.<module>.lora_A.weight" [r, in] and ".lora_B.weight" [out, r], <module> the
+// released on-disk module path. target_modules is PEFT's list of names when the adapters reach
+// every group, else a regular expression matching exactly the adapted module paths.
+#include "model/lora.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hy3 {
+
+inline constexpr const char* kAdapterConfigFile = "adapter_config.json";
+inline constexpr const char* kAdapterWeightsFile = "adapter_model.safetensors";
+
+nlohmann::json adapterConfigJson(const LoraSettings& settings, const std::string& baseModel);
+
+// Writes one rank's adapter tensors into a safetensors file; returns its SHA-256.
+std::string writeAdapterTensors(const std::filesystem::path& file, const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
+// Rank 0 of a run: the parts into dir/adapter_model.safetensors (tensor by tensor, sorted by key),
+// and adapter_config.json. Returns the SHA-256 of both files.
+std::map<std::string, std::string> completeAdapterDirectory(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& parts,
+                                                            const nlohmann::json& config);
+
+struct AdapterDirectory {
+    std::filesystem::path path;
+    LoraSettings settings;           // r, alpha, dropout, rsLoRA, targets; groups from the keys present
+    std::string baseModel;           // base_model_name_or_path
+    std::map<std::string, torch::Tensor> tensors;  // by PEFT key, fp32
+};
+// Reads and checks an adapter directory. Throws hy3::Error naming the file and the field or key.
+AdapterDirectory readAdapterDirectory(const std::filesystem::path& dir);
+bool isAdapterDirectory(const std::filesystem::path& dir);
+
+}  // namespace hy3
