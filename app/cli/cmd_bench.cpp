@@ -49,6 +49,7 @@ void addBenchTrain(CLI::App& bench, Action& action) {
     cmd->add_option("--dtype", req->dtype, "fp32 or bf16")->capture_default_str();
     cmd->add_flag("--activation-checkpointing", req->activationCheckpointing, "recompute each block in backward");
     cmd->add_option("--layout", req->layout, "pp=N,dp=N,ep=N: run under hy3 launch with pp x dp ranks");
+    cmd->add_option("--lora-rank", req->loraRank, "LoRA of this rank on every module (experts included) on a frozen base; 0: full");
     cmd->add_flag("--json", *json, "print one JSON object");
     cmd->callback([&action, req, json, preset, model] {
         if (preset->count() + model->count() == 0) throw CLI::RequiredError("--preset or --model");

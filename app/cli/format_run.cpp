@@ -48,7 +48,7 @@ std::string formatDataStats(const PrepareResult& r) {
 
 std::string formatTrainBench(const TrainBenchResult& b) {
     std::ostringstream o;
-    o << "train " << b.source << " (" << b.dtype << "), " << b.accumulation << " x micro-batch " << b.microBatch << " x seq "
+    o << "train " << b.source << " (" << b.dtype << (b.loraRank > 0 ? ", LoRA rank " + std::to_string(b.loraRank) : std::string()) << "), " << b.accumulation << " x micro-batch " << b.microBatch << " x seq "
       << b.seqLen << ", " << b.threads << " thread(s)";
     if (b.ranks.size() > 1) o << ", " << b.ranks.size() << " ranks: pp " << b.pp << " x dp " << b.dp << ", ep " << b.ep;
     o << "\n";
@@ -72,7 +72,7 @@ std::string formatTrainBench(const TrainBenchResult& b) {
 }
 
 std::string trainBenchJson(const TrainBenchResult& b) {
-    return json{{"source", b.source},         {"dtype", b.dtype},
+    return json{{"source", b.source},         {"dtype", b.dtype},   {"lora_rank", b.loraRank},
                 {"seq_len", b.seqLen},        {"micro_batch", b.microBatch},
                 {"accumulation", b.accumulation}, {"threads", b.threads},
                 {"step_ms", b.stepMs},        {"tokens_per_s", b.tokensPerSecond},

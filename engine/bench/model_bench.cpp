@@ -65,7 +65,7 @@ ModelBenchResult benchModel(const ModelBenchRequest& r) {
         fwd.push_back(secondsOf(runForward));
         fwdBwd.push_back(secondsOf(runTraining));
         peak.push_back(measureMatmulGflops(2048, at::get_num_threads(), 1) * 1e9);
-        ratio.push_back(modelFlopsUtilization(c, r.seqLen, tokensPerStep, fwdBwd.back(), peak.back()));
+        ratio.push_back(modelFlopsUtilization(trainingFlopsPerToken(c, r.seqLen), tokensPerStep, fwdBwd.back(), peak.back()));
     }
 
     ModelBenchResult out;

@@ -1,5 +1,6 @@
 #include "bench/train_bench.h"
 
+
 #include "config/model_cost.h"
 #include "config/model_source.h"
 #include "dist/distributed.h"
@@ -9,6 +10,7 @@
 #include "runtime/system_info.h"
 #include "train/adamw.h"
 #include "train/gradients.h"
+#include "train/parameters.h"
 #include "train/step.h"
 #include "util/error.h"
 #include "util/stats.h"
@@ -76,7 +78,25 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     Hy3Model model(config, options);
     model->initializeWeights(0);
     std::vector<std::pair<std::string, torch::Tensor>> params;
-    for (auto& item : model->named_parameters(true)) params.emplace_back(item.key(), item.value());
+    LoraSpec lora;
+    LoraAdapters adapters{nullptr};
+    if (r.loraRank > 0) {
+        lora.rank = r.loraRank;
+        lora.alpha = 2.0 * static_cast<double>(r.loraRank);
+        lora.targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+        lora.attention = lora.dense_mlp = lora.shared_expert = lora.routed_experts = true;
+        adapters = LoraAdapters(config, loraSettingsOf(lora), options.layerFirst, options.layerLast, options.expertFirst,
+                                options.expertLast < 0 ? config.num_experts : options.expertLast, options.device, 0);
+        {  // a trained adapter's cost, not an untouched one's (B = 0 is no cheaper, but be fair)
+            torch::NoGradGuard noGrad;
+            for (const LoraPair& p : adapters->pairs()) p.B.normal_(0, 1e-3);
+        }
+        model->attachAdapters(adapters);
+        params = applyLora(*model, adapters, false);
+    } else {
+        for (auto& item : model->named_parameters(true)) params.emplace_back(item.key(), item.value());
+    }
+    const double flopsPerToken = r.loraRank > 0 ? loraTrainingFlopsPerToken(config, r.seqLen, lora) : trainingFlopsPerToken(config, r.seqLen);
     GradientBuffers gradients(params);
     std::unique_ptr<StepComm> comm = env.worldSize > 1 ? std::unique_ptr<StepComm>(std::make_unique<DistStepComm>(dist)) : std::make_unique<StepComm>();
     const std::vector<size_t> owned = comm->ownedParameters(gradients);
@@ -107,7 +127,7 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
         sumOver(dist.world(), rankPeak);
         seconds.push_back(slowest.item<double>());
         peak.push_back(rankPeak[0]);
-        ratio.push_back(modelFlopsUtilization(config, r.seqLen, tokens, seconds.back(), peak.back()));
+        ratio.push_back(modelFlopsUtilization(flopsPerToken, tokens, seconds.back(), peak.back()));
     }
     // Every rank's own figures, gathered (each fills its slot of a sum).
     const int world = env.worldSize;
@@ -128,7 +148,8 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     out.pp = layout.pp, out.dp = layout.dp, out.ep = layout.ep;
     out.stepMs = median(seconds) * 1e3;
     out.tokensPerSecond = static_cast<double>(tokens) / median(seconds);
-    out.trainingFlopsPerToken = trainingFlopsPerToken(config, r.seqLen);
+    out.trainingFlopsPerToken = flopsPerToken;
+    out.loraRank = r.loraRank;
     out.flopsPerSecond = out.trainingFlopsPerToken * out.tokensPerSecond;
     out.peakFlopsPerSecond = median(peak);
     out.mfu = median(ratio);

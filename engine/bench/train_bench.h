@@ -19,6 +19,7 @@ struct TrainBenchRequest {
     std::string dtype = "fp32";
     bool activationCheckpointing = false;
     std::string layout;          // "pp=2,dp=2,ep=2" (any omitted: 1); run the ranks with hy3 launch
+    int64_t loraRank = 0;        // > 0: LoRA of this rank on every module (routed experts included), the base frozen
 };
 
 // One rank's figures in a distributed benchmark.
@@ -34,6 +35,7 @@ struct TrainBenchResult {
     int64_t seqLen = 0, microBatch = 0, accumulation = 0;
     int threads = 0;
     std::string dtype;
+    int64_t loraRank = 0;          // 0: full fine-tuning
     double stepMs = 0;             // median full step: forward, backward, clipping, AdamW, bias update
     double tokensPerSecond = 0;
     double flopsPerSecond = 0;     // model FLOPs (docs/hy3-model.md formula)

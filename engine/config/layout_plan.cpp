@@ -2,6 +2,7 @@
 
 #include "config/layout_rules.h"
 #include "config/model_cost.h"
+#include "config/tensor_names.h"
 #include "util/format.h"
 
 #include <algorithm>
@@ -13,28 +14,51 @@ namespace {
 
 constexpr double kLossChunkRows = 1024;  // rows of logits the loss computes at once (ModelOptions::lossChunkRows)
 
+// Parameters of one pipeline stage, split by whether they train (see PlanSettings).
 struct StageParams {
-    double replicated = 0;  // every replica of the stage holds these (in the model dtype)
-    double fp32 = 0;        // of which always fp32 (router)
-    double experts = 0;     // routed experts: each expert-parallel rank holds 1/ep of them
+    double replicated = 0, replicatedTrains = 0;  // every replica of the stage holds these (in the model dtype)
+    double fp32 = 0, fp32Trains = 0;              // of which always fp32 (router)
+    double experts = 0, expertsTrain = 0;         // routed experts: each expert-parallel rank holds 1/ep of them
+    double adapters = 0, expertAdapters = 0;      // LoRA, fp32: replicated ones, and the routed experts' (all)
 };
 
-StageParams stageParameters(const ModelConfig& c, int64_t first, int64_t last) {
+StageParams stageParameters(const ModelConfig& c, int64_t first, int64_t last, const PlanSettings& s) {
     StageParams p;
+    const bool lora = s.lora;
+    const auto trains = [&](Component component) {
+        if (lora) return component == Component::Router && s.loraSpec.train_router;
+        return !isFrozen(s.freeze, component);
+    };
+    const auto add = [&](Component component, double count) {
+        p.replicated += count;
+        if (trains(component)) p.replicatedTrains += count;
+    };
     const double H = static_cast<double>(c.hidden_size);
     for (int64_t i = first; i < last; ++i) {
-        p.replicated += static_cast<double>(attentionParams(c)) + 2 * H;  // attention, input and post norms
+        add(Component::Attention, static_cast<double>(attentionParams(c)));
+        add(Component::Norms, 2 * H);
         if (c.isMoeLayer(i)) {
-            p.replicated += static_cast<double>(routerParams(c) + sharedExpertParams(c));
+            add(Component::Router, static_cast<double>(routerParams(c)));
+            add(Component::SharedExpert, static_cast<double>(sharedExpertParams(c)));
             p.fp32 += static_cast<double>(routerParams(c));
+            if (trains(Component::Router)) p.fp32Trains += static_cast<double>(routerParams(c));
             p.experts += static_cast<double>(c.num_experts * routedExpertParams(c));
+            if (trains(Component::RoutedExperts)) p.expertsTrain += static_cast<double>(c.num_experts * routedExpertParams(c));
         } else {
-            p.replicated += static_cast<double>(denseMlpParams(c));
+            add(Component::DenseMlp, static_cast<double>(denseMlpParams(c)));
+        }
+        if (lora) {
+            const LoraLayerParameters a = loraLayerParameters(c, s.loraSpec, i);
+            p.adapters += static_cast<double>(a.replicated);
+            p.expertAdapters += static_cast<double>(a.experts);
         }
     }
     const double embedding = static_cast<double>(c.vocab_size) * H;
-    if (first == 0) p.replicated += embedding;
-    if (last == c.num_hidden_layers) p.replicated += H + (c.tie_word_embeddings ? 0 : embedding);
+    if (first == 0) add(Component::Embeddings, embedding);
+    if (last == c.num_hidden_layers) {
+        add(Component::Norms, H);
+        if (!c.tie_word_embeddings) add(Component::LmHead, embedding);
+    }
     return p;
 }
 
@@ -66,17 +90,24 @@ MemoryBreakdown estimateRankMemory(const ModelConfig& c, const Layout& layout, i
     const double w = s.dtype == "fp32" ? 4.0 : 2.0;
     const auto stages = pipelineStages(c, layout.pp, s.seqLen);
     const auto [first, last] = stages[static_cast<size_t>(stage)];
-    const StageParams p = stageParameters(c, first, last);
-    const double experts = p.experts / static_cast<double>(layout.ep);
-    const double held = p.replicated + experts;
+    const StageParams p = stageParameters(c, first, last, s);
+    const double ep = static_cast<double>(layout.ep), expertReplicas = static_cast<double>(layout.dp / layout.ep);
+    const double experts = p.experts / ep, expertsTrain = p.expertsTrain / ep;
+    const double trains = p.replicatedTrains + expertsTrain;
     MemoryBreakdown m;
     m.weights = (p.replicated - p.fp32) * w + p.fp32 * 4 + experts * w;
-    // fp32 gradients (the .grad of fp32 tensors, or fp32 accumulators), plus the bf16 .grad a
-    // micro-batch's backward leaves before it is added in.
-    m.gradients = held * 4 + (w < 4 ? (held - p.fp32) * w : 0);
-    // AdamW moments (and fp32 master weights for bf16), sharded over the replicas (ZeRO-1).
+    // Of what trains: fp32 gradients (the .grad of fp32 tensors, or fp32 accumulators), plus the
+    // bf16 .grad a micro-batch's backward leaves before it is added in.
+    m.gradients = trains * 4 + (w < 4 ? (trains - p.fp32Trains) * w : 0);
+    // AdamW moments (and fp32 master weights for bf16) of what trains, sharded over the replicas (ZeRO-1).
     const double perParam = 8 + (w < 4 ? 4 : 0);
-    m.optimizer = perParam * (p.replicated / static_cast<double>(layout.dp) + experts / static_cast<double>(layout.dp / layout.ep));
+    m.optimizer = perParam * (p.replicatedTrains / static_cast<double>(layout.dp) + expertsTrain / expertReplicas);
+    // LoRA adapters: fp32 weights and gradients, AdamW moments sharded the same way (no master copy).
+    const double adapters = p.adapters + p.expertAdapters / ep;
+    m.adapters = adapters * 8 + 8 * (p.adapters / static_cast<double>(layout.dp) + p.expertAdapters / ep / expertReplicas);
+    m.weights += adapters * 4;
+    m.gradients += adapters * 4;
+    m.optimizer += m.adapters - adapters * 8;
 
     const int64_t globalBatch = s.globalBatch > 0 ? s.globalBatch : s.devices * s.microBatch * 4;
     const double microBatches = std::max(1.0, std::floor(static_cast<double>(globalBatch) / static_cast<double>(layout.dp * s.microBatch)));
@@ -143,9 +174,13 @@ LayoutPlanResult planLayouts(const ModelConfig& c, const PlanSettings& s) {
             const double bubble = (microBatches + static_cast<double>(pp) - 1) / microBatches;
             double largestStageParams = 0, largestStageExperts = 0, moeLayersOnStage = 0;
             for (const auto& [first, last] : stages) {
-                const StageParams p = stageParameters(c, first, last);
-                if (p.replicated + p.experts / static_cast<double>(ep) > largestStageParams + largestStageExperts)
-                    largestStageParams = p.replicated, largestStageExperts = p.experts / static_cast<double>(ep);
+                // Only what trains is all-reduced and shared: the trained parameters and the adapters.
+                const StageParams p = stageParameters(c, first, last, s);
+                const double replicated = p.replicatedTrains + p.adapters, experts = (p.expertsTrain + p.expertAdapters) / static_cast<double>(ep);
+                if (replicated + experts > largestStageParams + largestStageExperts) {
+                    largestStageParams = replicated;
+                    largestStageExperts = experts;
+                }
                 double moe = 0;
                 for (int64_t i = first; i < last; ++i) moe += c.isMoeLayer(i);
                 moeLayersOnStage = std::max(moeLayersOnStage, moe);

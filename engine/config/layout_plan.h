@@ -24,10 +24,17 @@ struct PlanSettings {
     double overheadBytes = -1;        // per process; -1: 1 GiB on cuda (context, NCCL, allocator), 200 MiB on cpu
     double achievedFlopsPerSecond = 400e12;  // per device, for the time estimate
     double linkBytesPerSecond = 50e9;        // per device, collectives and all-to-all
+    // What trains: frozen components hold their weights only (no gradients, master weights or
+    // optimizer state). With `lora` the whole base is frozen (the router trains with
+    // lora.train_router) and the adapters add fp32 weights, gradients and AdamW moments.
+    FreezeSettings freeze;
+    bool lora = false;
+    LoraSpec loraSpec;
 };
 
 struct MemoryBreakdown {
-    double weights = 0, gradients = 0, optimizer = 0;
+    double weights = 0, gradients = 0, optimizer = 0;  // adapters included for LoRA
+    double adapters = 0;                 // of which LoRA adapter weights, gradients and moments
     double activations = 0;              // without activation checkpointing
     double activationsCheckpointed = 0;  // with it
     double allToAll = 0;                 // expert-parallel receive buffers kept for backward

@@ -121,32 +121,52 @@ int64_t trainableParameters(const ParameterCount& count, const FreezeSettings& f
 
 double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen) { return 3.0 * forwardFlopsPerToken(c, seqLen); }
 
-double modelFlopsUtilization(const ModelConfig& c, int64_t seqLen, int64_t tokens, double seconds, double peakFlopsPerSecond) {
-    if (seconds <= 0 || peakFlopsPerSecond <= 0) return 0;
-    return trainingFlopsPerToken(c, seqLen) * static_cast<double>(tokens) / seconds / peakFlopsPerSecond;
+double loraTrainingFlopsPerToken(const ModelConfig& c, int64_t seqLen, const LoraSpec& lora) {
+    const double scores = 2.0 * static_cast<double>(c.num_attention_heads * c.head_dim * seqLen);  // per layer, as above
+    const double layers = static_cast<double>(c.num_hidden_layers), forward = forwardFlopsPerToken(c, seqLen);
+    const double base = 2.0 * forward + scores * layers;  // 3x for the scores, 2x for every weight matmul
+    double adapters = 0;
+    for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
+        const LoraLayerParameters p = loraLayerParameters(c, lora, layer);
+        adapters += 2.0 * (static_cast<double>(p.replicated) +
+                           static_cast<double>(p.experts) * static_cast<double>(c.num_experts_per_tok) / std::max<double>(1, static_cast<double>(c.num_experts)));
+    }
+    return base + 3.0 * adapters;
 }
 
-int64_t loraParameterCount(const ModelConfig& c, const LoraSpec& lora) {
+double modelFlopsUtilization(double flopsPerToken, int64_t tokens, double seconds, double peakFlopsPerSecond) {
+    if (seconds <= 0 || peakFlopsPerSecond <= 0) return 0;
+    return flopsPerToken * static_cast<double>(tokens) / seconds / peakFlopsPerSecond;
+}
+
+LoraLayerParameters loraLayerParameters(const ModelConfig& c, const LoraSpec& lora, int64_t layer) {
     const int64_t r = lora.rank, H = c.hidden_size, D = c.head_dim;
     const int64_t q = c.num_attention_heads * D, kv = c.num_key_value_heads * D, F = c.moe_intermediate_size;
     const int64_t Fs = F * c.num_shared_experts;
     auto has = [&](const char* m) { return std::find(lora.targets.begin(), lora.targets.end(), m) != lora.targets.end(); };
     // gate/up map H -> width, down maps width -> H: r * (H + width) each.
     auto mlp = [&](int64_t width) { return ((has("gate_proj") ? 1 : 0) + (has("up_proj") ? 1 : 0) + (has("down_proj") ? 1 : 0)) * r * (H + width); };
-    int64_t attention = 0;
-    if (has("q_proj")) attention += r * (H + q);
-    if (has("k_proj")) attention += r * (H + kv);
-    if (has("v_proj")) attention += r * (H + kv);
-    if (has("o_proj")) attention += r * (q + H);
+    LoraLayerParameters p;
+    if (lora.attention) {
+        if (has("q_proj")) p.replicated += r * (H + q);
+        if (has("k_proj")) p.replicated += r * (H + kv);
+        if (has("v_proj")) p.replicated += r * (H + kv);
+        if (has("o_proj")) p.replicated += r * (q + H);
+    }
+    if (!c.isMoeLayer(layer)) {
+        if (lora.dense_mlp) p.replicated += mlp(c.intermediate_size);
+    } else {
+        if (lora.shared_expert && Fs > 0) p.replicated += mlp(Fs);
+        if (lora.routed_experts) p.experts += c.num_experts * mlp(F);
+    }
+    return p;
+}
+
+int64_t loraParameterCount(const ModelConfig& c, const LoraSpec& lora) {
     int64_t total = 0;
     for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
-        if (lora.attention) total += attention;
-        if (!c.isMoeLayer(layer)) {
-            if (lora.dense_mlp) total += mlp(c.intermediate_size);
-        } else {
-            if (lora.shared_expert && Fs > 0) total += mlp(Fs);
-            if (lora.routed_experts) total += c.num_experts * mlp(F);
-        }
+        const LoraLayerParameters p = loraLayerParameters(c, lora, layer);
+        total += p.replicated + p.experts;
     }
     return total;
 }

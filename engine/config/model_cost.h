@@ -38,13 +38,23 @@ ParameterCount countParameters(const ModelConfig& c);
 // The parameters that train under the freeze settings (the workbench's live count).
 int64_t trainableParameters(const ParameterCount& count, const FreezeSettings& freeze);
 
-// LoRA adapter parameters of the whole model: r * (in + out) per adapted module, every routed expert
-// counted (the one formula the trainer, `hy3 lora inspect` and the planner use).
+// LoRA adapter parameters, r * (in + out) per adapted module (the one formula the trainer and the
+// planner use): of one layer, split into those every replica holds and the routed experts' (all
+// experts of the layer); and of the whole model.
+struct LoraLayerParameters {
+    int64_t replicated = 0, experts = 0;
+};
+LoraLayerParameters loraLayerParameters(const ModelConfig& c, const LoraSpec& lora, int64_t layer);
 int64_t loraParameterCount(const ModelConfig& c, const LoraSpec& lora);
 
 // Training FLOPs per token (forward + backward = 3x forward, causal attention halved; the Megatron
 // convention of docs/hy3-model.md) at sequence length `seqLen`.
 double trainingFlopsPerToken(const ModelConfig& c, int64_t seqLen);
+// The same for LoRA on a frozen base: the base's matmuls run forward and back to their inputs but
+// compute no weight gradients (2x forward instead of 3x; attention scores stay 3x), and the
+// adapters add 3x their own forward (2 FLOPs per adapter parameter, the routed experts' for the
+// k experts a token visits).
+double loraTrainingFlopsPerToken(const ModelConfig& c, int64_t seqLen, const LoraSpec& lora);
 
 // Forward-only FLOPs per token (a third of the training figure): the sum of every layer's and the head's.
 double forwardFlopsPerToken(const ModelConfig& c, int64_t seqLen);
@@ -55,8 +65,8 @@ double headForwardFlopsPerToken(const ModelConfig& c);
 // counts on the last stage), the largest stage as small as it can be. Throws when stages > layers.
 std::vector<std::pair<int64_t, int64_t>> pipelineStages(const ModelConfig& c, int64_t stages, int64_t seqLen);
 
-// Model FLOPs utilisation: the training FLOPs of `tokens` tokens (rows x seq_len, padding included,
+// Model FLOPs utilisation: `flopsPerToken` for `tokens` tokens (rows x seq_len, padding included,
 // since the model computes it) done in `seconds`, as a share of `peakFlopsPerSecond`.
-double modelFlopsUtilization(const ModelConfig& c, int64_t seqLen, int64_t tokens, double seconds, double peakFlopsPerSecond);
+double modelFlopsUtilization(double flopsPerToken, int64_t tokens, double seconds, double peakFlopsPerSecond);
 
 }  // namespace hy3

@@ -72,6 +72,11 @@ private:
     json checkpointMeta() const;
     std::string resumeHint() const;
     bool agreeToStop();
+    // Training FLOPs per token of this run (LoRA computes no weight gradients for the base).
+    double flopsPerToken() const {
+        const TrainingSettings& t = project_.training;
+        return t.isLora() ? loraTrainingFlopsPerToken(config_, t.seq_len, t.lora) : trainingFlopsPerToken(config_, t.seq_len);
+    }
 
     TrainRequest request_;
     std::ostream& events_;
@@ -441,7 +446,7 @@ std::string Trainer::loop() {
         m.tokens = r.realTokens;
         m.labelTokens = r.labelTokens;
         m.tokensPerSecond = static_cast<double>(r.realTokens) / r.seconds;
-        m.mfu = modelFlopsUtilization(config_, t.seq_len, r.tokens, r.seconds, peakFlops_);
+        m.mfu = modelFlopsUtilization(flopsPerToken(), r.tokens, r.seconds, peakFlops_);
         m.rssBytes = static_cast<uint64_t>(rss.item<double>());
         m.skipped = r.skipped;
         m.skipReason = r.skipReason;
@@ -499,7 +504,7 @@ void Trainer::announce() {
     reporter_->start({state_.step, runDir_.string(), schedule_.totalSteps,
                                   {{"parameters", total},
                                    {"trainable_parameters", trainable},
-                                   {"training_flops_per_token", trainingFlopsPerToken(config_, t.seq_len)},
+                                   {"training_flops_per_token", flopsPerToken()},
                                    {"peak_flops_per_s", peakFlops_},
                                    {"rows_per_epoch", train_->rowsPerEpoch()},
                                    {"threads", at::get_num_threads()},

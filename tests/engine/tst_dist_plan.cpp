@@ -155,6 +155,35 @@ private slots:
         QCOMPARE(best.relativeTime, 1.0);
     }
 
+    // What trains: frozen routed experts keep their weights but lose gradients and optimizer
+    // state; LoRA freezes the whole base and adds its fp32 adapters, so the released model fits one
+    // node of 8 x 141 GB where full fine-tuning needs many.
+    void plannerCountsWhatTrains() {
+        const ModelConfig c = preset("hy3-preview");
+        PlanSettings s;
+        s.devices = 8;
+        s.deviceMemoryBytes = 141e9;
+        const MemoryBreakdown full = estimateRankMemory(c, {1, 8, 1}, 0, s);
+        s.freeze.experts = true;
+        const MemoryBreakdown frozen = estimateRankMemory(c, {1, 8, 1}, 0, s);
+        QCOMPARE(frozen.weights, full.weights);  // the experts are 97% of the model
+        QVERIFY(frozen.gradients < 0.05 * full.gradients && frozen.optimizer < 0.05 * full.optimizer);
+        s.freeze = {};
+        s.lora = true;
+        s.loraSpec.rank = 16;
+        s.loraSpec.targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+        s.loraSpec.attention = s.loraSpec.dense_mlp = s.loraSpec.shared_expert = s.loraSpec.routed_experts = true;
+        const MemoryBreakdown lora = estimateRankMemory(c, {1, 8, 1}, 0, s);
+        const double adapters = static_cast<double>(loraParameterCount(c, s.loraSpec));
+        // dp 8: every rank holds every adapter: fp32 weights and gradients, AdamW moments over 8.
+        QCOMPARE(lora.adapters, adapters * 8 + adapters * 8 / 8);
+        QCOMPARE(lora.weights, full.weights + adapters * 4);
+        QCOMPARE(lora.gradients, adapters * 4);
+        QCOMPARE(planLayouts(c, PlanSettings{8, 141e9}).recommended, -1);
+        const LayoutPlanResult plan = planLayouts(c, s);
+        QVERIFY2(plan.recommended >= 0, plan.summary.c_str());
+    }
+
     void plannerShardsWhatItShould() {
         const ModelConfig c = preset("hy3-cpu-256");
         PlanSettings s;

@@ -274,6 +274,15 @@ void LayoutPage::planAndShow() {
     s.globalBatch = p.get("training.global_batch").get<int64_t>();
     s.dtype = p.get("training.dtype").get<std::string>();
     s.device = deviceKindCombo_->currentData().toString().toStdString();
+    // What trains changes the memory: frozen tensors hold weights only; LoRA adds its adapters.
+    try {
+        const Project project = p.resolve();
+        s.freeze = project.training.freeze;
+        s.lora = project.training.isLora();
+        s.loraSpec = project.training.lora;
+    } catch (const std::exception&) {
+        // An invalid project: the Project page lists why; plan as if everything trains.
+    }
     QString error = configError_;
     plan_.reset();
     if (config_) {
