@@ -96,6 +96,26 @@ private slots:
         QCOMPARE(page->trainableCount(), int64_t(1425792 - 40960));
     }
 
+    // LoRA: the base is frozen whatever the boxes say; the page names the adapters' modules and
+    // groups and counts the adapter parameters (the trainer's formula: 372,224 at rank 16 on hy3-tiny).
+    void loraShowsItsAdapters() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        ModelPage* page = window.modelPage();
+        QVERIFY(waitForReport(page));
+        window.session()->setValue("training.method", "lora");
+        QCOMPARE(page->trainableCount(), int64_t(372224));
+        QLabel* lora = page->findChild<QLabel*>("loraLabel");
+        QVERIFY2(lora->text().contains("rank 16") && lora->text().contains("all 8 routed experts"), qPrintable(lora->text()));
+        QVERIFY(!page->trainsBox("experts")->isVisibleTo(page));
+        window.session()->setValue("lora.routed_experts", false);
+        QVERIFY(page->trainableCount() < 372224);
+        window.session()->setValue("training.method", "full");
+        QCOMPARE(page->trainableCount(), int64_t(1425792));
+        QVERIFY(page->trainsBox("experts")->isVisibleTo(page));
+    }
+
     void sequenceLengthChangesFlops() {
         QTemporaryDir dir;
         MainWindow window;

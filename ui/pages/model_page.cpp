@@ -240,7 +240,7 @@ void ModelPage::showReport(const api::ModelReport& r) {
     flopsLabel_->setText(tr("Training FLOPs per token at %1 tokens: <b>%2</b> (3x forward, causal attention halved)")
                              .arg(r.seq_len)
                              .arg(QString::fromStdString(siUnits(r.training_flops_per_token, "FLOP"))));
-    whatTrains_->setParameters(r.parameters);
+    whatTrains_->setModel(r.parameters, r.config);
 }
 
 void ModelPage::showError(const QString& error) {
@@ -252,7 +252,7 @@ void ModelPage::showError(const QString& error) {
     totalsLabel_->clear();
     flopsLabel_->clear();
     filesLabel_->clear();
-    whatTrains_->setParameters(std::nullopt);
+    whatTrains_->setModel(std::nullopt, std::nullopt);
 }
 
 void ModelPage::showFiles(const api::ModelFiles& files) {

@@ -30,22 +30,55 @@ WhatTrainsView::WhatTrainsView(ProjectSession* session, QWidget* parent) : QWidg
     }
     countLabel_ = new QLabel;
     countLabel_->setObjectName("trainableLabel");
+    loraLabel_ = new QLabel;
+    loraLabel_->setObjectName("loraLabel");
+    loraLabel_->setWordWrap(true);
+    layout->addWidget(loraLabel_, 1);
     layout->addStretch();
     layout->addWidget(countLabel_);
+    // The method and the adapters are set on the Settings page; follow them.
+    connect(session_, &ProjectSession::changed, this, [this] {
+        if (!loading_) reload();
+    });
 }
 
+bool WhatTrainsView::isLora() const {
+    return session_->hasProject() && session_->project().get("training.method") == "lora";
+}
+
+LoraSpec WhatTrainsView::loraSpec() const {
+    const ProjectFile& p = session_->project();
+    auto flag = [&](const char* key) { return p.get(key).is_boolean() && p.get(key).get<bool>(); };
+    LoraSpec spec;
+    spec.rank = p.get("lora.rank").is_number_integer() ? p.get("lora.rank").get<int64_t>() : 0;
+    spec.targets = splitLoraTargets(p.get("lora.targets").is_string() ? p.get("lora.targets").get<std::string>() : std::string());
+    spec.attention = flag("lora.attention");
+    spec.dense_mlp = flag("lora.dense_mlp");
+    spec.shared_expert = flag("lora.shared_expert");
+    spec.routed_experts = flag("lora.routed_experts");
+    spec.train_router = flag("lora.train_router");
+    return spec;
+}
+
+QString WhatTrainsView::loraText() const { return loraLabel_->isVisible() ? loraLabel_->text() : QString(); }
+
 void WhatTrainsView::reload() {
+    if (!session_->hasProject()) return;
     loading_ = true;
     for (const auto& [key, box] : boxes_) {
         const auto frozen = session_->project().get("training.freeze." + key.toStdString());
         box->setChecked(!(frozen.is_boolean() && frozen.get<bool>()));
     }
+    const bool lora = isLora();
+    for (const auto& [key, box] : boxes_) box->setVisible(!lora);  // a LoRA base is frozen whatever they say
+    loraLabel_->setVisible(lora);
     loading_ = false;
     updateCount();
 }
 
-void WhatTrainsView::setParameters(std::optional<ParameterCount> parameters) {
+void WhatTrainsView::setModel(std::optional<ParameterCount> parameters, std::optional<ModelConfig> config) {
     parameters_ = std::move(parameters);
+    config_ = std::move(config);
     updateCount();
 }
 
@@ -57,6 +90,14 @@ QCheckBox* WhatTrainsView::trainsBox(const QString& freezeKey) const {
 
 int64_t WhatTrainsView::trainableCount() const {
     if (!parameters_) return 0;
+    if (isLora()) {
+        if (!config_) return 0;
+        const LoraSpec spec = loraSpec();
+        int64_t router = 0;
+        for (const ParameterRow& row : parameters_->rows)
+            if (row.kind == Component::Router) router = row.total;
+        return loraParameterCount(*config_, spec) + (spec.train_router ? router : 0);
+    }
     auto frozen = [this](const char* key) { return !trainsBox(key)->isChecked(); };
     FreezeSettings freeze;
     freeze.embeddings = frozen("embeddings");
@@ -71,6 +112,22 @@ int64_t WhatTrainsView::trainableCount() const {
 void WhatTrainsView::updateCount() {
     if (!parameters_) {
         countLabel_->clear();
+        loraLabel_->clear();
+        return;
+    }
+    if (isLora()) {
+        const LoraSpec spec = loraSpec();
+        QStringList groups, targets;
+        if (spec.attention) groups << tr("attention");
+        if (spec.dense_mlp) groups << tr("the dense MLP");
+        if (spec.shared_expert) groups << tr("the shared expert");
+        if (spec.routed_experts) groups << (config_ ? tr("all %1 routed experts of every MoE layer").arg(config_->num_experts) : tr("the routed experts"));
+        for (const std::string& t : spec.targets) targets << QString::fromStdString(t);
+        loraLabel_->setText(tr("<b>LoRA</b> rank %1 (%2) on %3; the base is frozen%4.")
+                                .arg(spec.rank)
+                                .arg(targets.join(", "), groups.join(", "), spec.train_router ? tr(", the router trains fully") : QString()));
+        countLabel_->setText(tr("<b>%1</b> adapter parameters train, the base's %2 stay fixed")
+                                 .arg(groupedNumber(trainableCount()), groupedNumber(parameters_->total)));
         return;
     }
     const int64_t trainable = trainableCount(), total = parameters_->total;

@@ -1,6 +1,8 @@
 #pragma once
 // "What trains": one checkbox per freeze setting (training.freeze.*; norms and the dense MLP always
 // train), written to the project as they are clicked, and the live count of parameters that train.
+// With training.method lora the base is frozen: the boxes step aside and the view says which
+// modules get adapters, of which groups, and how many adapter parameters train.
 #include "api/model_report.h"
 
 #include <QWidget>
@@ -23,8 +25,10 @@ public:
 
     // The boxes follow the project's freeze settings.
     void reload();
-    // The counts the label reads; none clears it.
-    void setParameters(std::optional<ParameterCount> parameters);
+    // The model's counts and config the label reads; none clears it.
+    void setModel(std::optional<ParameterCount> parameters, std::optional<ModelConfig> config);
+    // The LoRA line ("LoRA rank 16 on attention, ...: 372,224 adapter parameters train"), or empty.
+    QString loraText() const;
 
     // Parameters that train under the boxes' settings (the live count shown); 0 without counts.
     int64_t trainableCount() const;
@@ -33,11 +37,15 @@ public:
 
 private:
     void updateCount();
+    bool isLora() const;
+    LoraSpec loraSpec() const;  // the project's lora.* settings
 
     ProjectSession* session_;
     QLabel* countLabel_;
     std::vector<std::pair<QString, QCheckBox*>> boxes_;  // freeze key -> checkbox
     std::optional<ParameterCount> parameters_;
+    std::optional<ModelConfig> config_;
+    QLabel* loraLabel_;
     bool loading_ = false;  // boxes follow the project without writing it back
 };
 
