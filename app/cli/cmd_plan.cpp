@@ -16,7 +16,7 @@ void addPlanCommand(CLI::App& app, Action& action) {
     auto overheadMib = std::make_shared<double>(-1);
     auto json = std::make_shared<bool>(false);
     auto method = std::make_shared<std::string>("full");
-    auto loraTargets = std::make_shared<std::string>("q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj");
+    auto loraTargets = std::make_shared<std::string>(loraModuleList(","));
     auto loraGroups = std::make_shared<std::string>("attention,dense_mlp,shared_expert,routed_experts");
     auto freeze = std::make_shared<std::string>();
     s->loraSpec.rank = 16;

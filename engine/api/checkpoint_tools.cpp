@@ -57,14 +57,12 @@ ExportSummary exportCheckpoint(const ExportRequest& r) {
 ExportSummary mergeAdapter(const MergeRequest& r) {
     ExportOptions options = exportOptions(r.dtype, r.shardSize);
     checkExportDestination(r.destination);
-    AdapterDirectory adapter = readAdapterDirectory(r.adapter);
     const ModelSource base = resolveModelSource(r.base);
+    const LoraAdapters adapters = loadAdapter(r.adapter, base.config, torch::kCPU);  // before the base: bad input fails fast
     // Merged in fp32 (W + s B A rounded once), written in the output dtype.
     ModelOptions modelOptions;
     modelOptions.dtype = torch::kFloat;
     Hy3Model model = openModel(base, modelOptions, r.seed);
-    LoraAdapters adapters(base.config, adapter.settings, 0, base.config.num_hidden_layers, 0, base.config.num_experts, torch::kCPU, 0);
-    adapters->loadPeftTensors(adapter.tensors, (adapter.path / kAdapterWeightsFile).string());
     model->attachAdapters(adapters);
     model->mergeAdapters();
     options.sources = {base.directory.empty() ? base.bundledTokenizer() : base.directory, base.directory, options.shardBytes};

@@ -20,9 +20,7 @@ ForwardSummary runForward(const ForwardRequest& r) {
     const ModelConfig& c = model->config();
     LoraAdapters adapters{nullptr};
     if (!r.adapter.empty()) {
-        AdapterDirectory a = readAdapterDirectory(r.adapter);
-        adapters = LoraAdapters(c, a.settings, 0, c.num_hidden_layers, 0, c.num_experts, options.device, 0);
-        adapters->loadPeftTensors(a.tensors, (a.path / kAdapterWeightsFile).string());
+        adapters = loadAdapter(r.adapter, c, options.device);
         for (const auto& p : model->parameters()) p.set_requires_grad(false);  // the base is frozen under an adapter
         model->attachAdapters(adapters);
     }

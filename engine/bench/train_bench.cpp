@@ -83,7 +83,7 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     if (r.loraRank > 0) {
         lora.rank = r.loraRank;
         lora.alpha = 2.0 * static_cast<double>(r.loraRank);
-        lora.targets = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+        lora.targets = {std::begin(kLoraModules), std::end(kLoraModules)};
         lora.attention = lora.dense_mlp = lora.shared_expert = lora.routed_experts = true;
         adapters = LoraAdapters(config, loraSettingsOf(lora), options.layerFirst, options.layerLast, options.expertFirst,
                                 options.expertLast < 0 ? config.num_experts : options.expertLast, options.device, 0);

@@ -135,4 +135,11 @@ AdapterDirectory readAdapterDirectory(const fs::path& dir) {
     return a;
 }
 
+LoraAdapters loadAdapter(const fs::path& dir, const ModelConfig& c, torch::Device device) {
+    const AdapterDirectory a = readAdapterDirectory(dir);
+    LoraAdapters adapters(c, a.settings, 0, c.num_hidden_layers, 0, c.num_experts, device, 0);
+    adapters->loadPeftTensors(a.tensors, (a.path / kAdapterWeightsFile).string());
+    return adapters;
+}
+
 }  // namespace hy3

@@ -36,6 +36,9 @@ struct AdapterDirectory {
 };
 // Reads and checks an adapter directory. Throws hy3::Error naming the file and the field or key.
 AdapterDirectory readAdapterDirectory(const std::filesystem::path& dir);
+// The adapters of a whole model `config` from an adapter directory, every key checked against it
+// (`hy3 forward --adapter`, `hy3 lora merge`).
+LoraAdapters loadAdapter(const std::filesystem::path& dir, const ModelConfig& config, torch::Device device);
 bool isAdapterDirectory(const std::filesystem::path& dir);
 
 }  // namespace hy3

@@ -58,17 +58,21 @@ void verifyMeta(const fs::path& checkpointDir, std::vector<std::string>& problem
     }
 }
 
+// A run's checkpoints folder means the checkpoint its LATEST names; any other path itself.
+fs::path followLatest(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::exists(path / RunLayout::kLatest, ec)) return path;
+    std::string name = readTextFile(path / RunLayout::kLatest);
+    name.erase(name.find_last_not_of(" \n\r\t") + 1);
+    return path / name;
+}
+
 }  // namespace
 
 CheckpointLocation locateCheckpoint(const fs::path& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) fail(path.string(), "no such file or directory");
-    fs::path dir = path;
-    if (fs::exists(dir / RunLayout::kLatest, ec)) {
-        std::string name = readTextFile(dir / RunLayout::kLatest);
-        name.erase(name.find_last_not_of(" \n\r\t") + 1);
-        dir = dir / name;
-    }
+    const fs::path dir = followLatest(path);
     if (fs::exists(CheckpointLayout{dir}.meta(), ec) && fs::is_directory(CheckpointLayout{dir}.model(), ec)) return {CheckpointLayout{dir}.model(), dir};
     if (fs::exists(CheckpointLayout{dir}.meta(), ec) && fs::is_directory(CheckpointLayout{dir}.adapter(), ec))
         fail(path.string(), "a LoRA checkpoint: it holds the adapter (adapter/), not a model; merge it into its base with "
@@ -140,12 +144,7 @@ std::vector<std::string> verifyCheckpoint(const fs::path& path) {
     std::vector<std::string> problems;
     // A LoRA checkpoint (meta.json + adapter/) or an adapter directory on its own.
     std::error_code ec;
-    fs::path folder = path;
-    if (fs::exists(folder / RunLayout::kLatest, ec)) {
-        std::string name = readTextFile(folder / RunLayout::kLatest);
-        name.erase(name.find_last_not_of(" \n\r\t") + 1);
-        folder = folder / name;
-    }
+    const fs::path folder = followLatest(path);
     if (fs::exists(CheckpointLayout{folder}.meta(), ec) && fs::is_directory(CheckpointLayout{folder}.adapter(), ec)) {
         verifyAdapter(CheckpointLayout{folder}.adapter(), problems);
         verifyMeta(folder, problems);

@@ -169,12 +169,11 @@ private:
         }
         const json targets = rawValue("lora.targets");
         if (targets.is_string()) {
-            static const std::set<std::string> known{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+            const std::set<std::string> known(std::begin(kLoraModules), std::end(kLoraModules));
             const std::vector<std::string> names = splitLoraTargets(targets.get<std::string>());
-            if (names.empty()) add("lora.targets", "names no module (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+            if (names.empty()) add("lora.targets", "names no module (" + loraModuleList() + ")");
             for (const std::string& name : names)
-                if (!known.count(name))
-                    add("lora.targets", "unknown module \"" + name + "\" (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+                if (!known.count(name)) add("lora.targets", "unknown module \"" + name + "\" (" + loraModuleList() + ")");
         }
     }
 
@@ -205,6 +204,37 @@ private:
 };
 
 }  // namespace
+
+const char* const kLoraModules[7] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+
+std::string loraModuleList(const char* separator) {
+    std::string out;
+    for (const char* m : kLoraModules) out += (out.empty() ? "" : separator) + std::string(m);
+    return out;
+}
+
+LoraSpec ProjectFile::loraSpec() const {
+    // A value the schema refuses reads as its default here (validate() names it), so the
+    // workbench can show a project that does not resolve.
+    auto value = [&](const char* key) {
+        const json v = get(key);
+        const SettingSpec* spec = findSetting(key);
+        return checkSetting(*spec, v) ? spec->defaultValue : v;
+    };
+    auto flag = [&](const char* key) { return value(key).get<bool>(); };
+    LoraSpec l;
+    l.rank = value("lora.rank").get<int64_t>();
+    l.alpha = value("lora.alpha").get<double>();
+    l.dropout = value("lora.dropout").get<double>();
+    l.use_rslora = flag("lora.use_rslora");
+    l.targets = splitLoraTargets(value("lora.targets").get<std::string>());
+    l.attention = flag("lora.attention");
+    l.dense_mlp = flag("lora.dense_mlp");
+    l.shared_expert = flag("lora.shared_expert");
+    l.routed_experts = flag("lora.routed_experts");
+    l.train_router = flag("lora.train_router");
+    return l;
+}
 
 std::vector<std::string> splitLoraTargets(const std::string& text) {
     std::vector<std::string> names;
@@ -424,16 +454,7 @@ Project ProjectFile::resolve() const {
     t.freeze.experts = flag("training.freeze.experts");
     t.freeze.lm_head = flag("training.freeze.lm_head");
     t.method = text("training.method");
-    t.lora.rank = integer("lora.rank");
-    t.lora.alpha = num("lora.alpha");
-    t.lora.dropout = num("lora.dropout");
-    t.lora.use_rslora = flag("lora.use_rslora");
-    t.lora.targets = splitLoraTargets(text("lora.targets"));
-    t.lora.attention = flag("lora.attention");
-    t.lora.dense_mlp = flag("lora.dense_mlp");
-    t.lora.shared_expert = flag("lora.shared_expert");
-    t.lora.routed_experts = flag("lora.routed_experts");
-    t.lora.train_router = flag("lora.train_router");
+    t.lora = loraSpec();
 
     p.layout.pp = integer("layout.pp");
     p.layout.dp = integer("layout.dp");

@@ -77,6 +77,10 @@ struct TrainingSettings {
 // The module names of a lora.targets text ("q_proj, v_proj"); the unknown ones are the caller's to
 // report.
 std::vector<std::string> splitLoraTargets(const std::string& text);
+// The modules LoRA may target (PEFT's target_modules names for Hy3), in model order, and the
+// same joined by `separator` ("q_proj, k_proj, ..." for messages, "q_proj,k_proj,..." as the default).
+extern const char* const kLoraModules[7];
+std::string loraModuleList(const char* separator = ", ");
 
 struct DataSettings {
     double validation_fraction = 0;
@@ -129,6 +133,8 @@ public:
     std::string chatTemplate() const;
     // model.path as an absolute path, or empty when the model is a preset.
     std::filesystem::path modelDirectory() const;
+    // The lora.* settings (schema defaults for the missing ones), as resolve() reads them.
+    LoraSpec loraSpec() const;
 
     void setModelPreset(const std::string& preset);
     void setModelDirectory(const std::filesystem::path& absolute);

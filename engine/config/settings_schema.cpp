@@ -1,5 +1,6 @@
 #include "config/settings_schema.h"
 
+#include "config/project.h"
 #include "util/format.h"
 
 #include <cmath>
@@ -108,7 +109,7 @@ std::vector<SettingSpec> buildSpecs() {
         number("lora.alpha", 32.0, 0, 1e6, true, "lora", "scale alpha: the adapter term is multiplied by alpha / r"),
         number("lora.dropout", 0.0, 0, 0.99, false, "lora", "dropout on the adapter's input while training"),
         boolean("lora.use_rslora", false, "lora", "rank-stabilised scale alpha / sqrt(r) instead of alpha / r"),
-        text("lora.targets", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj", "lora",
+        text("lora.targets", loraModuleList(","), "lora",
              "modules given adapters, as PEFT's target_modules (comma-separated)"),
         boolean("lora.attention", true, "lora", "the targets reach the attention projections"),
         boolean("lora.dense_mlp", true, "lora", "the targets reach the dense MLP layers"),

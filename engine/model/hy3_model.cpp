@@ -2,6 +2,7 @@
 
 #include "config/tensor_names.h"
 #include "model/ops.h"
+#include "model/seeded_generator.h"
 #include "util/error.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -156,11 +157,7 @@ void Hy3ModelImpl::initializeWeights(uint64_t seed) {
     // model would have: the same seed gives the same model whatever the layout.
     const double stdDev = config_.initializer_range;
     torch::NoGradGuard noGrad;
-    auto generatorFor = [&](const std::string& name, int64_t expert) {
-        uint64_t h = seed ^ 0x9E3779B97F4A7C15ull;
-        for (char ch : name + "#" + std::to_string(expert)) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001B3ull;
-        return at::make_generator<at::CPUGeneratorImpl>(h);
-    };
+    auto generatorFor = [seed](const std::string& name, int64_t expert) { return namedGenerator(seed, 0x9E3779B97F4A7C15ull, name, expert); };
     for (auto& item : named_parameters(true)) {
         torch::Tensor p = item.value();
         const std::string& name = item.key();
@@ -311,18 +308,17 @@ torch::Tensor Hy3ModelImpl::gateUpProjection(int64_t layer, LoraGroup group, con
     return d.defined() ? gu + d : gu;
 }
 
-torch::Tensor Hy3ModelImpl::sharedExpert(int64_t layer, const torch::Tensor& m) const {
-    const Layer& L = layers_[static_cast<size_t>(layer)];
-    const torch::Tensor act = ops::swiglu(gateUpProjection(layer, LoraGroup::SharedExpert, m, L.sharedGateUp));
-    return withDelta(torch::mm(act, L.sharedDown.t()), layer, LoraGroup::SharedExpert, "down_proj", act);
+torch::Tensor Hy3ModelImpl::swigluMlp(int64_t layer, LoraGroup group, const torch::Tensor& m, const torch::Tensor& gateUp,
+                                      const torch::Tensor& down, const torch::Tensor& residual) const {
+    const torch::Tensor act = ops::swiglu(gateUpProjection(layer, group, m, gateUp));
+    const torch::Tensor out = residual.defined() ? torch::addmm(residual, act, down.t()) : torch::mm(act, down.t());
+    return withDelta(out, layer, group, "down_proj", act);
 }
 
 torch::Tensor Hy3ModelImpl::routedExperts(int64_t layer, const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) const {
     const Layer& L = layers_[static_cast<size_t>(layer)];
-    if (!adapters_ || !adapters_->find(layer, LoraGroup::RoutedExperts, "down_proj") &&
-                          !adapters_->find(layer, LoraGroup::RoutedExperts, "gate_proj") &&
-                          !adapters_->find(layer, LoraGroup::RoutedExperts, "up_proj"))
-        return groupedExperts(xs, ws, counts, L.expertsGateUp, L.expertsDown);
+    if (!adapters_) return groupedExperts(xs, ws, counts, L.expertsGateUp, L.expertsDown);
+    // Without expert adapters in this layer the delta is undefined and this is groupedExperts.
     const bool training = is_training();
     const int64_t F = L.expertsDown.size(2);
     const torch::Tensor deltaH = fusedDelta({adapters_->expertDelta(layer, "gate_proj", xs, counts, training),
@@ -390,8 +386,7 @@ torch::Tensor Hy3ModelImpl::feedForward(int64_t layer, const torch::Tensor& h, S
     const Layer& L = layers_[static_cast<size_t>(layer)];
     const torch::Tensor m = ops::rmsNorm(h, L.postNorm, c.rms_norm_eps);
     if (c.isMoeLayer(layer)) return moe(layer, h, m, step, record);
-    const torch::Tensor act = ops::swiglu(gateUpProjection(layer, LoraGroup::DenseMlp, m, L.gateUp));
-    return withDelta(torch::addmm(h, act, L.down.t()), layer, LoraGroup::DenseMlp, "down_proj", act);
+    return swigluMlp(layer, LoraGroup::DenseMlp, m, L.gateUp, L.down, h);
 }
 
 torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, Step& step, bool record) {
@@ -448,14 +443,12 @@ torch::Tensor Hy3ModelImpl::combineExperts(int64_t layer, const torch::Tensor& h
     if (c.enable_moe_fp32_combine && h.scalar_type() != torch::kFloat) {
         // Shared and routed outputs are added in fp32, then rounded once onto the residual.
         torch::Tensor mlp = torch::zeros(h.sizes(), h.options().dtype(torch::kFloat));
-        if (L.sharedGateUp.defined()) mlp = sharedExpert(layer, m).to(torch::kFloat);
+        if (L.sharedGateUp.defined())
+            mlp = swigluMlp(layer, LoraGroup::SharedExpert, m, L.sharedGateUp, L.sharedDown, torch::Tensor()).to(torch::kFloat);
         return h + mlp.index_add(0, rows, ys.to(torch::kFloat)).to(h.scalar_type());
     }
-    torch::Tensor withShared = h;
-    if (L.sharedGateUp.defined()) {
-        const torch::Tensor act = ops::swiglu(gateUpProjection(layer, LoraGroup::SharedExpert, m, L.sharedGateUp));
-        withShared = withDelta(torch::addmm(h, act, L.sharedDown.t()), layer, LoraGroup::SharedExpert, "down_proj", act);
-    }
+    const torch::Tensor withShared =
+        L.sharedGateUp.defined() ? swigluMlp(layer, LoraGroup::SharedExpert, m, L.sharedGateUp, L.sharedDown, h) : h;
     return withShared.index_add(0, rows, ys);
 }
 

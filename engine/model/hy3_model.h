@@ -125,7 +125,9 @@ private:
     torch::Tensor outProjection(int64_t layer, const torch::Tensor& residual, const torch::Tensor& attn) const;
     torch::Tensor gateUpProjection(int64_t layer, LoraGroup group, const torch::Tensor& m, const torch::Tensor& weight) const;
     torch::Tensor withDelta(torch::Tensor out, int64_t layer, LoraGroup group, const char* module, const torch::Tensor& x) const;
-    torch::Tensor sharedExpert(int64_t layer, const torch::Tensor& m) const;
+    // down(silu(gate m) * up m), added to `residual` when it is defined (the dense MLP, the shared expert).
+    torch::Tensor swigluMlp(int64_t layer, LoraGroup group, const torch::Tensor& m, const torch::Tensor& gateUp,
+                            const torch::Tensor& down, const torch::Tensor& residual) const;
     torch::Tensor routedExperts(int64_t layer, const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) const;
 
     ModelConfig config_;

@@ -1,19 +1,14 @@
 #include "model/lora.h"
 
 #include "model/moe.h"
+#include "model/seeded_generator.h"
 #include "util/error.h"
-
-#include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
 
 namespace hy3 {
 
-const char* const kLoraModules[7] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-
 namespace {
-
-bool isAttentionModule(const std::string& m) { return m == "q_proj" || m == "k_proj" || m == "v_proj" || m == "o_proj"; }
 
 std::string keyOf(int64_t layer, LoraGroup group, const std::string& module) {
     return std::to_string(layer) + "/" + loraGroupName(group) + "/" + module;
@@ -22,9 +17,7 @@ std::string keyOf(int64_t layer, LoraGroup group, const std::string& module) {
 // PEFT's default A: kaiming_uniform_(a=sqrt(5)) gives U(-1/sqrt(fan_in), 1/sqrt(fan_in)). Drawn on
 // the CPU from a generator seeded by the seed and the tensor's name (and expert).
 void initialiseA(torch::Tensor A, const std::string& name, int64_t expert, uint64_t seed) {
-    uint64_t h = seed ^ 0x4C6F52417E3779B9ull;
-    for (char ch : name + "#" + std::to_string(expert)) h = (h ^ static_cast<unsigned char>(ch)) * 0x100000001B3ull;
-    auto gen = at::make_generator<at::CPUGeneratorImpl>(h);
+    auto gen = namedGenerator(seed, 0x4C6F52417E3779B9ull, name, expert);
     const double bound = 1.0 / std::sqrt(static_cast<double>(A.size(-1)));
     torch::Tensor values = torch::empty(A.sizes(), torch::kFloat);
     values.uniform_(-bound, bound, gen);
@@ -49,20 +42,20 @@ void checkLoraSettings(const LoraSettings& s) {
     if (s.rank < 1) fail("lora.rank", "must be at least 1, got " + std::to_string(s.rank));
     if (!(s.alpha > 0)) fail("lora.alpha", "must be positive");
     if (!(s.dropout >= 0 && s.dropout < 1)) fail("lora.dropout", "must be in [0, 1)");
-    if (s.targets.empty()) fail("lora.targets", "names no module (use q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+    if (s.targets.empty()) fail("lora.targets", "names no module (use " + loraModuleList() + ")");
     for (const std::string& t : s.targets)
         if (std::find(std::begin(kLoraModules), std::end(kLoraModules), t) == std::end(kLoraModules))
-            fail("lora.targets", "unknown module \"" + t + "\" (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+            fail("lora.targets", "unknown module \"" + t + "\" (" + loraModuleList() + ")");
     if (!s.attention && !s.denseMlp && !s.sharedExpert && !s.routedExperts) fail("lora.groups", "reach no group of modules");
 }
 
-std::string LoraPair::modulePath() const {
+std::string LoraPair::modulePath(int64_t expert) const {
     const std::string layerPath = "model.layers." + std::to_string(layer) + ".";
     switch (group) {
     case LoraGroup::Attention: return layerPath + "self_attn." + module;
     case LoraGroup::DenseMlp: return layerPath + "mlp." + module;
     case LoraGroup::SharedExpert: return layerPath + "mlp.shared_mlp." + module;
-    case LoraGroup::RoutedExperts: return layerPath + "mlp.experts.{e}." + module;
+    case LoraGroup::RoutedExperts: return layerPath + "mlp.experts." + std::to_string(expert) + "." + module;
     }
     return "";
 }
@@ -133,22 +126,24 @@ const LoraPair* LoraAdaptersImpl::find(int64_t layer, LoraGroup group, const std
     return it == index_.end() ? nullptr : &pairs_[it->second];
 }
 
+// What the adapters read: x in fp32, with dropout while training.
+torch::Tensor LoraAdaptersImpl::adapterInput(const torch::Tensor& x, bool training) const {
+    const torch::Tensor xf = x.to(torch::kFloat);
+    return training && settings_.dropout > 0 ? torch::dropout(xf, settings_.dropout, true) : xf;
+}
+
 torch::Tensor LoraAdaptersImpl::delta(int64_t layer, LoraGroup group, const std::string& module, const torch::Tensor& x,
                                       bool training) const {
     const LoraPair* p = find(layer, group, module);
     if (!p) return {};
-    torch::Tensor xf = x.to(torch::kFloat);
-    if (training && settings_.dropout > 0) xf = torch::dropout(xf, settings_.dropout, true);
-    return (torch::mm(torch::mm(xf, p->A.t()), p->B.t()) * scale_).to(x.scalar_type());
+    return (torch::mm(torch::mm(adapterInput(x, training), p->A.t()), p->B.t()) * scale_).to(x.scalar_type());
 }
 
 torch::Tensor LoraAdaptersImpl::expertDelta(int64_t layer, const std::string& module, const torch::Tensor& x_N,
                                             const torch::Tensor& counts_E, bool training) const {
     const LoraPair* p = find(layer, LoraGroup::RoutedExperts, module);
     if (!p) return {};
-    torch::Tensor xf = x_N.to(torch::kFloat);
-    if (training && settings_.dropout > 0) xf = torch::dropout(xf, settings_.dropout, true);
-    return (groupedLinear(groupedLinear(xf, counts_E, p->A), counts_E, p->B) * scale_).to(x_N.scalar_type());
+    return (groupedLinear(groupedLinear(adapterInput(x_N, training), counts_E, p->A), counts_E, p->B) * scale_).to(x_N.scalar_type());
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> LoraAdaptersImpl::peftTensors(bool gradients) const {
@@ -161,20 +156,15 @@ std::vector<std::pair<std::string, torch::Tensor>> LoraAdaptersImpl::peftTensors
         LoraPair p = pair;
         p.A = of(pair.A);
         p.B = of(pair.B);
-        const std::string path = p.modulePath();
         auto add = [&](const std::string& module, const torch::Tensor& A, const torch::Tensor& B) {
             out.emplace_back("base_model.model." + module + ".lora_A.weight", A);
             out.emplace_back("base_model.model." + module + ".lora_B.weight", B);
         };
         if (p.group != LoraGroup::RoutedExperts) {
-            add(path, p.A, p.B);
+            add(p.modulePath(), p.A, p.B);
             continue;
         }
-        for (int64_t e = 0; e < p.A.size(0); ++e) {
-            std::string module = path;
-            module.replace(module.find("{e}"), 3, std::to_string(expertFirst_ + e));
-            add(module, p.A.select(0, e), p.B.select(0, e));
-        }
+        for (int64_t e = 0; e < p.A.size(0); ++e) add(p.modulePath(expertFirst_ + e), p.A.select(0, e), p.B.select(0, e));
     }
     return out;
 }

@@ -8,6 +8,7 @@
 // The adapters are their own module, attached to a model (Hy3ModelImpl::attachAdapters): the base
 // model's parameters, loader and export do not change, and only the adapters train.
 #include "config/model_config.h"
+#include "config/project.h"
 
 #include <torch/torch.h>
 
@@ -18,15 +19,12 @@
 
 namespace hy3 {
 
-// The module names PEFT's target_modules uses for Hy3.
-extern const char* const kLoraModules[7];  // q_proj k_proj v_proj o_proj gate_proj up_proj down_proj
-
 struct LoraSettings {
     int64_t rank = 16;
     double alpha = 32;
     double dropout = 0;
     bool useRslora = false;
-    std::set<std::string> targets{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+    std::set<std::string> targets{std::begin(kLoraModules), std::end(kLoraModules)};  // config/project.h
     // Which groups the targets reach (the router never gets an adapter).
     bool attention = true, denseMlp = true, sharedExpert = true, routedExperts = true;
     double scale() const;
@@ -46,8 +44,8 @@ struct LoraPair {
     std::string module;  // q_proj, ..., down_proj
     torch::Tensor A, B;
     // The released on-disk module path, as PEFT names it ("model.layers.1.self_attn.q_proj";
-    // routed experts: "model.layers.1.mlp.experts.{e}.gate_proj" with {e} to fill in).
-    std::string modulePath() const;
+    // routed experts: "model.layers.1.mlp.experts.7.gate_proj" for global expert 7).
+    std::string modulePath(int64_t expert = -1) const;
 };
 
 class LoraAdaptersImpl : public torch::nn::Module {
@@ -84,6 +82,8 @@ public:
     int64_t parameterCount() const;  // every adapter element this module holds
 
 private:
+    torch::Tensor adapterInput(const torch::Tensor& x, bool training) const;
+
     LoraSettings settings_;
     double scale_ = 1;
     int64_t expertFirst_ = 0;

@@ -273,9 +273,7 @@ Differences loraVersusMerged(const std::string& dir) {
     for (const LoraPair& p : adapters->pairs()) {
         const int64_t experts = p.A.dim() == 3 ? p.A.size(0) : 1;
         for (int64_t e = 0; e < experts; ++e) {
-            std::string module = p.modulePath();
-            if (p.A.dim() == 3) module.replace(module.find("{e}"), 3, std::to_string(e));
-            const KeyBinding& b = bindings.at(module + ".weight");
+            const KeyBinding& b = bindings.at(p.modulePath(e) + ".weight");
             torch::Tensor dW = merged->tensor(b.param).grad();
             if (b.expert >= 0) dW = dW.select(0, b.expert);
             if (b.rowCount >= 0) dW = dW.narrow(0, b.rowStart, b.rowCount);

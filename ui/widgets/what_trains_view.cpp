@@ -46,20 +46,6 @@ bool WhatTrainsView::isLora() const {
     return session_->hasProject() && session_->project().get("training.method") == "lora";
 }
 
-LoraSpec WhatTrainsView::loraSpec() const {
-    const ProjectFile& p = session_->project();
-    auto flag = [&](const char* key) { return p.get(key).is_boolean() && p.get(key).get<bool>(); };
-    LoraSpec spec;
-    spec.rank = p.get("lora.rank").is_number_integer() ? p.get("lora.rank").get<int64_t>() : 0;
-    spec.targets = splitLoraTargets(p.get("lora.targets").is_string() ? p.get("lora.targets").get<std::string>() : std::string());
-    spec.attention = flag("lora.attention");
-    spec.dense_mlp = flag("lora.dense_mlp");
-    spec.shared_expert = flag("lora.shared_expert");
-    spec.routed_experts = flag("lora.routed_experts");
-    spec.train_router = flag("lora.train_router");
-    return spec;
-}
-
 QString WhatTrainsView::loraText() const { return loraLabel_->isVisible() ? loraLabel_->text() : QString(); }
 
 void WhatTrainsView::reload() {
@@ -92,7 +78,7 @@ int64_t WhatTrainsView::trainableCount() const {
     if (!parameters_) return 0;
     if (isLora()) {
         if (!config_) return 0;
-        const LoraSpec spec = loraSpec();
+        const LoraSpec spec = session_->project().loraSpec();
         int64_t router = 0;
         for (const ParameterRow& row : parameters_->rows)
             if (row.kind == Component::Router) router = row.total;
@@ -116,7 +102,7 @@ void WhatTrainsView::updateCount() {
         return;
     }
     if (isLora()) {
-        const LoraSpec spec = loraSpec();
+        const LoraSpec spec = session_->project().loraSpec();
         QStringList groups, targets;
         if (spec.attention) groups << tr("attention");
         if (spec.dense_mlp) groups << tr("the dense MLP");

@@ -38,7 +38,6 @@ public:
 private:
     void updateCount();
     bool isLora() const;
-    LoraSpec loraSpec() const;  // the project's lora.* settings
 
     ProjectSession* session_;
     QLabel* countLabel_;
