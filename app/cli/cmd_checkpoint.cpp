@@ -70,8 +70,10 @@ void addCompare(CLI::App& parent, Action& action) {
                                                  "within tolerance, 1 when not");
     auto req = std::make_shared<api::CompareRequest>();
     auto json = std::make_shared<bool>(false);
-    cmd->add_option("A", req->a, "checkpoint folder or model directory")->required();
-    cmd->add_option("B", req->b, "checkpoint folder or model directory")->required();
+    cmd->add_option("A", req->a, "checkpoint folder (a LoRA checkpoint: its adapter on its base), model directory or preset")->required();
+    cmd->add_option("B", req->b, "checkpoint folder (a LoRA checkpoint: its adapter on its base), model directory or preset")->required();
+    cmd->add_option("--adapter-a", req->adapterA, "PEFT LoRA adapter directory run unmerged on A (e.g. A = the base, B = its merge)");
+    cmd->add_option("--adapter-b", req->adapterB, "PEFT LoRA adapter directory run unmerged on B");
     cmd->add_option("--input", req->input, "safetensors batch (input_ids [+ labels, attention_mask, ...]); default: a built-in probe");
     cmd->add_option("--tolerance", req->tolerance, "largest max |logit difference| that counts as the same model")->capture_default_str();
     cmd->add_option("--dtype", req->dtype, "parameters while comparing: fp32 or bf16")->capture_default_str();

@@ -20,7 +20,7 @@ std::string formatAdapterReport(const api::AdapterReport& r) {
     o += "Targets      " + targets + "\n";
     o += "Parameters   " + groupDigits(r.parameters) + " (" + shortBytes(static_cast<double>(r.bytes)) + " in fp32)\n";
     o += "Coverage\n";
-    for (const std::string& line : r.coverage) o += "  " + line + "\n";
+    for (const std::string& line : r.coverageSummary) o += "  " + line + "\n";
     return o;
 }
 
@@ -61,6 +61,8 @@ void addMerge(CLI::App& parent, Action& action) {
             const api::ExportSummary s = api::mergeAdapter(*req);
             std::cout << "merged into " << s.tensors << " tensors (" << shortBytes(static_cast<double>(s.tensorBytes)) << ") in "
                       << s.shards << " shard(s) at " << s.destination << "\n";
+            std::cout << (s.modelBytesInMemory == 0 ? "read and written tensor by tensor" : "a preset's base, built whole in memory")
+                      << "; peak memory " << shortBytes(static_cast<double>(s.peakRssBytes)) << "\n";
             return 0;
         };
     });

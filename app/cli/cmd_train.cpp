@@ -39,7 +39,9 @@ void addGenerateCommand(CLI::App& app, Action& action) {
     auto req = std::make_shared<api::GenerateRequest>();
     auto questions = std::make_shared<std::string>();
     auto json = std::make_shared<bool>(false);
-    cmd->add_option("model", req->model, "checkpoint folder, model directory, or a run's checkpoints folder")->required();
+    cmd->add_option("model", req->model, "checkpoint folder (a LoRA checkpoint runs its adapter on its base), model directory, "
+                                          "a run's checkpoints folder, or a preset")->required();
+    cmd->add_option("--adapter", req->adapter, "PEFT LoRA adapter directory to run unmerged on the model");
     cmd->add_option("--prompt,-p", req->prompts, "a user message; repeatable");
     cmd->add_option("--questions", *questions, "JSONL of {\"question\", \"answer\"}: answer each and score exact matches");
     cmd->add_option("--system", req->system, "a system message before each prompt");

@@ -2,8 +2,7 @@
 #include "api/checkpoint_tools.h"
 
 #include "checkpoint/batch_file.h"
-#include "checkpoint/model_loader.h"
-#include "checkpoint/verify.h"
+#include "checkpoint/runnable_model.h"
 #include "model/dtype.h"
 #include "util/error.h"
 #include "util/format.h"
@@ -39,12 +38,11 @@ struct ProbeResult {
 };
 
 // Loads one model, runs the probe, and lets the model go before returning.
-ProbeResult runProbe(ModelDirectory& dir, const Batch& batch, torch::Dtype dtype) {
+ProbeResult runProbe(const RunnableSpec& spec, const Batch& batch, torch::Dtype dtype) {
     torch::NoGradGuard noGrad;
     ModelOptions options;
     options.dtype = dtype;
-    Hy3Model model(dir.config(), options);
-    loadModelWeights(*model, dir);
+    Hy3Model model = openRunnable(spec, options);
     model->eval();
     ForwardOptions fo;
     fo.logitsToKeep = 0;
@@ -69,15 +67,14 @@ ProbeResult runProbe(ModelDirectory& dir, const Batch& batch, torch::Dtype dtype
 CompareReport compareCheckpoints(const CompareRequest& request) {
     if (!(request.tolerance >= 0)) fail("--tolerance", "must be zero or positive");
     const torch::Dtype dtype = parseDtype(request.dtype);
-    ModelDirectory a = ModelDirectory::open(locateCheckpoint(request.a).modelDir);
-    ModelDirectory b = ModelDirectory::open(locateCheckpoint(request.b).modelDir);
+    const RunnableSpec a = resolveRunnable(request.a, request.adapterA), b = resolveRunnable(request.b, request.adapterB);
     if (a.config().vocab_size != b.config().vocab_size)
-        fail(b.path().string(), "vocabulary of " + std::to_string(b.config().vocab_size) + " tokens, but " + a.path().string() + " has " +
-                                    std::to_string(a.config().vocab_size) + ": the logits cannot be compared");
+        fail(b.description, "vocabulary of " + std::to_string(b.config().vocab_size) + " tokens, but " + a.description + " has " +
+                                std::to_string(a.config().vocab_size) + ": the logits cannot be compared");
 
     CompareReport report;
-    report.a = std::filesystem::absolute(a.path()).lexically_normal().string();
-    report.b = std::filesystem::absolute(b.path()).lexically_normal().string();
+    report.a = a.description;
+    report.b = b.description;
     report.tolerance = request.tolerance;
     Batch batch;
     if (request.input.empty()) {

@@ -2,6 +2,7 @@
 #include "api/lora_tools.h"
 
 #include "checkpoint/adapter_files.h"
+#include "checkpoint/adapter_merge.h"
 #include "checkpoint/model_export.h"
 #include "checkpoint/model_loader.h"
 #include "config/model_source.h"
@@ -23,15 +24,21 @@ ExportOptions exportOptions(const std::string& dtype, const std::string& shardSi
     return options;
 }
 
-ExportSummary summaryOf(Hy3ModelImpl& model, const fs::path& destination, const ExportReport& report) {
+uint64_t bytesInMemory(Hy3ModelImpl& model) {
+    uint64_t n = 0;
+    for (const auto& p : model.parameters()) n += static_cast<uint64_t>(p.numel()) * p.element_size();
+    for (const auto& b : model.buffers()) n += static_cast<uint64_t>(b.numel()) * b.element_size();
+    return n;
+}
+
+ExportSummary summaryOf(uint64_t modelBytesInMemory, const fs::path& destination, const ExportReport& report) {
     ExportSummary s;
     s.destination = destination.string();
     s.tensors = report.tensors;
     s.shards = report.shards;
     s.tensorBytes = report.tensorBytes;
     for (const auto& [file, sha] : report.sha256) s.mtpFiles += file.rfind("model-mtp", 0) == 0 ? 1 : 0;
-    for (const auto& p : model.parameters()) s.modelBytesInMemory += static_cast<uint64_t>(p.numel()) * p.element_size();
-    for (const auto& b : model.buffers()) s.modelBytesInMemory += static_cast<uint64_t>(b.numel()) * b.element_size();
+    s.modelBytesInMemory = modelBytesInMemory;
     s.peakRssBytes = peakRssBytes();
     return s;
 }
@@ -50,24 +57,39 @@ ExportSummary exportCheckpoint(const ExportRequest& r) {
     loadModelWeights(*model, dir);
     options.sources = {source.modelDir, source.modelDir, options.shardBytes};
     const ExportReport report = exportModelInto(*model, r.destination, options);
-    return summaryOf(*model, fs::absolute(r.destination), report);
+    return summaryOf(bytesInMemory(*model), fs::absolute(r.destination), report);
 }
 
 // `hy3 lora merge` (api/lora_tools.h): beside export, whose writing it shares.
 ExportSummary mergeAdapter(const MergeRequest& r) {
     ExportOptions options = exportOptions(r.dtype, r.shardSize);
     checkExportDestination(r.destination);
-    const ModelSource base = resolveModelSource(r.base);
-    const LoraAdapters adapters = loadAdapter(r.adapter, base.config, torch::kCPU);  // before the base: bad input fails fast
-    // Merged in fp32 (W + s B A rounded once), written in the output dtype.
+    std::string baseSpec = r.base;
+    uint64_t seed = r.seed;
+    if (baseSpec.empty()) {  // the base the adapter's checkpoint records (the Checkpoints page's export of a LoRA checkpoint)
+        const auto origin = adapterOrigin(r.adapter);
+        if (!origin) fail(r.adapter, "records no base model (it is not in a LoRA checkpoint): name the base");
+        baseSpec = origin->source;
+        seed = origin->seed;
+    }
+    const ModelSource base = resolveModelSource(baseSpec);
+    const LoraAdapters adapters = loadAdapter(r.adapter, base, torch::kCPU);  // before the base: bad input fails fast
+    std::error_code ec;
+    const bool hasWeights = !base.directory.empty() && (fs::exists(base.directory / "model.safetensors", ec) ||
+                                                        fs::exists(base.directory / "model.safetensors.index.json", ec));
+    if (hasWeights)  // tensor by tensor from the base's shards
+        return summaryOf(0, fs::absolute(r.destination), mergeAdapterFiles(base.directory, *adapters, r.destination, options));
+    // A preset's weights (or those of a directory without weights) exist only as drawn from the
+    // seed, so its model is built whole. Merged in fp32 (W + s B A rounded once), written in the
+    // output dtype.
     ModelOptions modelOptions;
     modelOptions.dtype = torch::kFloat;
-    Hy3Model model = openModel(base, modelOptions, r.seed);
+    Hy3Model model = openModel(base, modelOptions, seed);
     model->attachAdapters(adapters);
     model->mergeAdapters();
-    options.sources = {base.directory.empty() ? base.bundledTokenizer() : base.directory, base.directory, options.shardBytes};
+    options.sources = {base.directory.empty() ? base.bundledTokenizer() : base.directory, {}, options.shardBytes};
     const ExportReport report = exportModelInto(*model, r.destination, options);
-    return summaryOf(*model, fs::absolute(r.destination), report);
+    return summaryOf(bytesInMemory(*model), fs::absolute(r.destination), report);
 }
 
 }  // namespace hy3::api

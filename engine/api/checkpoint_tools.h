@@ -31,14 +31,15 @@ ExportSummary exportCheckpoint(const ExportRequest& request);
 // logits are kept, not A itself). Catches silent damage a file check cannot: a transposed expert,
 // a wrong key map, a bad merge.
 struct CompareRequest {
-    std::string a, b;           // checkpoint folders or model directories
+    std::string a, b;           // checkpoint folders (LoRA ones: their adapter on its base), model directories or presets
+    std::string adapterA, adapterB;  // PEFT LoRA adapter directories run unmerged on A or B (optional)
     std::string input;          // safetensors batch (input_ids [+ labels, ...]); empty: the built-in probe
     std::string dtype = "fp32";  // parameters while comparing: fp32 or bf16
     double tolerance = 1e-3;    // largest |logit difference| that still counts as the same model
 };
 
 struct CompareReport {
-    std::string a, b;           // the model directories compared
+    std::string a, b;           // what was compared: model directories, or "BASE + adapter DIR"
     std::string probe;          // "built-in probe: 4 x 64 tokens" or the input file
     int64_t positions = 0;      // logit rows compared
     double maxAbsDiff = 0;      // over every logit

@@ -65,8 +65,9 @@ AdapterReport inspectAdapter(const std::string& path) {
         modules[p.layer][p.group].insert(p.module);
         if (p.expert >= 0) experts[p.layer].insert(p.expert);
     }
+    std::vector<std::pair<int64_t, std::string>> described;  // layer -> what it has
     for (const auto& [layer, groups] : modules) {
-        std::string line = "layer " + std::to_string(layer) + ":";
+        std::string line;
         bool first = true;
         for (const char* group : {"attention", "dense MLP", "shared expert", "routed experts"}) {
             const auto it = groups.find(group);
@@ -78,7 +79,16 @@ AdapterReport inspectAdapter(const std::string& path) {
             line += std::string(group) == "routed experts" ? std::to_string(experts[layer].size()) + " experts x " + names : std::string(group) + " " + names;
             first = false;
         }
-        r.coverage.push_back(line);
+        described.emplace_back(layer, line);
+        r.coverage.push_back("layer " + std::to_string(layer) + ":" + line);
+    }
+    // Runs of consecutive layers with the same adapters share one line ("layers 1-79: ...").
+    for (size_t i = 0; i < described.size();) {
+        size_t j = i;
+        while (j + 1 < described.size() && described[j + 1].first == described[j].first + 1 && described[j + 1].second == described[i].second) ++j;
+        const std::string first = std::to_string(described[i].first), last = std::to_string(described[j].first);
+        r.coverageSummary.push_back((i == j ? "layer " + first : "layers " + first + "-" + last) + ":" + described[i].second);
+        i = j + 1;
     }
     return r;
 }

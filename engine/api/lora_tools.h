@@ -18,6 +18,7 @@ struct AdapterReport {
     // Per layer, which modules have adapters: "layer 1: attention q/k/v/o; shared expert gate/up/down;
     // 8 of 8 experts x gate/up/down" (routed experts counted).
     std::vector<std::string> coverage;
+    std::vector<std::string> coverageSummary;  // the same with runs of equal layers on one line ("layers 1-79: ...")
     int64_t parameters = 0;
     uint64_t bytes = 0;
 };
@@ -25,7 +26,8 @@ struct AdapterReport {
 AdapterReport inspectAdapter(const std::string& dir);
 
 struct MergeRequest {
-    std::string base;                 // a model directory, or a preset (its weights drawn from `seed`)
+    std::string base;                 // a model directory, or a preset (its weights drawn from `seed`); empty: the
+                                      // base (and seed) the meta.json of the adapter's LoRA checkpoint records
     std::string adapter;              // a PEFT LoRA adapter directory (a LoRA checkpoint's adapter/)
     std::string destination;          // a new directory
     std::string dtype = "bf16";

@@ -5,6 +5,7 @@
 #include "checkpoint/key_names.h"
 #include "checkpoint/model_loader.h"
 #include "checkpoint/tensor_io.h"
+#include "config/model_source.h"
 #include "model/dtype.h"
 #include "util/error.h"
 
@@ -14,13 +15,14 @@ ForwardSummary runForward(const ForwardRequest& r) {
     ModelOptions options;
     options.dtype = parseDtype(r.dtype);
     options.activationCheckpointing = r.activationCheckpointing;
-    ModelDirectory dir = ModelDirectory::open(r.modelDir);
+    const ModelSource source = resolveModelSource(r.modelDir);
+    ModelDirectory dir = ModelDirectory::open(r.modelDir, source.config);
     Hy3Model model(dir.config(), options);
     loadModelWeights(*model, dir);
     const ModelConfig& c = model->config();
     LoraAdapters adapters{nullptr};
     if (!r.adapter.empty()) {
-        adapters = loadAdapter(r.adapter, c, options.device);
+        adapters = loadAdapter(r.adapter, source, options.device);
         for (const auto& p : model->parameters()) p.set_requires_grad(false);  // the base is frozen under an adapter
         model->attachAdapters(adapters);
     }

@@ -1,7 +1,6 @@
 #include "api/train_tools.h"
 
-#include "checkpoint/model_loader.h"
-#include "checkpoint/verify.h"
+#include "checkpoint/runnable_model.h"
 #include "config/model_source.h"
 #include "data/chat_format.h"
 #include "model/dtype.h"
@@ -36,11 +35,11 @@ void splitReasoning(GenerateResult& r) {
 
 std::vector<GenerateResult> generate(const GenerateRequest& r) {
     if (r.threads > 0) at::set_num_threads(r.threads);
-    const CheckpointLocation where = locateCheckpoint(fs::absolute(r.model));
     ModelOptions options;
     options.dtype = parseDtype(r.dtype);
-    Hy3Model model = openModel(where.modelDir.string(), options, 0);
-    const fs::path tokenizerDir = r.tokenizer.empty() ? where.modelDir : fs::path(r.tokenizer);
+    const RunnableSpec runnable = resolveRunnable(r.model, r.adapter);
+    Hy3Model model = openRunnable(runnable, options);
+    const fs::path tokenizerDir = r.tokenizer.empty() ? runnable.tokenizerDir : fs::path(r.tokenizer);
     const ChatFormat format = ChatFormat::choose(Tokenizer::load(tokenizerDir), r.chatTemplate, r.reasoningEffort);
     const Tokenizer& tokenizer = format.tokenizer();
 

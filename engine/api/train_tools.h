@@ -11,7 +11,8 @@ namespace hy3::api {
 
 
 struct GenerateRequest {
-    std::string model;             // checkpoint folder, model directory, or a run's checkpoints folder
+    std::string model;             // checkpoint folder (LoRA ones too), model directory, a run's checkpoints folder, or a preset
+    std::string adapter;           // a PEFT LoRA adapter directory run unmerged on `model` (a LoRA checkpoint brings its own)
     std::string tokenizer;         // default: the model directory's tokenizer files
     std::vector<std::string> prompts;
     std::string system;            // an optional system message before each prompt

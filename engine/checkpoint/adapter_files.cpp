@@ -2,6 +2,8 @@
 
 #include "checkpoint/safetensors.h"
 #include "checkpoint/tensor_io.h"
+#include "checkpoint/verify.h"
+#include "store/run_layout.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/json_fields.h"
@@ -135,10 +137,34 @@ AdapterDirectory readAdapterDirectory(const fs::path& dir) {
     return a;
 }
 
-LoraAdapters loadAdapter(const fs::path& dir, const ModelConfig& c, torch::Device device) {
+std::optional<AdapterOrigin> adapterOrigin(const fs::path& adapterDir) {
+    std::error_code ec;
+    const fs::path parent = fs::absolute(adapterDir).lexically_normal().parent_path();
+    fs::path meta = CheckpointLayout{parent}.meta();
+    if (!fs::is_regular_file(meta, ec)) {  // RUN/adapter: the checkpoint RUN/checkpoints/LATEST names
+        const auto latest = loraCheckpointAdapter(RunLayout{parent}.checkpoints());
+        if (!latest) return std::nullopt;
+        meta = CheckpointLayout{latest->parent_path()}.meta();
+    }
+    const json doc = readJsonFile(meta);
+    JsonFields f(doc, meta.string());
+    AdapterOrigin origin;
+    origin.meta = meta;
+    origin.source = f.string("source");
+    if (origin.source.rfind("preset:", 0) == 0) origin.source = origin.source.substr(7);
+    origin.identity = f.optionalString("base_model").value_or("");
+    origin.seed = static_cast<uint64_t>(f.optionalInteger("seed").value_or(42));
+    return origin;
+}
+
+LoraAdapters loadAdapter(const fs::path& dir, const ModelSource& base, torch::Device device) {
     const AdapterDirectory a = readAdapterDirectory(dir);
+    const ModelConfig& c = base.config;
     LoraAdapters adapters(c, a.settings, 0, c.num_hidden_layers, 0, c.num_experts, device, 0);
-    adapters->loadPeftTensors(a.tensors, (a.path / kAdapterWeightsFile).string());
+    adapters->loadPeftTensors(a.tensors, (a.path / kAdapterWeightsFile).string());  // keys and shapes first: the most specific error
+    if (const auto origin = adapterOrigin(dir); origin && !origin->identity.empty() && origin->identity != base.identity())
+        fail(dir.string(), "was trained on another base (" + origin->source + ", " + origin->identity + " in " + origin->meta.string() +
+                               "); " + base.name + " is " + base.identity() + " (its config.json or shard sizes differ)");
     return adapters;
 }
 

@@ -5,12 +5,14 @@
 // "base_model.model.<module>.lora_A.weight" [r, in] and ".lora_B.weight" [out, r], <module> the
 // released on-disk module path. target_modules is PEFT's list of names when the adapters reach
 // every group, else a regular expression matching exactly the adapted module paths.
+#include "config/model_source.h"
 #include "model/lora.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,9 +38,21 @@ struct AdapterDirectory {
 };
 // Reads and checks an adapter directory. Throws hy3::Error naming the file and the field or key.
 AdapterDirectory readAdapterDirectory(const std::filesystem::path& dir);
-// The adapters of a whole model `config` from an adapter directory, every key checked against it
-// (`hy3 forward --adapter`, `hy3 lora merge`).
-LoraAdapters loadAdapter(const std::filesystem::path& dir, const ModelConfig& config, torch::Device device);
+// The base an adapter was trained on, as the meta.json of its LoRA checkpoint records it: for
+// CHECKPOINT/adapter that checkpoint's, for a run's final RUN/adapter the one its LATEST names.
+// Nothing for an adapter directory from elsewhere.
+struct AdapterOrigin {
+    std::filesystem::path meta;   // the meta.json that says so
+    std::string source;           // the base as the run named it: a model directory or a preset
+    std::string identity;         // ModelSource::identity() of the base when it was trained (empty: not recorded)
+    uint64_t seed = 42;           // training.seed: a preset base's weights are drawn from it
+};
+std::optional<AdapterOrigin> adapterOrigin(const std::filesystem::path& adapterDir);
+
+// The adapters of a whole model `base` from an adapter directory, every key checked against its
+// config and, where the adapter's checkpoint records it, the base's identity (`hy3 forward
+// --adapter`, `hy3 generate`, `hy3 lora merge`). Throws hy3::Error naming the file and the key.
+LoraAdapters loadAdapter(const std::filesystem::path& dir, const ModelSource& base, torch::Device device);
 bool isAdapterDirectory(const std::filesystem::path& dir);
 
 }  // namespace hy3

@@ -27,33 +27,30 @@ const char* const kCompanionFiles[] = {"generation_config.json", "tokenizer.json
                                        "special_tokens_map.json", "chat_template.jinja", "added_tokens.json",
                                        "vocab.json", "merges.txt", "tokenizer.model"};
 
-struct Shard {
-    std::vector<const KeyBinding*> tensors;
-    uint64_t bytes = 0;
-};
-
-DType outputDtype(const KeyBinding& b, torch::Dtype weights) {
-    return b.buffer ? DType::F32 : safetensorsDtype(weights);
-}
-
 uint64_t bytesOf(const KeyBinding& b, torch::Dtype weights) {
     uint64_t n = 1;
     for (int64_t d : b.shape) n *= static_cast<uint64_t>(d);
-    return n * dtypeSize(outputDtype(b, weights));
-}
-
-std::vector<Shard> planShards(const std::vector<KeyBinding>& bindings, const ExportOptions& o) {
-    std::vector<Shard> shards(1);
-    for (const KeyBinding& b : bindings) {
-        const uint64_t bytes = bytesOf(b, o.dtype);
-        if (!shards.back().tensors.empty() && shards.back().bytes + bytes > o.shardBytes) shards.emplace_back();
-        shards.back().tensors.push_back(&b);
-        shards.back().bytes += bytes;
-    }
-    return shards;
+    return n * dtypeSize(exportedDtype(b, weights));
 }
 
 }  // namespace
+
+DType exportedDtype(const KeyBinding& b, torch::Dtype weights) { return b.buffer ? DType::F32 : safetensorsDtype(weights); }
+
+std::vector<std::vector<const KeyBinding*>> planExportShards(const std::vector<KeyBinding>& bindings, const ExportOptions& o) {
+    std::vector<std::vector<const KeyBinding*>> shards(1);
+    uint64_t shardBytes = 0;
+    for (const KeyBinding& b : bindings) {
+        const uint64_t bytes = bytesOf(b, o.dtype);
+        if (!shards.back().empty() && shardBytes + bytes > o.shardBytes) {
+            shards.emplace_back();
+            shardBytes = 0;
+        }
+        shards.back().push_back(&b);
+        shardBytes += bytes;
+    }
+    return shards;
+}
 
 nlohmann::json exportedConfig(const ModelConfig& c, torch::Dtype dtype, int64_t mtpLayers) {
     nlohmann::json out = c.raw;  // every original field, unknown ones too
@@ -150,14 +147,14 @@ std::pair<std::string, uint64_t> writeShard(Hy3ModelImpl& model, const fs::path&
                                             torch::Dtype dtype) {
     torch::NoGradGuard noGrad;
     SafetensorsWriter writer(path, {{"format", "pt"}});
-    for (const KeyBinding* b : tensors) writer.declare(b->key, outputDtype(*b, dtype), b->shape);
+    for (const KeyBinding* b : tensors) writer.declare(b->key, exportedDtype(*b, dtype), b->shape);
     writer.begin();
     uint64_t bytes = 0;
     for (const KeyBinding* b : tensors) {
         torch::Tensor t = model.tensor(b->param);
         if (b->expert >= 0) t = t.select(0, b->expert);
         if (b->rowCount >= 0) t = t.narrow(0, b->rowStart, b->rowCount);
-        const torch::Tensor out = t.to(torch::kCPU, torchDtype(outputDtype(*b, dtype))).contiguous();
+        const torch::Tensor out = t.to(torch::kCPU, torchDtype(exportedDtype(*b, dtype))).contiguous();
         writer.write(b->key, out.data_ptr(), static_cast<size_t>(out.numel()) * out.element_size());
         bytes += static_cast<uint64_t>(out.numel()) * out.element_size();
     }
@@ -184,18 +181,18 @@ ExportReport exportModel(Hy3ModelImpl& model, const fs::path& dir, const ExportO
         fail(dir.string(), "this model holds only part of the layers or experts; a full export needs all");
     checkDtype(o.dtype);
     const std::vector<KeyBinding> bindings = keyBindings(c, KeyLayout::Released, 0, c.num_experts);
-    const std::vector<Shard> shards = planShards(bindings, o);
+    const auto shards = planExportShards(bindings, o);
 
     ExportReport report;
     report.shards = static_cast<int64_t>(shards.size());
     std::map<std::string, std::string> weightMap;
     for (size_t i = 0; i < shards.size(); ++i) {
         const std::string name = shardName(i, shards.size());
-        const auto [sha, bytes] = writeShard(model, dir / name, shards[i].tensors, o.dtype);
-        for (const KeyBinding* b : shards[i].tensors) weightMap[b->key] = name;
+        const auto [sha, bytes] = writeShard(model, dir / name, shards[i], o.dtype);
+        for (const KeyBinding* b : shards[i]) weightMap[b->key] = name;
         report.sha256[name] = sha;
         report.tensorBytes += bytes;
-        report.tensors += static_cast<int64_t>(shards[i].tensors.size());
+        report.tensors += static_cast<int64_t>(shards[i].size());
     }
     for (const auto& [file, sha] : finishModelDirectory(c, dir, weightMap, report.tensorBytes, o.dtype, o.sources)) report.sha256[file] = sha;
     return report;
@@ -210,7 +207,11 @@ void checkExportDestination(const fs::path& destinationIn) {
         fail(destination.string(), "folder " + destination.parent_path().string() + " does not exist");
 }
 
-ExportReport exportModelInto(Hy3ModelImpl& model, const fs::path& destinationIn, const ExportOptions& options) {
+ExportReport exportModelInto(Hy3ModelImpl& model, const fs::path& destination, const ExportOptions& options) {
+    return writeDirectoryInto(destination, [&](const fs::path& dir) { return exportModel(model, dir, options); });
+}
+
+ExportReport writeDirectoryInto(const fs::path& destinationIn, const std::function<ExportReport(const fs::path& dir)>& write) {
     const fs::path destination = fs::absolute(destinationIn);
     checkExportDestination(destination);
     std::error_code ec;
@@ -218,7 +219,7 @@ ExportReport exportModelInto(Hy3ModelImpl& model, const fs::path& destinationIn,
     fs::remove_all(temp, ec);
     fs::create_directory(temp);
     try {
-        ExportReport report = exportModel(model, temp, options);
+        ExportReport report = write(temp);
         if (fs::exists(destination, ec)) fs::remove(destination);  // the empty directory
         fs::rename(temp, destination);
         syncDirectory(destination.parent_path());
@@ -264,6 +265,8 @@ CopiedMtp copyMtpTensors(const fs::path& from, const fs::path& dir, uint64_t sha
     CopiedMtp out;
     std::error_code ec;
     if (from.empty() || !fs::exists(from / "config.json", ec)) return out;
+    // A directory with a config.json but no weights (a model initialised from the seed) has no MTP block either.
+    if (!fs::exists(from / "model.safetensors", ec) && !fs::exists(from / "model.safetensors.index.json", ec)) return out;
     ModelDirectory source = ModelDirectory::open(from);
     std::vector<std::vector<std::string>> shards(1);
     uint64_t shardSize = 0;
@@ -320,11 +323,17 @@ std::map<std::string, std::string> finishModelDirectory(const ModelConfig& c, co
             writeJsonFile(dir / "model.safetensors.index.json", {{"metadata", {{"total_size", totalBytes}}}, {"weight_map", map}});
     }
     sha["config.json"] = writeJsonFile(dir / "config.json", exportedConfig(c, dtype, mtp.layers));
-    std::error_code ec;
     if (!sources.companions.empty())
-        for (const char* file : kCompanionFiles)
-            if (fs::is_regular_file(sources.companions / file, ec)) sha[file] = copyFileDurably(sources.companions / file, dir / file);
+        for (const auto& [file, hash] : copyCompanionFiles(sources.companions, dir)) sha[file] = hash;
     syncDirectory(dir);
+    return sha;
+}
+
+std::map<std::string, std::string> copyCompanionFiles(const fs::path& from, const fs::path& dir) {
+    std::map<std::string, std::string> sha;
+    std::error_code ec;
+    for (const char* file : kCompanionFiles)
+        if (fs::is_regular_file(from / file, ec)) sha[file] = copyFileDurably(from / file, dir / file);
     return sha;
 }
 

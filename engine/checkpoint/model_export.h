@@ -6,11 +6,14 @@
 // the source model's generation config and tokenizer files; and the source's MTP block copied
 // byte for byte (it is not trained) so serving engines can still decode speculatively. Tensors
 // are converted and written one at a time, so saving needs no second copy of the model in memory.
+#include "checkpoint/key_names.h"
+#include "checkpoint/safetensors.h"
 #include "model/hy3_model.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -48,8 +51,17 @@ ExportReport exportModel(Hy3ModelImpl& model, const std::filesystem::path& dir, 
 // The same into a new directory `destination` (refused when it exists and is not empty), written
 // beside it under a temporary name and renamed into place, so a failed export leaves nothing.
 ExportReport exportModelInto(Hy3ModelImpl& model, const std::filesystem::path& destination, const ExportOptions& options);
+// Runs `write` on a new temporary directory beside `destination` and renames it into place;
+// anything thrown leaves nothing behind.
+ExportReport writeDirectoryInto(const std::filesystem::path& destination,
+                                const std::function<ExportReport(const std::filesystem::path& dir)>& write);
 // The refusal above on its own, to check before loading a model. Throws hy3::Error.
 void checkExportDestination(const std::filesystem::path& destination);
+
+// The keys of a full export in shards of at most `options.shardBytes` (in the output dtype), in
+// key-table order, and the dtype each key is written in (the weights', F32 for buffers).
+std::vector<std::vector<const KeyBinding*>> planExportShards(const std::vector<KeyBinding>& bindings, const ExportOptions& options);
+DType exportedDtype(const KeyBinding& binding, torch::Dtype weights);
 
 // One rank's part of a model directory written by several ranks (pipeline stages, expert ranges):
 // the tensors of its layers and experts in one shard file; the replicated tensors (everything but
@@ -73,6 +85,10 @@ PartReport exportModelPart(Hy3ModelImpl& model, const std::filesystem::path& dir
 std::map<std::string, std::string> finishModelDirectory(const ModelConfig& config, const std::filesystem::path& dir,
                                                         std::map<std::string, std::string> weightMap, uint64_t totalBytes,
                                                         torch::Dtype dtype, const ExportSources& sources);
+
+// Copies the tokenizer and generation config files of a model directory (those present) into
+// `dir`; returns their SHA-256 by file name.
+std::map<std::string, std::string> copyCompanionFiles(const std::filesystem::path& from, const std::filesystem::path& dir);
 
 // config.json of an export: every field of the source kept, and every field the readers above
 // need written from the parsed config (mlp_layer_types and first_k_dense_replace consistent,

@@ -69,12 +69,20 @@ fs::path followLatest(const fs::path& path) {
 
 }  // namespace
 
+std::optional<fs::path> loraCheckpointAdapter(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return std::nullopt;
+    const fs::path dir = followLatest(path);
+    if (fs::exists(CheckpointLayout{dir}.meta(), ec) && fs::is_directory(CheckpointLayout{dir}.adapter(), ec)) return CheckpointLayout{dir}.adapter();
+    return std::nullopt;
+}
+
 CheckpointLocation locateCheckpoint(const fs::path& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) fail(path.string(), "no such file or directory");
     const fs::path dir = followLatest(path);
     if (fs::exists(CheckpointLayout{dir}.meta(), ec) && fs::is_directory(CheckpointLayout{dir}.model(), ec)) return {CheckpointLayout{dir}.model(), dir};
-    if (fs::exists(CheckpointLayout{dir}.meta(), ec) && fs::is_directory(CheckpointLayout{dir}.adapter(), ec))
+    if (loraCheckpointAdapter(dir))
         fail(path.string(), "a LoRA checkpoint: it holds the adapter (adapter/), not a model; merge it into its base with "
                             "hy3 lora merge BASE " + CheckpointLayout{dir}.adapter().string() + " OUT");
     if (fs::exists(dir / "config.json", ec)) return {dir, std::nullopt};

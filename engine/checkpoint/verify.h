@@ -19,6 +19,9 @@ struct CheckpointLocation {
     std::optional<std::filesystem::path> checkpointDir;
 };
 CheckpointLocation locateCheckpoint(const std::filesystem::path& path);
+// A LoRA checkpoint's adapter directory (CHECKPOINT/adapter) when `path` is such a checkpoint or a
+// run's checkpoints folder whose LATEST names one; else nothing.
+std::optional<std::filesystem::path> loraCheckpointAdapter(const std::filesystem::path& path);
 
 struct TensorRow {
     std::string name;

@@ -2,6 +2,9 @@
 
 #include "config/resources.h"
 #include "util/error.h"
+#include "util/sha256.h"
+
+#include <algorithm>
 
 namespace hy3 {
 namespace fs = std::filesystem;
@@ -31,6 +34,24 @@ ModelSource resolveModelSource(const std::string& spec) {
     }
     source.config = loadModelConfig(source.directory.empty() ? source.configFile : source.directory);
     return source;
+}
+
+std::string ModelSource::identity() const {
+    if (isPreset()) return "preset:" + preset;
+    Sha256 hash;
+    const std::string config = sha256OfFile(configFile);
+    hash.update(config.data(), config.size());
+    std::vector<std::pair<std::string, uintmax_t>> shards;
+    std::error_code ec;
+    if (!directory.empty())
+        for (const auto& entry : fs::directory_iterator(directory, ec))
+            if (entry.path().extension() == ".safetensors") shards.emplace_back(entry.path().filename().string(), entry.file_size(ec));
+    std::sort(shards.begin(), shards.end());
+    for (const auto& [name, size] : shards) {
+        const std::string line = "\n" + name + " " + std::to_string(size);
+        hash.update(line.data(), line.size());
+    }
+    return "sha256:" + hash.hex().substr(0, 16);
 }
 
 ModelSource resolveModelSource(const ModelSpec& model) {

@@ -21,6 +21,11 @@ struct ModelSource {
     // A preset's bundled tokenizer folder (resources/tokenizers/<hy3_tokenizer>), or empty when the
     // preset names none or this is not a preset. The folder may be missing from the install.
     std::filesystem::path bundledTokenizer() const;
+    // Which base a LoRA adapter was trained on, to check it is run and resumed on the same one:
+    // "preset:NAME" (its weights come from training.seed, recorded beside it), or for a model
+    // directory "sha256:" + 16 hex digits over config.json and the name and size of every
+    // safetensors file (so it survives a move of the directory, not a change of its weights' files).
+    std::string identity() const;
 };
 
 // `spec`: a preset name, a model directory or a config.json. Throws hy3::Error naming `spec`

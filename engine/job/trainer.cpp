@@ -2,6 +2,7 @@
 
 #include "checkpoint/adapter_files.h"
 #include "checkpoint/checkpoint_dir.h"
+#include "checkpoint/model_export.h"
 #include "checkpoint/model_loader.h"
 #include "config/layout_rules.h"
 #include "config/model_cost.h"
@@ -319,6 +320,9 @@ std::map<std::string, std::string> Trainer::saveAdapterParts(const fs::path& tem
     std::map<std::string, std::string> hashes;
     for (const auto& [file, sha] : completeAdapterDirectory(dir, parts, adapterConfigJson(adapters_->settings(), base)))
         hashes["adapter/" + file] = sha;
+    // The tokenizer travels with the adapter (as PEFT trainers save it), so the adapter alone can
+    // be run and served.
+    for (const auto& [file, sha] : copyCompanionFiles(tokenizerDirOf(project_.model), dir)) hashes["adapter/" + file] = sha;
     fs::remove_all(partsDir);
     syncDirectory(dir);
     return hashes;
@@ -327,14 +331,19 @@ std::map<std::string, std::string> Trainer::saveAdapterParts(const fs::path& tem
 json Trainer::checkpointMeta() const {
     json metrics = {{"loss", lastLoss_}, {"lr", lastLr_}, {"tokens_seen", state_.tokensSeen}};
     if (lastEvalStep_ == state_.step) metrics["eval_loss"] = lastEvalLoss_;
-    return {{"metrics", metrics},
-            {"source", project_.model.isPreset() ? "preset:" + project_.model.preset : project_.model.directory.string()},
-            {"project", fs::absolute(request_.project).string()},
-            {"run", runDir_.filename().string()},
-            {"dtype", project_.training.dtype},
-            {"method", project_.training.method},
-            {"layout", fingerprint_["layout"]},
-            {"data", fingerprint_["data"]}};
+    json meta = {{"metrics", metrics},
+                 {"source", project_.model.isPreset() ? "preset:" + project_.model.preset : project_.model.directory.string()},
+                 {"project", fs::absolute(request_.project).string()},
+                 {"run", runDir_.filename().string()},
+                 {"dtype", project_.training.dtype},
+                 {"method", project_.training.method},
+                 {"layout", fingerprint_["layout"]},
+                 {"data", fingerprint_["data"]}};
+    if (adapters_) {  // what the adapter runs on (adapterOrigin reads these back)
+        meta["base_model"] = fingerprint_["base_model"];
+        meta["seed"] = project_.training.seed;
+    }
+    return meta;
 }
 
 // Every rank writes its part into the same temporary folder: the model shard of its stage and

@@ -210,14 +210,42 @@ std::pair<torch::Tensor, torch::Tensor> groupedExpertsWithDelta(const torch::Ten
 }
 
 // y[o:o+n] = x[o:o+n] @ W[e]^T for each expert's rows; the gradient of W only when asked for.
+// LoRA's expert adapters: small multiplies (rank 16), so fp32 on the CPU calls sgemm on raw
+// pointers, without a tensor view per expert.
+class GroupedLinearGemms {
+public:
+    explicit GroupedLinearGemms(const torch::Tensor& W_EOI)
+        : W_(W_EOI), O_(W_EOI.size(1)), I_(W_EOI.size(2)), raw_(ops::useFusedCpu(W_EOI) && hasDirectSgemm()) {}
+
+    void forward(int64_t e, int64_t o, int64_t n, const torch::Tensor& x, torch::Tensor& y) const {
+        if (raw_) return sgemmRowMajor(false, true, n, O_, I_, ptr(x) + o * I_, I_, ptr(W_) + e * O_ * I_, I_, ptr(y) + o * O_, O_);
+        mmInto(y.narrow(0, o, n), x.narrow(0, o, n), W_.select(0, e).t());
+    }
+    void input(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, torch::Tensor& dx) const {
+        if (raw_) return sgemmRowMajor(false, false, n, I_, O_, ptr(dy) + o * O_, O_, ptr(W_) + e * O_ * I_, I_, ptr(dx) + o * I_, I_);
+        mmInto(dx.narrow(0, o, n), dy.narrow(0, o, n), W_.select(0, e));
+    }
+    void weight(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, const torch::Tensor& x, torch::Tensor& dW) const {
+        if (raw_) return sgemmRowMajor(true, false, O_, I_, n, ptr(dy) + o * O_, O_, ptr(x) + o * I_, I_, ptr(dW) + e * O_ * I_, I_);
+        mmInto(dW.select(0, e), dy.narrow(0, o, n).t(), x.narrow(0, o, n));
+    }
+
+private:
+    static float* ptr(const torch::Tensor& t) { return t.data_ptr<float>(); }
+    torch::Tensor W_;
+    int64_t O_, I_;
+    bool raw_;
+};
+
 struct GroupedLinearFunction : torch::autograd::Function<GroupedLinearFunction> {
-    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& counts_E, const torch::Tensor& W) {
-        const torch::Tensor x = xIn.contiguous();
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& counts_E, const torch::Tensor& Win) {
+        const torch::Tensor x = xIn.contiguous(), W = Win.contiguous();
         const auto offsets = offsetsOf(counts_E);
+        const GroupedLinearGemms gemm(W);
         torch::Tensor y = torch::empty({x.size(0), W.size(1)}, x.options());
         for (int64_t e = 0; e < W.size(0); ++e) {
             const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
-            if (n > 0) mmInto(y.narrow(0, o, n), x.narrow(0, o, n), W.select(0, e).t());
+            if (n > 0) gemm.forward(e, o, n, x, y);
         }
         ctx->save_for_backward({x, counts_E, W});
         return y;
@@ -228,13 +256,14 @@ struct GroupedLinearFunction : torch::autograd::Function<GroupedLinearFunction> 
         const torch::Tensor &x = saved[0], &counts = saved[1], &W = saved[2];
         const torch::Tensor dy = grads[0].contiguous();
         const auto offsets = offsetsOf(counts);
+        const GroupedLinearGemms gemm(W);
         torch::Tensor dx = torch::empty_like(x);
         torch::Tensor dW = ctx->needs_input_grad(2) ? torch::zeros_like(W) : torch::Tensor();
         for (int64_t e = 0; e < W.size(0); ++e) {
             const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
             if (n == 0) continue;
-            mmInto(dx.narrow(0, o, n), dy.narrow(0, o, n), W.select(0, e));
-            if (dW.defined()) mmInto(dW.select(0, e), dy.narrow(0, o, n).t(), x.narrow(0, o, n));
+            gemm.input(e, o, n, dy, dx);
+            if (dW.defined()) gemm.weight(e, o, n, dy, x, dW);
         }
         return {dx, torch::Tensor(), dW};
     }

@@ -1,5 +1,7 @@
 #include "train/fingerprint.h"
 
+#include "config/model_source.h"
+
 namespace hy3 {
 using json = nlohmann::json;
 
@@ -22,6 +24,7 @@ json runFingerprint(const Project& p, const ModelConfig& c, const std::string& d
         f["lora"] = {{"rank", l.rank},         {"targets", l.targets},           {"attention", l.attention},
                      {"dense_mlp", l.dense_mlp}, {"shared_expert", l.shared_expert}, {"routed_experts", l.routed_experts},
                      {"train_router", l.train_router}};
+        f["base_model"] = resolveModelSource(p.model).identity();  // the frozen weights the adapter is trained against
     }
     return f;
 }

@@ -133,9 +133,55 @@ private slots:
         QVERIFY(unmergedOut.count("grad.base_model.model.model.layers.2.mlp.experts.3.down_proj.lora_B.weight"));
         QVERIFY(!unmergedOut.count("grad.model.layers.0.self_attn.q_proj.weight"));
 
+        // The merge streamed from the base's shards: what has no adapter is the base's bytes.
+        auto readDir = [](const QString& dir) {
+            std::map<std::string, hy3::test::RawTensor> all;
+            for (const QString& file : QDir(dir).entryList({"*.safetensors"}))
+                for (auto& [k, v] : hy3::test::readRaw((dir + "/" + file).toStdString())) all[k] = std::move(v);
+            return all;
+        };
+        const auto baseTensors = readDir(hy3::test::fixtureCheckpoint()), mergedTensors = readDir(merged);
+        QCOMPARE(mergedTensors.size(), baseTensors.size());
+        for (const char* key : {"model.embed_tokens.weight", "model.layers.1.mlp.router.gate.weight", "model.layers.0.input_layernorm.weight"})
+            QVERIFY2(mergedTensors.at(key).bytes == baseTensors.at(key).bytes, key);
+        QVERIFY(mergedTensors.at("model.layers.0.self_attn.q_proj.weight").bytes != baseTensors.at("model.layers.0.self_attn.q_proj.weight").bytes);
+        QVERIFY2(merge.out.contains("tensor by tensor"), merge.out.constData());
+
+        // Base + adapter against the merged model in one command, and the LoRA checkpoint itself
+        // (its adapter on the base its meta.json names) against the merge.
+        const auto compare = runHy3({"checkpoint", "compare", hy3::test::fixtureCheckpoint(), merged, "--adapter-a", adapter, "--tolerance", "1e-4"});
+        QVERIFY2(compare.exitCode == 0 && compare.out.contains("+ adapter"), (compare.out + compare.err).constData());
+        const QString checkpoints = hy3::test::runDirOf(dir.path() + "/out") + "/checkpoints";
+        QCOMPARE(runHy3({"checkpoint", "compare", checkpoints, merged, "--tolerance", "1e-4"}).exitCode, 0);
+        QCOMPARE(runHy3({"checkpoint", "compare", checkpoints, hy3::test::fixtureCheckpoint()}).exitCode, 1);  // the adapter changed it
+
+        // Generation from the LoRA checkpoint (its own tokenizer copy) equals the base with --adapter.
+        const auto fromCheckpoint = runHy3({"generate", checkpoints, "--prompt", "Hello", "--max-new-tokens", "6", "--json"});
+        QVERIFY2(fromCheckpoint.exitCode == 0, fromCheckpoint.err.constData());
+        QVERIFY(QFileInfo::exists(checkpoints + "/step-00000012/adapter/tokenizer.json"));
+        const auto withAdapter = runHy3({"generate", hy3::test::fixtureCheckpoint(), "--adapter", adapter, "--tokenizer", adapter,
+                                         "--prompt", "Hello", "--max-new-tokens", "6", "--json"});
+        QVERIFY2(withAdapter.exitCode == 0, withAdapter.err.constData());
+        QCOMPARE(json::parse(fromCheckpoint.out.toStdString())["reply"], json::parse(withAdapter.out.toStdString())["reply"]);
+        QCOMPARE(json::parse(fromCheckpoint.out.toStdString())["new_tokens"].get<int>(), 6);
+
+        // Another base than the one the adapter was trained on: one line, exit 2. (A copy of the
+        // fixture whose config.json differs by a byte.)
+        const QString other = dir.path() + "/other-base";
+        QVERIFY(QDir().mkpath(other));
+        for (const QString& file : QDir(hy3::test::fixtureCheckpoint()).entryList(QDir::Files))
+            QVERIFY(QFile::copy(hy3::test::fixtureCheckpoint() + "/" + file, other + "/" + file));
+        {
+            std::ofstream config((other + "/config.json").toStdString(), std::ios::app);
+            config << "\n";
+        }
+        const auto mismatch = runHy3({"forward", "--model", other, "--adapter", adapter, "--input", batch, "--output", dir.path() + "/x.safetensors"});
+        QCOMPARE(mismatch.exitCode, 2);
+        QVERIFY2(mismatch.err.contains("was trained on another base"), mismatch.err.constData());
+
         const auto inspect = runHy3({"lora", "inspect", adapter});
         QCOMPARE(inspect.exitCode, 0);
-        QVERIFY2(inspect.out.contains("layer 1: attention q/k/v/o; shared expert gate/up/down; 8 experts x gate/up/down"),
+        QVERIFY2(inspect.out.contains("layers 1-2: attention q/k/v/o; shared expert gate/up/down; 8 experts x gate/up/down"),
                  inspect.out.constData());
     }
 

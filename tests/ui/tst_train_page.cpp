@@ -246,6 +246,40 @@ private slots:
         QCOMPARE(checkpoints->replyText(0).section('\n', 0, 0), checkpoints->replyText(1).section('\n', 0, 0));
     }
 
+    // A LoRA run: the Train page says before Start what trains; its checkpoint shows the adapter's
+    // coverage, and Try it runs the adapter unmerged on the base.
+    void loraCheckpointShowsItsAdapterAndAnswers() {
+        QTemporaryDir dir;
+        const QString project = copyDefaultProject(dir, {{"training.max_steps", 3}, {"training.eval_every", 0}, {"training.method", "lora"}});
+        MainWindow before;
+        QVERIFY(before.openProject(project));
+        QVERIFY2(before.trainPage()->methodText().contains("LoRA") && before.trainPage()->methodText().contains("routed experts"),
+                 qPrintable(before.trainPage()->methodText()));
+        const auto cli = hy3::test::runHy3({"train", project}, 300000);
+        QVERIFY2(cli.exitCode == 0, cli.err.right(2000).constData());
+        MainWindow window;
+        QVERIFY(window.openProject(project));
+        CheckpointsPage* checkpoints = window.checkpointsPage();
+        QVERIFY(waitFor([&] { return !checkpoints->records().empty(); }, 10000));
+        const auto last = checkpoints->records().back();
+        checkpoints->selectStep(last.step);
+        QVERIFY(waitFor([&] { return !checkpoints->resumeCheckPending() && !checkpoints->adapterText().isEmpty(); }, 30000));
+        QVERIFY2(checkpoints->adapterText().contains("rank 16") && checkpoints->adapterText().contains("8 experts x gate/up/down"),
+                 qPrintable(checkpoints->adapterText()));
+        QVERIFY2(checkpoints->resumeText().contains("exact"), qPrintable(checkpoints->resumeText()));
+        QSignalSpy ready(checkpoints, &CheckpointsPage::replyReady);
+        const QString path = QString::fromStdString(last.path);
+        checkpoints->tryPrompt("What is 2 + 3?", path, QString());
+        QVERIFY(ready.wait(120000));
+        QVERIFY2(checkpoints->replyText(0).contains("new tokens"), qPrintable(checkpoints->replyText(0)));
+        // Export of a LoRA checkpoint merges its adapter into the base its meta.json names.
+        const QString merged = dir.path() + "/merged";
+        checkpoints->exportSelected(merged);
+        QVERIFY(waitFor([&] { return !checkpoints->isBusy(); }, 60000));
+        QVERIFY2(checkpoints->actionResult().contains("Merged the adapter"), qPrintable(checkpoints->actionResult()));
+        QVERIFY(QFileInfo::exists(merged + "/config.json"));
+    }
+
     void attachesToAHeadlessRun() {
         QTemporaryDir dir;
         const QString project = copyDefaultProject(dir, {{"training.max_steps", 12}, {"training.eval_every", 6}});

@@ -1,6 +1,8 @@
 #include "pages/checkpoints_page.h"
 
+#include "api/lora_tools.h"
 #include "models/checkpoint_table_model.h"
+#include "number_text.h"
 #include "page_heading.h"
 #include "pages/train_page.h"
 #include "project_session.h"
@@ -26,6 +28,28 @@
 
 namespace hy3::ui {
 
+namespace {
+
+// A LoRA checkpoint's adapter as `hy3 lora inspect` reports it, for the page (empty when `dir` is
+// no adapter). Runs on a worker: it reads the adapter's files.
+QString describeAdapter(const QString& dir) {
+    if (!QFileInfo(QDir(dir).filePath("adapter_config.json")).isFile()) return QString();
+    try {
+        const api::AdapterReport r = api::inspectAdapter(dir.toStdString());
+        QString text = QObject::tr("<b>LoRA adapter</b>: rank %1, alpha %2 (scale %3), %4 parameters (%5)")
+                           .arg(r.rank)
+                           .arg(r.alpha)
+                           .arg(r.scale)
+                           .arg(groupedNumber(r.parameters), QString::fromStdString(shortBytes(static_cast<double>(r.bytes))));
+        for (const std::string& line : r.coverageSummary) text += "<br>" + QString::fromStdString(line).toHtmlEscaped();
+        return text;
+    } catch (const std::exception& e) {
+        return QObject::tr("LoRA adapter unreadable: %1").arg(QString::fromStdString(e.what()).toHtmlEscaped());
+    }
+}
+
+}  // namespace
+
 CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWidget* parent)
     : QWidget(parent), session_(session), train_(train) {
     model_ = new CheckpointTableModel(this);
@@ -34,6 +58,10 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
     resumeInfo_ = new QLabel;
     resumeInfo_->setObjectName("resumeInfo");
     resumeInfo_->setWordWrap(true);
+    adapterInfo_ = new QLabel;
+    adapterInfo_->setObjectName("adapterInfo");
+    adapterInfo_->setWordWrap(true);
+    adapterInfo_->setVisible(false);
     actionLabel_ = new QLabel;
     actionLabel_->setObjectName("actionResult");
     actionLabel_->setWordWrap(true);
@@ -45,6 +73,7 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
     auto* v = new QVBoxLayout(box);
     v->addWidget(table_, 1);
     v->addWidget(resumeInfo_);
+    v->addWidget(adapterInfo_);
     v->addWidget(buildActions());
     v->addWidget(actionLabel_);
 
@@ -155,8 +184,14 @@ void CheckpointsPage::showRecords(std::vector<CheckpointRecord> records, const Q
     for (const CheckpointRecord& r : model_->records())
         if (r.status == "complete") complete.emplace_back(tr("step %1").arg(r.step), QString::fromStdString(r.path));
     tryIt_->setCheckpoints(complete);
-    for (int row = 0; row < model_->rowCount(); ++row)
-        if (model_->index(row, 0).data(Qt::UserRole).toString() == keep) table_->selectRow(row);
+    // The selection stays on its checkpoint; with none yet, the newest one on disk is shown.
+    int select = -1;
+    for (int row = 0; row < model_->rowCount(); ++row) {
+        const bool onDisk = model_->records()[static_cast<size_t>(row)].status == "complete";
+        if (model_->index(row, 0).data(Qt::UserRole).toString() == keep || (keep.isEmpty() && onDisk)) select = row;
+        if (!keep.isEmpty() && select >= 0) break;
+    }
+    if (select >= 0) table_->selectRow(select);
     onSelectionChanged();
     emit refreshed();
 }
@@ -175,6 +210,10 @@ void CheckpointsPage::updateButtons() {
     const auto rows = table_->selectionModel()->selectedRows();
     const bool complete = !rows.isEmpty() && model_->records()[static_cast<size_t>(rows.front().row())].status == "complete";
     for (QPushButton* b : {exportButton_, verifyButton_, openButton_, deleteButton_}) b->setEnabled(complete && !busy_);
+    const bool lora = complete && QFileInfo(QDir(selectedPath()).filePath("adapter")).isDir();
+    exportButton_->setText(lora ? tr("Merge into base and export…") : tr("Export as HF model…"));
+    exportButton_->setToolTip(lora ? tr("Fold the adapter into the base it was trained on (hy3 lora merge) and write a model directory")
+                                   : tr("Write the checkpoint as an HF model directory in the released layout (hy3 checkpoint export)"));
     resumeButton_->setEnabled(complete && !busy_ && !train_->monitor()->isRunning() && !resumeJob_.isPending());
     const QString noSource = compareSourceProblem();
     compareButton_->setEnabled(complete && !busy_ && noSource.isEmpty());
@@ -194,6 +233,8 @@ QString CheckpointsPage::compareSourceProblem() const {
 void CheckpointsPage::onSelectionChanged() {
     updateButtons();
     const auto rows = table_->selectionModel()->selectedRows();
+    adapterInfo_->clear();
+    adapterInfo_->setVisible(false);
     if (rows.isEmpty()) {
         resumeJob_.cancel();
         resumeInfo_->setText(tr("Select a checkpoint."));
@@ -214,17 +255,22 @@ void CheckpointsPage::checkResume(const QString& path, int64_t step) {
     resumeInfo_->setText(tr("Checking whether a resume from here is exact…"));
     resumeJob_.start(
         [project = session_->project(), checkpoint = path.toStdString()] {
+            Details out;
             try {
-                return std::pair<api::ResumeCheck, QString>{api::checkResume(project, checkpoint), QString()};
+                out.check = api::checkResume(project, checkpoint);
             } catch (const std::exception& e) {
-                return std::pair<api::ResumeCheck, QString>{api::ResumeCheck{}, QString::fromStdString(e.what())};
+                out.error = QString::fromStdString(e.what());
             }
+            out.adapter = describeAdapter(QDir(QString::fromStdString(checkpoint)).filePath("adapter"));
+            return out;
         },
-        [this, step](const std::pair<api::ResumeCheck, QString>& result) {
-            const api::ResumeCheck& check = result.first;
-            resumeExact_ = result.second.isEmpty() && check.exact;
-            if (!result.second.isEmpty())
-                resumeInfo_->setText(tr("Cannot check the resume: %1").arg(result.second.toHtmlEscaped()));
+        [this, step](const Details& result) {
+            const api::ResumeCheck& check = result.check;
+            adapterInfo_->setText(result.adapter);
+            adapterInfo_->setVisible(!result.adapter.isEmpty());
+            resumeExact_ = result.error.isEmpty() && check.exact;
+            if (!result.error.isEmpty())
+                resumeInfo_->setText(tr("Cannot check the resume: %1").arg(result.error.toHtmlEscaped()));
             else
                 resumeInfo_->setText(check.exact ? tr("<b>Resume is exact</b>: the run continues from step %1 as if it had never stopped.").arg(step)
                                                  : tr("<b>Resume is weights-only</b> (a new run from these weights, fresh optimizer): %1")
@@ -236,6 +282,8 @@ void CheckpointsPage::checkResume(const QString& path, int64_t step) {
 }
 
 QString CheckpointsPage::resumeText() const { return resumeInfo_->text(); }
+
+QString CheckpointsPage::adapterText() const { return adapterInfo_->text(); }
 
 bool CheckpointsPage::resumeSelected(QString* error) {
     const QString path = selectedPath();
@@ -300,6 +348,20 @@ void CheckpointsPage::verifySelected() {
 void CheckpointsPage::exportSelected(const QString& destination) {
     const QString path = selectedPath();
     if (path.isEmpty() || busy_) return;
+    const QString adapter = QDir(path).filePath("adapter");
+    if (QFileInfo(adapter).isDir()) {  // a LoRA checkpoint: its adapter merged into the base it was trained on
+        runAction(tr("Merging %1 into its base, to %2…").arg(adapter, destination), [adapter, destination] {
+            api::MergeRequest request;
+            request.adapter = adapter.toStdString();
+            request.destination = destination.toStdString();
+            const api::ExportSummary s = api::mergeAdapter(request);
+            return QObject::tr("Merged the adapter into its base: %1 tensors in %2 shard(s) at %3")
+                .arg(s.tensors)
+                .arg(s.shards)
+                .arg(QString::fromStdString(s.destination));
+        });
+        return;
+    }
     runAction(tr("Exporting %1 to %2…").arg(path, destination), [path, destination] {
         api::ExportRequest request;
         request.source = path.toStdString();

@@ -39,6 +39,8 @@ public:
     void selectStep(int64_t step);
     // The selected checkpoint's resume check, as shown above the actions (read on a worker).
     QString resumeText() const;
+    // A LoRA checkpoint's adapter: rank, alpha, parameters and which modules of which layers (empty otherwise).
+    QString adapterText() const;
     bool resumeCheckPending() const { return resumeJob_.isPending(); }
     bool resumeSelected(QString* error = nullptr);
     // Deletes the selected checkpoint on the action thread (actionFinished() follows).
@@ -81,6 +83,7 @@ private:
     CheckpointTableModel* model_;
     QTableView* table_;
     QLabel* resumeInfo_;
+    QLabel* adapterInfo_;
     QLabel* actionLabel_;
     QProgressBar* busyBar_;
     QPushButton* resumeButton_;
@@ -91,7 +94,14 @@ private:
     QPushButton* deleteButton_;
     TryItView* tryIt_;
     LatestJob<std::pair<std::vector<CheckpointRecord>, QString>> recordsJob_{this};  // the records, or why not
-    LatestJob<std::pair<api::ResumeCheck, QString>> resumeJob_{this};                // the check, or why it failed
+    // What the selected checkpoint's worker read: the resume check (or why it failed) and, for a
+    // LoRA checkpoint, its adapter's coverage.
+    struct Details {
+        api::ResumeCheck check;
+        QString error;
+        QString adapter;
+    };
+    LatestJob<Details> resumeJob_{this};
     JoinedJob<QString> actionJob_{this};  // export (LibTorch), verify and delete
     bool busy_ = false;
     bool resumeExact_ = false;

@@ -9,6 +9,7 @@
 #include "widgets/run_log_view.h"
 #include "widgets/runs_view.h"
 #include "widgets/train_charts.h"
+#include "widgets/what_trains_view.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -81,7 +82,14 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
     layout->addWidget(pageHeading(tr("<h2>Train</h2><p>Run the project and watch it: loss, learning rate, gradient norm, speed, "
                                  "memory and the router load of every MoE layer, live from the run's events.</p>")));
     layout->addLayout(bar);
+    method_ = new QLabel;
+    method_->setObjectName("trainMethod");
+    method_->setWordWrap(true);
+    layout->addWidget(method_);
     layout->addWidget(tabs_, 1);
+    connect(session_, &ProjectSession::changed, this, &TrainPage::showMethod);
+    connect(session_, &ProjectSession::projectReplaced, this, &TrainPage::showMethod);
+    showMethod();
 
     redraw_->setInterval(250);
     connect(redraw_, &QTimer::timeout, this, [this] {
@@ -232,6 +240,15 @@ QTableView* TrainPage::runsTable() const { return runs_->table(); }
 void TrainPage::showExpert(int layerPosition, int expert) { router_->showExpert(layerPosition, expert); }
 QCustomPlot* TrainPage::expertPlot() const { return router_->expertPlot(); }
 QString TrainPage::statusText() const { return status_->text(); }
+QString TrainPage::methodText() const { return method_->text(); }
+
+// What Start will train, said before it is pressed (the Model page shows the same in detail).
+void TrainPage::showMethod() {
+    if (!session_->hasProject()) return method_->clear();
+    const ProjectFile& p = session_->project();
+    method_->setText(p.get("training.method") == "lora" ? tr("Start trains: %1.").arg(loraCoverageText(p.loraSpec(), std::nullopt))
+                                                        : tr("Start trains: <b>full fine-tuning</b> of every tensor not frozen on the Model page."));
+}
 
 void TrainPage::refreshStatus() {
     const RunMonitor& m = *monitor_;

@@ -52,6 +52,7 @@ public:
     QCPColorMap* heatmap() const;
     double lastHeatmapMs() const;
     QString statusText() const;
+    QString methodText() const;  // what Start trains: full fine-tuning, or LoRA's targets and groups
     QTableView* runsTable() const;
     void showExpert(int layerPosition, int expert);
     QCustomPlot* expertPlot() const;
@@ -67,6 +68,7 @@ private slots:
     void onStateChanged(const QString& state);
     void onLogAdded(const api::LogLine& line);
     void refreshStatus();
+    void showMethod();
     void onProjectReplaced();
     void onOpenRunClicked();
 
@@ -78,6 +80,7 @@ private:
     QPushButton* startButton_;
     QPushButton* stopButton_;
     QLabel* status_;
+    QLabel* method_;
     QTabWidget* tabs_;
     TrainCharts* charts_;
     RouterView* router_;

@@ -42,6 +42,19 @@ WhatTrainsView::WhatTrainsView(ProjectSession* session, QWidget* parent) : QWidg
     });
 }
 
+QString loraCoverageText(const LoraSpec& spec, std::optional<int64_t> experts) {
+    QStringList groups, targets;
+    if (spec.attention) groups << QObject::tr("attention");
+    if (spec.dense_mlp) groups << QObject::tr("the dense MLP");
+    if (spec.shared_expert) groups << QObject::tr("the shared expert");
+    if (spec.routed_experts)
+        groups << (experts ? QObject::tr("all %1 routed experts of every MoE layer").arg(*experts) : QObject::tr("the routed experts"));
+    for (const std::string& t : spec.targets) targets << QString::fromStdString(t);
+    return QObject::tr("<b>LoRA</b> rank %1 (%2) on %3; the base is frozen%4")
+        .arg(spec.rank)
+        .arg(targets.join(", "), groups.join(", "), spec.train_router ? QObject::tr(", the router trains fully") : QString());
+}
+
 bool WhatTrainsView::isLora() const {
     return session_->hasProject() && session_->project().get("training.method") == "lora";
 }
@@ -103,15 +116,7 @@ void WhatTrainsView::updateCount() {
     }
     if (isLora()) {
         const LoraSpec spec = session_->project().loraSpec();
-        QStringList groups, targets;
-        if (spec.attention) groups << tr("attention");
-        if (spec.dense_mlp) groups << tr("the dense MLP");
-        if (spec.shared_expert) groups << tr("the shared expert");
-        if (spec.routed_experts) groups << (config_ ? tr("all %1 routed experts of every MoE layer").arg(config_->num_experts) : tr("the routed experts"));
-        for (const std::string& t : spec.targets) targets << QString::fromStdString(t);
-        loraLabel_->setText(tr("<b>LoRA</b> rank %1 (%2) on %3; the base is frozen%4.")
-                                .arg(spec.rank)
-                                .arg(targets.join(", "), groups.join(", "), spec.train_router ? tr(", the router trains fully") : QString()));
+        loraLabel_->setText(loraCoverageText(spec, config_ ? std::optional<int64_t>(config_->num_experts) : std::nullopt) + ".");
         countLabel_->setText(tr("<b>%1</b> adapter parameters train, the base's %2 stay fixed")
                                  .arg(groupedNumber(trainableCount()), groupedNumber(parameters_->total)));
         return;

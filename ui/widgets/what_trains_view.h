@@ -4,7 +4,9 @@
 // With training.method lora the base is frozen: the boxes step aside and the view says which
 // modules get adapters, of which groups, and how many adapter parameters train.
 #include "api/model_report.h"
+#include "api/project_api.h"
 
+#include <QString>
 #include <QWidget>
 
 #include <optional>
@@ -17,6 +19,11 @@ class QLabel;
 namespace hy3::ui {
 
 class ProjectSession;
+
+// "<b>LoRA</b> rank 16 (q_proj, ...) on attention, ..., all 192 routed experts of every MoE layer;
+// the base is frozen" (`experts`: the model's routed experts per layer, when known). The Model and
+// Train pages say it before a launch.
+QString loraCoverageText(const LoraSpec& spec, std::optional<int64_t> experts);
 
 class WhatTrainsView : public QWidget {
     Q_OBJECT
