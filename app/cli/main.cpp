@@ -9,6 +9,7 @@
 
 int main(int argc, char** argv) {
     hy3::keepFreedMemoryForReuse();
+    hy3::reportFileSizeLimitAsError();
     CLI::App app{"hy3: supervised fine-tuning of Hy3 mixture-of-experts models"};
     app.require_subcommand(1);
     app.set_version_flag("--version", HY3_VERSION);

@@ -92,8 +92,9 @@ ExportReport mergeAdapterFiles(const fs::path& base, const LoraAdaptersImpl& ada
                 const torch::Tensor t = w.to(torchDtype(exportedDtype(*b, options.dtype))).contiguous();
                 writer.write(b->key, t.data_ptr(), static_cast<size_t>(t.numel()) * t.element_size());
                 weightMap[b->key] = name;
-                // Hand the tensor's freed memory back: glibc keeps freed heap pages resident, and
-                // tensors of varying sizes one after another would grow the heap to model size.
+                // Hand the tensor's freed memory back: the process keeps freed memory for reuse
+                // (keepFreedMemoryForReuse, for training steps), and tensors of varying sizes one
+                // after another would grow the heap to the model's size.
                 ::malloc_trim(0);
             }
             report.sha256[name] = writer.finish();

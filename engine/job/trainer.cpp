@@ -19,6 +19,7 @@
 #include "runtime/process_setup.h"
 #include "runtime/system_info.h"
 #include "store/run_layout.h"
+#include "store/run_lock.h"
 #include "train/fingerprint.h"
 #include "train/parameters.h"
 #include "train/reporter.h"
@@ -72,6 +73,8 @@ private:
     void finish(const std::string& status, const std::string& message);
     json checkpointMeta() const;
     std::string resumeHint() const;
+    std::string resumeAfterFailure() const;
+    void abandonSave();
     bool agreeToStop();
     // Training FLOPs per token of this run (LoRA computes no weight gradients for the base).
     double flopsPerToken() const {
@@ -111,6 +114,7 @@ private:
     json fingerprint_;
     double peakFlops_ = 0;  // of every rank together
 
+    std::optional<RunLock> lock_;  // rank 0: this process is the run directory's one writer
     std::optional<RunStore> store_;
     int64_t runId_ = 0;
     std::unique_ptr<RunReporter> reporter_;
@@ -287,6 +291,7 @@ void Trainer::openRunRecord() {
         return;
     }
     fs::create_directories(runDir_);
+    lock_ = RunLock::acquire(runDir_);  // before anything in the run directory is touched
     store_ = RunStore::open(run.store(), RunStore::Mode::ReadWrite);
     const std::string settings = projectFile_->document().dump();
     const std::vector<RunRecord> runs = store_->runs();
@@ -382,15 +387,20 @@ void Trainer::saveCheckpoint() {
         fs::create_directories(stateDir);
         saveTrainState(stateDir, state_, optimizer_->state(), dist_->rank(), dist_->worldSize());
     } catch (const std::exception&) {
-        dist_->abandon();
+        abandonSave();
         throw;
     }
     world.barrier();
     if (primary()) {
         // The tokenizer travels with every checkpoint, and so does the source's MTP block.
         const ExportSources sources{tokenizerDirFor(project_), project_.model.isPreset() ? fs::path() : project_.model.directory};
-        const auto hashes = adapters_ ? saveAdapterParts(temp) : completeModelShards(temp, shards, config_, dtype, sources);
-        lastCheckpoint_ = checkpoints_->commitSave(state_.step, checkpointMeta(), hashes);
+        try {
+            const auto hashes = adapters_ ? saveAdapterParts(temp) : completeModelShards(temp, shards, config_, dtype, sources);
+            lastCheckpoint_ = checkpoints_->commitSave(state_.step, checkpointMeta(), hashes);
+        } catch (const std::exception&) {
+            abandonSave();
+            throw;
+        }
         reporter_->checkpoint({state_.step, lastCheckpoint_.string(), checkpointMeta()["metrics"]});
         for (const fs::path& removed : checkpoints_->applyRetention(project_.training.keep_last, project_.training.keep_best))
             reporter_->log(state_.step, "retention: removed " + removed.filename().string());
@@ -410,7 +420,21 @@ void Trainer::evaluateNow() {
     reporter_->eval({state_.step, r.loss, r.labelTokens});
 }
 
+// A save that failed (a full disk, the file-size limit): one process alone owns the temporary
+// folder, so it goes and the catalog says "failed"; with several ranks the others may still be
+// writing into it, and the next start removes it. LATEST still names the previous checkpoint.
+void Trainer::abandonSave() {
+    if (dist_->worldSize() == 1) checkpoints_->abandonSave(state_.step, checkpointMeta());
+    dist_->abandon();
+}
+
 std::string Trainer::resumeHint() const { return resumeCommand(request_, dist_->env(), lastCheckpoint_); }
+
+// After a failure (a save that hit a full disk, a rank that died): where the run can go on from.
+std::string Trainer::resumeAfterFailure() const {
+    if (lastCheckpoint_.empty()) return "";
+    return "; the last complete checkpoint is " + lastCheckpoint_.filename().string() + ", resume with: " + resumeHint();
+}
 
 void Trainer::finish(const std::string& status, const std::string& message) {
     if (store_) store_->setRunState(runId_, status);
@@ -552,7 +576,7 @@ TrainOutcome Trainer::run() {
     try {
         const std::string failure = loop();
         if (!failure.empty()) {
-            reporter_->error({state_.step, failure});
+            reporter_->error({state_.step, failure});  // names its own way out
             finish("failed", "failed at step " + std::to_string(state_.step));
             outcome.status = "failed";
             outcome.exitCode = 1;
@@ -583,8 +607,8 @@ TrainOutcome Trainer::run() {
         dist_->abandon();
         outcome.status = "failed";
         outcome.exitCode = 1;
-        reporter_->error({state_.step, message});
-        finish("failed", "failed at step " + std::to_string(state_.step));
+        reporter_->error({state_.step, message + resumeAfterFailure()});
+        finish("failed", "failed at step " + std::to_string(state_.step) + resumeAfterFailure());
     }
     outcome.step = state_.step;
     outcome.lastLoss = lastLoss_;

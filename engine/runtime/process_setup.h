@@ -11,6 +11,10 @@ namespace hy3 {
 // 10% of a CPU step. Peak resident size is unchanged; it just does not shrink between steps.
 void keepFreedMemoryForReuse();
 
+// A write past the file-size limit (RLIMIT_FSIZE, `ulimit -f`) then fails with EFBIG, which every
+// writer reports as an error naming its file, instead of SIGXFSZ killing the process mid-save.
+void reportFileSizeLimitAsError();
+
 // Maximum resident set size of this process so far, in bytes.
 uint64_t peakRssBytes();
 

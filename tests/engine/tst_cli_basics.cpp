@@ -106,6 +106,41 @@ private slots:
         QCOMPARE(runHy3({"bench", "model", "--seq-len", "32"}).exitCode, 2);  // neither --preset nor --model
     }
 
+    // A chat template is a stranger's code: each of these once crashed or hung the engine; now each
+    // is one error line naming the template line, exit 2, within the test's time limit.
+    void hostileTemplatesEndInOneError_data() {
+        QTest::addColumn<QString>("source");
+        QTest::addColumn<QString>("reason");
+        QTest::newRow("recursive macro") << "{% macro f(x) %}{{ f(x) }}{% endmacro %}{{ f(1) }}" << "called more than 100 deep";
+        QTest::newRow("50,000 parentheses") << "{{ " + QString("(").repeated(50000) + "1" + QString(")").repeated(50000) + " }}" << "tokens";
+        QTest::newRow("50,000 brackets") << "{{ " + QString("[").repeated(50000) + QString("]").repeated(50000) + " }}" << "tokens";
+        QTest::newRow("150 parentheses") << "{{ " + QString("(").repeated(150) + "1" + QString(")").repeated(150) + " }}" << "nested more than 100";
+        QTest::newRow("300 nested ifs") << QString("{% if 1 %}").repeated(300) + "x" + QString("{% endif %}").repeated(300) << "nested more than 100";
+        QTest::newRow("loop over range(10**9)") << "{% for i in range(10**9) %}{% endfor %}" << "more than 100000";
+        QTest::newRow("length of range(10**9)") << "{{ range(1000000000) | length }}" << "more than 100000";
+        QTest::newRow("nested loops") << "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}" << "loop iterations";
+        QTest::newRow("doubling string") << "{% set ns = namespace(s='ab') %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}"
+                                         << "more than 64 MiB";
+        QTest::newRow("string repetition") << "{{ 'a' * 10**12 }}" << "more than 64 MiB";
+    }
+    void hostileTemplatesEndInOneError() {
+        QFETCH(QString, source);
+        QFETCH(QString, reason);
+        QTemporaryDir dir;
+        const QString messages = dir.path() + "/m.json", templ = dir.path() + "/t.jinja";
+        QFile m(messages), t(templ);
+        QVERIFY(m.open(QIODevice::WriteOnly) && t.open(QIODevice::WriteOnly));
+        m.write(R"([{"role": "user", "content": "hi"}])");
+        t.write(source.toUtf8());
+        m.close();
+        t.close();
+        const auto r = runHy3({"render", "--tokenizer", hy3::test::sourceDir() + "/resources/tokenizers/hy3-byte", "--messages", messages,
+                               "--template", templ}, 60000);
+        QCOMPARE(r.exitCode, 2);
+        const QString err = QString::fromUtf8(r.err).trimmed();
+        QVERIFY2(!err.contains('\n') && err.contains("t.jinja:1: ") && err.contains(reason), qPrintable(err.left(500)));
+    }
+
     void infoReportsBlasAndMatmulRate() {
         const auto r = runHy3({"info", "--json"});
         QCOMPARE(r.exitCode, 0);

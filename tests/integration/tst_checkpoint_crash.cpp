@@ -4,6 +4,9 @@
 #include "store/run_store.h"
 #include "test_support.h"
 
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
 #include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -76,6 +79,42 @@ private slots:
             }
         }
         QVERIFY(complete >= 1);
+    }
+
+    // A save that hits the file-size limit (RLIMIT_FSIZE, standing in for a full disk): the run
+    // ends with exit 1 and an error event naming the file, the reason and how to resume; the
+    // previous checkpoint and LATEST are intact and the resume finishes the run.
+    void fileSizeLimitDuringASaveIsAnError() {
+        QTemporaryDir dir;
+        const QString source = hy3::test::sourceDir() + "/resources/projects/default";
+        QVERIFY(QDir().mkpath(dir.path() + "/data"));
+        QVERIFY(QFile::copy(source + "/data/train.jsonl", dir.path() + "/data/train.jsonl"));
+        QVERIFY(QFile::copy(source + "/default.hy3proj", dir.path() + "/default.hy3proj"));
+        const QStringList train{"train", dir.path() + "/default.hy3proj", "--run-name", "r", "--set", "training.checkpoint_every=2",
+                                "--set", "training.eval_every=0", "--events", "jsonl"};
+        QCOMPARE(hy3::test::runHy3(train + QStringList{"--max-steps", "2"}, 300000).exitCode, 0);
+        const QString checkpoints = dir.path() + "/runs/r/checkpoints";
+
+        QProcess limited;  // the same command with files limited to 1 MiB (a model shard is larger)
+        limited.start("/bin/sh", QStringList{"-c", "ulimit -f 2048; exec \"$0\" \"$@\"", hy3::test::hy3Binary()} + train +
+                                     QStringList{"--max-steps", "4", "--resume"});
+        QVERIFY(limited.waitForFinished(300000));
+        QCOMPARE(limited.exitStatus(), QProcess::NormalExit);  // not killed by SIGXFSZ
+        QCOMPARE(limited.exitCode(), 1);
+        const QString events = QString::fromUtf8(limited.readAllStandardOutput());
+        QVERIFY2(events.contains("\"event\":\"error\"") && events.contains("File too large") && events.contains(".safetensors") &&
+                     events.contains("the last complete checkpoint is step-00000002, resume with: "),
+                 qPrintable(events.right(1500)));
+        QFile latest(checkpoints + "/LATEST");
+        QVERIFY(latest.open(QIODevice::ReadOnly));
+        QCOMPARE(QString::fromUtf8(latest.readAll()).trimmed(), QString("step-00000002"));
+        QCOMPARE(hy3::test::runHy3({"checkpoint", "verify", checkpoints + "/step-00000002"}).exitCode, 0);
+        for (const QString& entry : QDir(checkpoints).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot))
+            QVERIFY2(!entry.startsWith(".tmp"), qPrintable(entry));  // the failed save left nothing
+
+        const auto resumed = hy3::test::runHy3(train + QStringList{"--max-steps", "4", "--resume"}, 300000);
+        QVERIFY2(resumed.exitCode == 0, resumed.err.right(1500).constData());
+        QVERIFY(QFileInfo::exists(checkpoints + "/step-00000004/meta.json"));
     }
 };
 

@@ -267,6 +267,35 @@ private slots:
         compareWithReference(steps, evals);
     }
 
+    // Two `hy3 train` writing one run directory at once: the second is refused by the first's lock
+    // and touches nothing; once the first is killed (-9) the lock is gone and a resume runs.
+    void aSecondWriterOfARunIsRefused() {
+        const QString output = tmp_.path() + "/locked";
+        const QStringList args{"train", defaultProject(), "--output", output, "--events", "jsonl", "--run-name", "same", "--max-steps", "400",
+                               "--set", "training.seq_len=128", "--set", "training.global_batch=8", "--set", "training.micro_batch=4",
+                               "--set", "training.eval_every=0", "--set", "training.checkpoint_every=2"};
+        QProcess first;
+        first.start(hy3::test::hy3Binary(), args);
+        QByteArray out;
+        while (!out.contains("\"event\":\"checkpoint\"") && first.state() != QProcess::NotRunning) {
+            first.waitForReadyRead(1000);
+            out += first.readAllStandardOutput();
+        }
+        QCOMPARE(first.state(), QProcess::Running);
+        // (A second start without --resume would get a fresh name, same-1; the same directory is
+        // what two starts racing for a free name, or a resume, would share.)
+        const auto second = runHy3(args + QStringList{"--resume", "latest"}, 120000);
+        QCOMPARE(second.exitCode, 2);
+        QVERIFY2(second.err.contains("another hy3 train (pid " + QByteArray::number(first.processId()) + ")") &&
+                     second.err.contains((output + "/same").toUtf8()),
+                 second.err.constData());
+        QVERIFY(!second.out.contains("\"event\":\"step\""));
+        first.kill();  // SIGKILL: the kernel releases the lock
+        QVERIFY(first.waitForFinished(60000));
+        const auto third = runHy3(args + QStringList{"--resume", "latest", "--stop-after", "1"}, 300000);
+        QVERIFY2(third.exitCode == 0, qPrintable(describe(third)));
+    }
+
     void nonExactResumeIsRefusedUnlessWeightsOnly() {
         const QString checkpoint = runDirOf(tmp_.path() + "/reference") + "/checkpoints/step-00000003";
         QStringList changed = shortRun(tmp_.path() + "/reference");

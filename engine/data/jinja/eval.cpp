@@ -1,4 +1,5 @@
 // The interpreter of parsed templates.
+#include "data/jinja/limits.h"
 #include "data/jinja/parser.h"
 #include "data/jinja/template.h"
 #include "data/utf8.h"
@@ -117,6 +118,18 @@ Value argument(const std::vector<Value>& args, const Kwargs& kwargs, size_t inde
     return kwarg(kwargs, name);
 }
 
+// Throws once a string being built would pass limits::kStringBytes (a template doubling a string
+// in a loop would otherwise take all memory).
+void checkStringSize(double bytes) {
+    if (bytes > static_cast<double>(limits::kStringBytes))
+        throw Error("a string of more than " + std::to_string(limits::kStringBytes >> 20) + " MiB (the limit for anything a template builds)");
+}
+
+std::string concatenated(const std::string& a, const std::string& b) {
+    checkStringSize(static_cast<double>(a.size() + b.size()));
+    return a + b;
+}
+
 class Interpreter {
 public:
     explicit Interpreter(std::string name) : name_(std::move(name)) {}
@@ -130,6 +143,9 @@ public:
 private:
     [[noreturn]] void error(int line, const std::string& reason) const { fail(name_ + ":" + std::to_string(line), reason); }
 
+    int64_t iterations_ = 0;  // loop iterations so far (limits::kLoopIterations)
+    int callDepth_ = 0;       // macro calls in progress (limits::kCallDepth)
+
     Flow execute(const Body& body, Scope& scope, std::string& out) {
         for (const StmtPtr& s : body) {
             const Flow flow = executeOne(*s, scope, out);
@@ -141,8 +157,16 @@ private:
     Flow executeOne(const Stmt& s, Scope& scope, std::string& out) {
         try {
             switch (s.kind) {
-            case Stmt::Kind::Text: out += s.text; return Flow::Normal;
-            case Stmt::Kind::Output: out += evaluate(*s.expr, scope).toString(); return Flow::Normal;
+            case Stmt::Kind::Text:
+                checkStringSize(static_cast<double>(out.size() + s.text.size()));
+                out += s.text;
+                return Flow::Normal;
+            case Stmt::Kind::Output: {
+                const std::string text = evaluate(*s.expr, scope).toString();
+                checkStringSize(static_cast<double>(out.size() + text.size()));
+                out += text;
+                return Flow::Normal;
+            }
             case Stmt::Kind::If:
                 for (size_t i = 0; i < s.branches.size(); ++i)
                     if (i >= s.conditions.size() || evaluate(*s.conditions[i], scope).truthy()) return execute(s.branches[i], scope, out);
@@ -202,6 +226,7 @@ private:
         if (s.condition) {  // "for x in xs if cond": filter first, so loop.* counts what is kept
             std::vector<Value> kept;
             for (const Value& item : items) {
+                countIteration(s.line);
                 Scope test;
                 test.parent = &scope;
                 bind(test, item);
@@ -212,6 +237,7 @@ private:
         bool iterated = false;
         const int64_t n = static_cast<int64_t>(items.size());
         for (int64_t i = 0; i < n; ++i) {
+            countIteration(s.line);
             scope.vars["loop"] = Value::dict({{"index", Value::integer(i + 1)},
                                               {"index0", Value::integer(i)},
                                               {"revindex", Value::integer(n - i)},
@@ -231,10 +257,23 @@ private:
         return Flow::Normal;
     }
 
+    // Every loop iteration of the render, all loops together, against limits::kLoopIterations.
+    void countIteration(int line) {
+        if (++iterations_ > limits::kLoopIterations)
+            error(line, "more than " + std::to_string(limits::kLoopIterations) + " loop iterations in one render");
+    }
+
     void defineMacro(const Stmt& s, Scope& scope) {
         const Stmt* macro = &s;
         Scope* defined = &scope;
         scope.vars[s.text] = Value::callable([this, macro, defined](std::vector<Value>& args, Kwargs& kwargs) {
+            // A macro calling itself (or others, round and round) stops at limits::kCallDepth.
+            struct Depth {
+                int& n;
+                ~Depth() { --n; }
+            } depth{++callDepth_};
+            if (callDepth_ > limits::kCallDepth)
+                throw Error("macro " + macro->text + "() called more than " + std::to_string(limits::kCallDepth) + " deep (a recursive macro?)");
             Scope local;
             local.parent = defined;
             for (size_t i = 0; i < macro->params.size(); ++i) {
@@ -311,7 +350,7 @@ private:
         }
         if (left.isUndefined() || right.isUndefined()) error(e.line, "cannot use '" + op + "' on an undefined value");
         if (left.isNone() || right.isNone()) error(e.line, "cannot use '" + op + "' on none");
-        if (op == "~") return Value::string(left.toString() + right.toString());
+        if (op == "~") return Value::string(concatenated(left.toString(), right.toString()));
         const bool numeric = (left.isNumber() || left.kind == Kind::Bool) && (right.isNumber() || right.kind == Kind::Bool);
         if (numeric) {
             const double a = left.asDouble(), b = right.asDouble();
@@ -330,11 +369,13 @@ private:
             if (op == ">=") return Value::boolean(a >= b);
         }
         if (op == "+" && left.kind == Kind::Array && right.kind == Kind::Array) {
+            if (left.array->size() + right.array->size() > limits::kListItems)
+                error(e.line, "a list of more than " + std::to_string(limits::kListItems) + " items");
             Array joined = *left.array;
             joined.insert(joined.end(), right.array->begin(), right.array->end());
             return Value::list(std::move(joined));
         }
-        if (op == "+" && (left.isString() || right.isString())) return Value::string(left.toString() + right.toString());
+        if (op == "+" && (left.isString() || right.isString())) return Value::string(concatenated(left.toString(), right.toString()));
         if (left.isString() && right.isString()) {
             if (op == "<") return Value::boolean(left.str() < right.str());
             if (op == ">") return Value::boolean(left.str() > right.str());
@@ -342,6 +383,7 @@ private:
             if (op == ">=") return Value::boolean(left.str() >= right.str());
         }
         if (op == "*" && left.isString() && right.kind == Kind::Int) {
+            if (right.i > 0) checkStringSize(static_cast<double>(left.str().size()) * static_cast<double>(right.i));
             std::string out;
             for (int64_t i = 0; i < right.i; ++i) out += left.str();
             return Value::string(out);
@@ -519,6 +561,7 @@ private:
                     for (const auto& ch : characters(s)) {
                         if (count != 0) out += to.str(), --count;
                         out += ch;
+                        checkStringSize(static_cast<double>(out.size()));
                     }
                     if (count != 0) out += to.str();
                     return Value::string(out);
@@ -527,6 +570,7 @@ private:
                     const size_t hit = s.find(from.str(), at);
                     if (hit == std::string::npos) break;
                     out += s.substr(at, hit - at) + to.str();
+                    checkStringSize(static_cast<double>(out.size()));
                     at = hit + from.str().size();
                     --count;
                 }
@@ -657,7 +701,10 @@ private:
             if (f == "join") {
                 const Value sep = argument(args, kwargs, 0, "d");
                 std::string out;
-                for (size_t i = 0; i < a.size(); ++i) out += (i && sep.isString() ? sep.str() : "") + a[i].toString();
+                for (size_t i = 0; i < a.size(); ++i) {
+                    out += (i && sep.isString() ? sep.str() : "") + a[i].toString();
+                    checkStringSize(static_cast<double>(out.size()));
+                }
                 return Value::string(out);
             }
             if (f == "map" || f == "selectattr" || f == "rejectattr") return listFilter(f, a, args, kwargs, e.line);
@@ -737,8 +784,17 @@ private:
 
 }  // namespace
 
+namespace {
+const std::string& boundedSource(const std::string& source, const std::string& name) {
+    if (source.size() > limits::kTemplateBytes)
+        fail(name, "a template of " + std::to_string(source.size()) + " bytes: more than the " + std::to_string(limits::kTemplateBytes >> 20) +
+                       " MiB a chat template may have");
+    return source;
+}
+}  // namespace
+
 Template::Template(const std::string& source, std::string name)
-    : name_(std::move(name)), body_(std::make_shared<Body>(parseTemplate(source, name_))) {}
+    : name_(std::move(name)), body_(std::make_shared<Body>(parseTemplate(boundedSource(source, name_), name_))) {}
 Template::~Template() = default;
 Template::Template(Template&&) noexcept = default;
 Template& Template::operator=(Template&&) noexcept = default;
@@ -756,6 +812,11 @@ std::string Template::render(const nlohmann::json& context) const {
         if (args.size() == 1) stop = args[0].i;
         else if (args.size() >= 2) start = args[0].i, stop = args[1].i, step = args.size() > 2 ? args[2].i : 1;
         if (step == 0) throw Error("range() step must not be zero");
+        // Counted before anything is built: range(10**9) is refused at once, as sandboxed Jinja does.
+        const double items = std::ceil((static_cast<double>(stop) - static_cast<double>(start)) / static_cast<double>(step));
+        if (items > static_cast<double>(limits::kRangeItems))
+            throw Error("range() of " + std::to_string(static_cast<int64_t>(items)) + " items: more than " +
+                        std::to_string(limits::kRangeItems) + " (as Python's sandboxed Jinja)");
         Array out;
         for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::integer(i));
         return Value::list(std::move(out));

@@ -1,5 +1,6 @@
 #include "data/jinja/parser.h"
 
+#include "data/jinja/limits.h"
 #include "data/utf8.h"
 #include "util/error.h"
 
@@ -69,6 +70,8 @@ public:
                 continue;
             }
             lexInTag();
+            if (inTag_ && ++tagTokens_ > limits::kTagTokens)
+                error("a tag of more than " + std::to_string(limits::kTagTokens) + " tokens (the limit for one {{ }} or {% %})");
         }
         if (inTag_) error("the template ends inside a tag");
         tokens_.push_back({Token::Kind::End, "", line_});
@@ -137,6 +140,7 @@ private:
         }
         tokens_.push_back({expr ? Token::Kind::OpenExpr : Token::Kind::OpenStmt, expr ? "{{" : "{%", line_});
         inTag_ = true;
+        tagTokens_ = 0;
         exprTag_ = expr;
         depth_ = 0;
     }
@@ -269,6 +273,7 @@ private:
     size_t pos_ = 0;
     int line_ = 1;
     bool inTag_ = false, exprTag_ = false;
+    int64_t tagTokens_ = 0;
     bool lastEndedLine_ = false;  // the previous tag's trailing newline was trimmed: the text starts a line
     int depth_ = 0;
 };
@@ -286,6 +291,22 @@ public:
     }
 
 private:
+    // Counts the parser's own recursion (nested parentheses, brackets, unary operators, blocks):
+    // past limits::kNesting it stops with an error instead of exhausting the stack.
+    class Nested {
+    public:
+        explicit Nested(Parser& p) : p_(p) {
+            if (++p_.depth_ > limits::kNesting) p_.error("nested more than " + std::to_string(limits::kNesting) + " levels deep");
+        }
+        ~Nested() { --p_.depth_; }
+        Nested(const Nested&) = delete;
+        Nested& operator=(const Nested&) = delete;
+
+    private:
+        Parser& p_;
+    };
+    int depth_ = 0;
+
     const Token& peek(size_t ahead = 0) const { return t_[std::min(p_ + ahead, t_.size() - 1)]; }
     [[noreturn]] void error(const std::string& reason) const { fail(name_ + ":" + std::to_string(peek().line), reason); }
     std::string word(size_t ahead) const { return peek(ahead).text; }
@@ -316,6 +337,7 @@ private:
     }
 
     Body parseBody(const std::vector<std::string>& terminators) {
+        const Nested nested(*this);
         Body body;
         while (peek().kind != Token::Kind::End && !atStmt(terminators)) {
             const Token& tok = peek();
@@ -484,6 +506,7 @@ private:
 
     // expression := or ("if" or "else" expression)?
     ExprPtr parseExpr() {
+        const Nested nested(*this);
         auto value = parseTernaryFree();
         if (isName("if")) {
             ++p_;
@@ -531,6 +554,7 @@ private:
         return left;
     }
     ExprPtr parseNot() {
+        const Nested nested(*this);
         if (isName("not")) {
             auto u = node(Expr::Kind::Unary);
             ++p_;
@@ -618,6 +642,7 @@ private:
         return value;
     }
     ExprPtr parseUnarySign() {
+        const Nested nested(*this);
         if (isOp("-") || isOp("+")) {
             auto u = node(Expr::Kind::Unary);
             u->name = t_[p_++].text;
