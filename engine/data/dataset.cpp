@@ -13,7 +13,10 @@
 #include <fstream>
 #include <thread>
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 namespace hy3 {
 namespace fs = std::filesystem;
@@ -204,6 +207,34 @@ std::optional<PrepareResult> findPreparedData(const DataConfig& c, const fs::pat
     return result;
 }
 
+namespace {
+
+struct FileState {
+    uintmax_t size = 0;
+    fs::file_time_type modified{};
+};
+
+std::vector<FileState> fileStates(const std::vector<DatasetFile>& files) {
+    std::vector<FileState> out;
+    std::error_code ec;
+    for (const DatasetFile& f : files) out.push_back({fs::file_size(f.path, ec), fs::last_write_time(f.path, ec)});
+    return out;
+}
+
+// ".tmp-KEY-PID" folders of prepares whose process is gone (killed, or its machine restarted).
+void removeAbandonedCaches(const fs::path& cacheRoot) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(cacheRoot, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(".tmp-", 0) != 0) continue;
+        const std::string pid = name.substr(name.rfind('-') + 1);
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) fs::remove_all(entry.path(), ec);
+    }
+}
+
+}  // namespace
+
 PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const std::function<void(const PrepareProgress&)>& progress,
                           int threads, const std::atomic<bool>* cancel) {
     if (c.seqLen < 2) fail("training.seq_len", "must be at least 2");
@@ -221,8 +252,10 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
     const LossMask mask = parseLossMask(c.lossMask);
     if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
-    // Written under a temporary name and renamed when complete: a crash leaves no half cache.
+    // Written under a temporary name and renamed when complete: a crash leaves no half cache, and
+    // what a killed prepare left is removed here.
     fs::create_directories(cacheRoot);
+    removeAbandonedCaches(cacheRoot);
     const fs::path temp = cacheRoot / (".tmp-" + key + "-" + std::to_string(::getpid()));
     fs::remove_all(temp, ec);
     fs::create_directories(temp);
@@ -237,6 +270,7 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
     stats.chatFormat = chat.description();
     PrepareProgress p;
     for (const DatasetFile& f : files) p.bytesTotal += fs::file_size(f.path, ec);
+    const std::vector<FileState> before = fileStates(files);
 
     for (const DatasetFile& f : files) {
         std::ifstream in(f.path, std::ios::binary);
@@ -321,6 +355,16 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
         fail("datasets", "no records found in the dataset files");
     }
     stats.bytesRead = p.bytesRead;
+
+    // A file that changed while it was read (still being written, or replaced) gave records from
+    // two versions: no cache is published from it.
+    const std::vector<FileState> after = fileStates(files);
+    for (size_t i = 0; i < files.size(); ++i)
+        if (after[i].size != before[i].size || after[i].modified != before[i].modified) {
+            fs::remove_all(temp, ec);
+            fail(files[i].path.string(), "changed while prepare read it (" + std::to_string(before[i].size) + " bytes when it began, " +
+                                             std::to_string(after[i].size) + " now); no token cache was published. Run again once the file is complete");
+        }
 
     // Rows per epoch and packing efficiency, from the same plan the trainer uses.
     auto fillRows = [&](const char* split, SplitStats& s) {

@@ -5,6 +5,11 @@
 #include "store/run_layout.h"
 #include "util/error.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 namespace hy3 {
@@ -47,7 +52,21 @@ std::optional<fs::path> newestCheckpointUnder(const fs::path& output) {
 
 }  // namespace
 
+// The output folder must be one this process can write, found out before any work (preparing the
+// data and loading the model can take minutes before the first write would fail).
+void checkWritableOutput(const fs::path& output) {
+    std::error_code ec;
+    fs::create_directories(output, ec);
+    if (ec) fail("output_dir", output.string() + ": cannot create it: " + ec.message());
+    const fs::path probe = output / (".write-check-" + std::to_string(::getpid()));
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) fail("output_dir", output.string() + ": cannot write into it: " + std::strerror(errno));
+    ::close(fd);
+    fs::remove(probe, ec);
+}
+
 RunPlan planRun(const fs::path& output, const std::string& runName, const std::string& resume, bool weightsOnly) {
+    checkWritableOutput(output);
     RunPlan plan;
     auto newRun = [&] { return uniqueRunDir(output, runName.empty() ? timestampName() : runName); };
     if (resume.empty()) {

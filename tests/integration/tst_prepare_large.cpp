@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <QDir>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -78,6 +80,54 @@ private slots:
         // A second run reuses the cache at once.
         const auto again = hy3::test::runHy3({"prepare", writeProject(dir, "large", dir.path() + "/large.jsonl")}, 600000);
         QVERIFY(again.out.contains("reused"));
+    }
+
+    // kill -9 in the middle of a prepare leaves no cache anyone trusts: the next prepare builds a
+    // complete one and removes the killed one's temporary folder. A file that changes while it is
+    // read is detected: nothing is published, and the message names the file.
+    void killedOrMovingPreparesPublishNothing() {
+        QTemporaryDir dir;
+        const QString data = dir.path() + "/data.jsonl";
+        writeDataset(data, 20'000'000);
+        const QString project = writeProject(dir, "faults", data);
+        const QString cacheRoot = dir.path() + "/faults-out/.cache/data";
+        auto startAndWaitForProgress = [&](QProcess& p) {
+            p.start(hy3::test::hy3Binary(), {"prepare", project});
+            QByteArray progress;  // the progress lines go to stderr
+            while (!progress.contains("preparing") && p.state() != QProcess::NotRunning) {
+                p.waitForReadyRead(1000);
+                progress += p.readAllStandardError();
+            }
+            return p.state() == QProcess::Running;
+        };
+        QProcess killed;
+        QVERIFY(startAndWaitForProgress(killed));
+        killed.kill();  // SIGKILL while reading
+        QVERIFY(killed.waitForFinished(60000));
+        QVERIFY(!QDir(cacheRoot).entryList({".tmp-*"}, QDir::Dirs | QDir::Hidden).isEmpty());  // it was mid-way
+        QVERIFY(QDir(cacheRoot).entryList({"*"}, QDir::Dirs | QDir::NoDotAndDotDot).isEmpty());  // nothing published
+        const auto complete = hy3::test::runHy3({"prepare", project}, 600000);
+        QVERIFY2(complete.exitCode == 0 && !complete.out.contains("reused"), complete.err.constData());
+        QVERIFY(QDir(cacheRoot).entryList({".tmp-*"}, QDir::Dirs | QDir::Hidden).isEmpty());
+
+        // Appended to while being read (the project's data changes, so the cache key is new).
+        const QString moving = dir.path() + "/moving.jsonl";
+        writeDataset(moving, 20'000'000);
+        const QString movingProject = writeProject(dir, "moving", moving);
+        QProcess reader;
+        reader.start(hy3::test::hy3Binary(), {"prepare", movingProject});
+        QByteArray progress;
+        while (!progress.contains("preparing") && reader.state() != QProcess::NotRunning) {
+            reader.waitForReadyRead(1000);
+            progress += reader.readAllStandardError();
+        }
+        QCOMPARE(reader.state(), QProcess::Running);
+        std::ofstream(moving.toStdString(), std::ios::app) << R"({"messages": [{"role": "user", "content": "late"}]})" << "\n";
+        QVERIFY(reader.waitForFinished(600000));
+        QCOMPARE(reader.exitCode(), 2);
+        const QString err = QString::fromUtf8(progress + reader.readAllStandardError());
+        QVERIFY2(err.contains(moving) && err.contains("changed while prepare read it"), qPrintable(err));
+        QVERIFY(QDir(dir.path() + "/moving-out/.cache/data").entryList(QDir::Dirs | QDir::NoDotAndDotDot).isEmpty());
     }
 };
 

@@ -373,6 +373,15 @@ private slots:
         const auto missing = runHy3({"train", tmp_.path() + "/nope.hy3proj"});
         QCOMPARE(missing.exitCode, 2);
         QVERIFY(missing.err.contains("nope.hy3proj"));
+        // An output folder that cannot be written is refused before any work (no data prepared).
+        QFile blocker(tmp_.path() + "/a-file");
+        QVERIFY(blocker.open(QIODevice::WriteOnly));
+        blocker.close();
+        const auto unwritable = runHy3({"train", defaultProject(), "--output", tmp_.path() + "/a-file/out"});
+        QCOMPARE(unwritable.exitCode, 2);
+        QVERIFY2(unwritable.err.contains("output_dir") && unwritable.err.contains("a-file/out: cannot create it") &&
+                     !unwritable.out.contains("preparing") && !unwritable.err.contains("preparing"),
+                 (unwritable.out + unwritable.err).constData());
         const auto badValue = runHy3({"train", defaultProject(), "--output", tmp_.path() + "/x", "--set", "training.lr_schedule=\"bogus\""});
         QCOMPARE(badValue.exitCode, 2);
         QVERIFY(badValue.err.contains("training.lr_schedule"));
