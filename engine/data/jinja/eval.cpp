@@ -821,8 +821,19 @@ std::string Template::render(const nlohmann::json& context) const {
         for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::integer(i));
         return Value::list(std::move(out));
     });
-    globals.vars["namespace"] = Value::callable([](std::vector<Value>& args, Kwargs& kwargs) {
+    // Namespaces are the one mutable value, so `{% set ns.self = ns %}` makes a cycle of shared
+    // pointers that would outlive the render (found by fuzzing): every namespace of this render is
+    // kept here and emptied when the render ends, which breaks any cycle.
+    auto namespaces = std::make_shared<std::vector<std::shared_ptr<Object>>>();
+    struct EmptyNamespaces {
+        std::shared_ptr<std::vector<std::shared_ptr<Object>>> all;
+        ~EmptyNamespaces() {
+            for (const auto& o : *all) o->clear();
+        }
+    } emptyAtEnd{namespaces};
+    globals.vars["namespace"] = Value::callable([namespaces](std::vector<Value>& args, Kwargs& kwargs) {
         Value ns = Value::ns({});
+        namespaces->push_back(ns.object);
         if (!args.empty() && args[0].isMapping())
             for (const auto& [k, v] : *args[0].object) ns.set(k, v);
         for (const auto& [k, v] : kwargs) ns.set(k, v);
