@@ -3,6 +3,7 @@
 
 #include "checkpoint/adapter_files.h"
 #include "checkpoint/adapter_merge.h"
+#include "checkpoint/model_dir.h"
 #include "checkpoint/model_export.h"
 #include "checkpoint/model_loader.h"
 #include "config/model_source.h"
@@ -74,11 +75,8 @@ ExportSummary mergeAdapter(const MergeRequest& r) {
     }
     const ModelSource base = resolveModelSource(baseSpec);
     const LoraAdapters adapters = loadAdapter(r.adapter, base, torch::kCPU);  // before the base: bad input fails fast
-    std::error_code ec;
-    const bool hasWeights = !base.directory.empty() && (fs::exists(base.directory / "model.safetensors", ec) ||
-                                                        fs::exists(base.directory / "model.safetensors.index.json", ec));
-    if (hasWeights)  // tensor by tensor from the base's shards
-        return summaryOf(0, fs::absolute(r.destination), mergeAdapterFiles(base.directory, *adapters, r.destination, options));
+    if (ModelDirectory::hasWeights(base.directory))  // tensor by tensor from the base's shards
+        return summaryOf(0, fs::absolute(r.destination), mergeAdapterFiles(base, *adapters, r.destination, options));
     // A preset's weights (or those of a directory without weights) exist only as drawn from the
     // seed, so its model is built whole. Merged in fp32 (W + s B A rounded once), written in the
     // output dtype.

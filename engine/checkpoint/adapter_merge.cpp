@@ -55,19 +55,15 @@ private:
 
 }  // namespace
 
-ExportReport mergeAdapterFiles(const fs::path& base, const LoraAdaptersImpl& adapters, const fs::path& destination,
+ExportReport mergeAdapterFiles(const ModelSource& base, const LoraAdaptersImpl& adapters, const fs::path& destination,
                                const ExportOptions& options) {
     torch::NoGradGuard noGrad;
-    ModelDirectory dir = ModelDirectory::open(base);
+    ModelDirectory dir = ModelDirectory::open(base.directory, base.config);
     const ModelConfig& c = dir.config();
     BaseTensors source(dir);
-    // PEFT module path ("model.layers.1.self_attn.q_proj") -> (A, B); routed experts one by one.
-    std::map<std::string, std::pair<torch::Tensor, torch::Tensor>> pairs;
-    for (const auto& [key, t] : adapters.peftTensors()) {
-        const size_t at = key.rfind(".lora_");
-        const std::string module = key.substr(std::string("base_model.model.").size(), at - std::string("base_model.model.").size());
-        (key.compare(at, 7, ".lora_A") == 0 ? pairs[module].first : pairs[module].second) = t;
-    }
+    // Module path ("model.layers.1.self_attn.q_proj") -> its adapter; routed experts one by one.
+    std::map<std::string, LoraAdaptersImpl::Module> pairs;
+    for (LoraAdaptersImpl::Module& m : adapters.modules()) pairs.emplace(m.path, std::move(m));
     const double s = adapters.scale();
     const std::vector<KeyBinding> bindings = keyBindings(c, KeyLayout::Released, 0, c.num_experts);
     const auto shards = planExportShards(bindings, options);
@@ -86,7 +82,7 @@ ExportReport mergeAdapterFiles(const fs::path& base, const LoraAdaptersImpl& ada
                 torch::Tensor w = source.read(*b);
                 const auto adapter = pairs.find(b->key.substr(0, b->key.size() - std::string(".weight").size()));
                 if (adapter != pairs.end()) {
-                    w = w + s * torch::mm(adapter->second.second, adapter->second.first);
+                    w = w + s * torch::mm(adapter->second.B, adapter->second.A);
                     ++merged;
                 }
                 const torch::Tensor t = w.to(torchDtype(exportedDtype(*b, options.dtype))).contiguous();
@@ -105,7 +101,7 @@ ExportReport mergeAdapterFiles(const fs::path& base, const LoraAdaptersImpl& ada
         if (merged != pairs.size())
             fail(destination.string(), std::to_string(pairs.size() - merged) + " adapted module(s) matched no tensor of the base");
         ExportSources sources = options.sources;
-        sources.companions = sources.mtpFrom = base;
+        sources.companions = sources.mtpFrom = base.directory;
         sources.mtpShardBytes = options.shardBytes;
         for (const auto& [file, sha] : finishModelDirectory(c, out, weightMap, report.tensorBytes, options.dtype, sources)) report.sha256[file] = sha;
         return report;

@@ -17,6 +17,11 @@ ModelDirectory ModelDirectory::open(const fs::path& dir, bool requireShards) {
     return open(dir, loadModelConfig(dir), requireShards);
 }
 
+bool ModelDirectory::hasWeights(const fs::path& dir) {
+    std::error_code ec;
+    return !dir.empty() && (fs::exists(dir / "model.safetensors.index.json", ec) || fs::exists(dir / "model.safetensors", ec));
+}
+
 ModelDirectory ModelDirectory::open(const fs::path& dir, ModelConfig config, bool requireShards) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) fail(dir.string(), "not a directory (expected an HF model directory)");

@@ -19,6 +19,9 @@ public:
     static ModelDirectory open(const std::filesystem::path& dir, bool requireShards = true);
     // The same with the directory's config already parsed (config/model_source.h).
     static ModelDirectory open(const std::filesystem::path& dir, ModelConfig config, bool requireShards = true);
+    // Whether `dir` has weights to open (model.safetensors.index.json or model.safetensors); a
+    // directory with only config.json is a model initialised from a seed.
+    static bool hasWeights(const std::filesystem::path& dir);
 
     const std::filesystem::path& path() const { return dir_; }
     const ModelConfig& config() const { return config_; }

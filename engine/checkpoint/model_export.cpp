@@ -264,9 +264,8 @@ struct CopiedMtp {
 CopiedMtp copyMtpTensors(const fs::path& from, const fs::path& dir, uint64_t shardBytes) {
     CopiedMtp out;
     std::error_code ec;
-    if (from.empty() || !fs::exists(from / "config.json", ec)) return out;
     // A directory with a config.json but no weights (a model initialised from the seed) has no MTP block either.
-    if (!fs::exists(from / "model.safetensors", ec) && !fs::exists(from / "model.safetensors.index.json", ec)) return out;
+    if (!fs::exists(from / "config.json", ec) || !ModelDirectory::hasWeights(from)) return out;
     ModelDirectory source = ModelDirectory::open(from);
     std::vector<std::vector<std::string>> shards(1);
     uint64_t shardSize = 0;

@@ -38,11 +38,8 @@ LoadReport loadModelWeights(Hy3ModelImpl& model, ModelDirectory& dir) {
 }
 
 Hy3Model openModel(const ModelSource& source, const ModelOptions& options, uint64_t seed) {
-    std::error_code ec;
-    const std::filesystem::path& path = source.directory;
-    if (!path.empty() &&
-        (std::filesystem::exists(path / "model.safetensors", ec) || std::filesystem::exists(path / "model.safetensors.index.json", ec))) {
-        ModelDirectory dir = ModelDirectory::open(path, source.config);
+    if (ModelDirectory::hasWeights(source.directory)) {
+        ModelDirectory dir = ModelDirectory::open(source.directory, source.config);
         Hy3Model model(dir.config(), options);
         loadModelWeights(*model, dir);
         return model;

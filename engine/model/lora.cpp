@@ -146,25 +146,28 @@ torch::Tensor LoraAdaptersImpl::expertDelta(int64_t layer, const std::string& mo
     return (groupedLinear(groupedLinear(adapterInput(x_N, training), counts_E, p->A), counts_E, p->B) * scale_).to(x_N.scalar_type());
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> LoraAdaptersImpl::peftTensors(bool gradients) const {
-    std::vector<std::pair<std::string, torch::Tensor>> out;
+std::vector<LoraAdaptersImpl::Module> LoraAdaptersImpl::modules(bool gradients) const {
+    std::vector<Module> out;
     const auto of = [gradients](const torch::Tensor& t) {
         if (!gradients) return t;
         return t.grad().defined() ? t.grad() : torch::zeros_like(t);
     };
-    for (const LoraPair& pair : pairs_) {
-        LoraPair p = pair;
-        p.A = of(pair.A);
-        p.B = of(pair.B);
-        auto add = [&](const std::string& module, const torch::Tensor& A, const torch::Tensor& B) {
-            out.emplace_back("base_model.model." + module + ".lora_A.weight", A);
-            out.emplace_back("base_model.model." + module + ".lora_B.weight", B);
-        };
+    for (const LoraPair& p : pairs_) {
+        const torch::Tensor A = of(p.A), B = of(p.B);
         if (p.group != LoraGroup::RoutedExperts) {
-            add(p.modulePath(), p.A, p.B);
+            out.push_back({p.modulePath(), A, B});
             continue;
         }
-        for (int64_t e = 0; e < p.A.size(0); ++e) add(p.modulePath(expertFirst_ + e), p.A.select(0, e), p.B.select(0, e));
+        for (int64_t e = 0; e < A.size(0); ++e) out.push_back({p.modulePath(expertFirst_ + e), A.select(0, e), B.select(0, e)});
+    }
+    return out;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> LoraAdaptersImpl::peftTensors(bool gradients) const {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const Module& m : modules(gradients)) {
+        out.emplace_back("base_model.model." + m.path + ".lora_A.weight", m.A);
+        out.emplace_back("base_model.model." + m.path + ".lora_B.weight", m.B);
     }
     return out;
 }

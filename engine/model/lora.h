@@ -69,6 +69,14 @@ public:
     torch::Tensor expertDelta(int64_t layer, const std::string& module, const torch::Tensor& x_N, const torch::Tensor& counts_E,
                               bool training) const;
 
+    // Every adapted module, routed experts one by one: its released on-disk path
+    // ("model.layers.1.mlp.experts.7.gate_proj", global expert index), A [r, in] and B [out, r] (or,
+    // with `gradients`, their gradients: zeros where none was computed).
+    struct Module {
+        std::string path;
+        torch::Tensor A, B;
+    };
+    std::vector<Module> modules(bool gradients = false) const;
     // Every adapter tensor under its PEFT key ("base_model.model.<module>.lora_A.weight"), routed
     // experts split per expert with global expert indices.
     // With `gradients`, the same keys with the tensors' gradients (zeros where none was computed).
