@@ -23,49 +23,35 @@ std::vector<int64_t> offsetsOf(const torch::Tensor& counts_E) {
     return offsets;
 }
 
-// The six per-expert multiplies of the grouped experts, on expert e's rows [o, o+n). With fp32 on
-// the CPU they call sgemm on raw pointers; otherwise ATen on tensor views.
-class ExpertGemms {
+// The three per-expert multiplies of one grouped weight W [E, O, I] on expert e's rows [o, o+n):
+// forward, back to the input, and W's gradient. With fp32 on the CPU they call sgemm on raw
+// pointers, since even creating tensor views per expert costs more than the small multiplies
+// (the experts' gate/up and down, and LoRA's rank-16 expert adapters); otherwise ATen on views.
+class GroupedLinearGemms {
 public:
-    ExpertGemms(const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF)
-        : gateUp_(gateUp_EFH), down_(down_EHF), H_(down_EHF.size(1)), F_(down_EHF.size(2)),
-          raw_(ops::useFusedCpu(gateUp_EFH) && down_EHF.scalar_type() == torch::kFloat && hasDirectSgemm()) {}
+    explicit GroupedLinearGemms(const torch::Tensor& W_EOI)
+        : W_(W_EOI), O_(W_EOI.size(1)), I_(W_EOI.size(2)), raw_(ops::useFusedCpu(W_EOI) && hasDirectSgemm()) {}
 
-    // h[o:o+n] = x[o:o+n] @ gateUp[e]^T
-    void gateUp(int64_t e, int64_t o, int64_t n, const torch::Tensor& x, torch::Tensor& h) const {
-        if (raw_) return sgemmRowMajor(false, true, n, 2 * F_, H_, row(x, o), H_, gateUp_.data_ptr<float>() + e * 2 * F_ * H_, H_, row(h, o), 2 * F_);
-        mmInto(h.narrow(0, o, n), x.narrow(0, o, n), gateUp_.select(0, e).t());
+    // y[o:o+n] = x[o:o+n] @ W[e]^T
+    void forward(int64_t e, int64_t o, int64_t n, const torch::Tensor& x, torch::Tensor& y) const {
+        if (raw_) return sgemmRowMajor(false, true, n, O_, I_, ptr(x) + o * I_, I_, ptr(W_) + e * O_ * I_, I_, ptr(y) + o * O_, O_);
+        mmInto(y.narrow(0, o, n), x.narrow(0, o, n), W_.select(0, e).t());
     }
-    // y[o:o+n] = a[o:o+n] @ down[e]^T
-    void down(int64_t e, int64_t o, int64_t n, const torch::Tensor& a, torch::Tensor& y) const {
-        if (raw_) return sgemmRowMajor(false, true, n, H_, F_, row(a, o), F_, down_.data_ptr<float>() + e * H_ * F_, F_, row(y, o), H_);
-        mmInto(y.narrow(0, o, n), a.narrow(0, o, n), down_.select(0, e).t());
+    // dx[o:o+n] = dy[o:o+n] @ W[e]
+    void input(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, torch::Tensor& dx) const {
+        if (raw_) return sgemmRowMajor(false, false, n, I_, O_, ptr(dy) + o * O_, O_, ptr(W_) + e * O_ * I_, I_, ptr(dx) + o * I_, I_);
+        mmInto(dx.narrow(0, o, n), dy.narrow(0, o, n), W_.select(0, e));
     }
-    // da[o:o+n] = dy[o:o+n] @ down[e]
-    void downInput(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, torch::Tensor& da) const {
-        if (raw_) return sgemmRowMajor(false, false, n, F_, H_, row(dy, o), H_, down_.data_ptr<float>() + e * H_ * F_, F_, row(da, o), F_);
-        mmInto(da.narrow(0, o, n), dy.narrow(0, o, n), down_.select(0, e));
-    }
-    // dx[o:o+n] = dh[o:o+n] @ gateUp[e]
-    void gateUpInput(int64_t e, int64_t o, int64_t n, const torch::Tensor& dh, torch::Tensor& dx) const {
-        if (raw_) return sgemmRowMajor(false, false, n, H_, 2 * F_, row(dh, o), 2 * F_, gateUp_.data_ptr<float>() + e * 2 * F_ * H_, H_, row(dx, o), H_);
-        mmInto(dx.narrow(0, o, n), dh.narrow(0, o, n), gateUp_.select(0, e));
-    }
-    // dGateUp[e] = dh[o:o+n]^T @ x[o:o+n]
-    void gateUpWeight(int64_t e, int64_t o, int64_t n, const torch::Tensor& dh, const torch::Tensor& x, torch::Tensor& dGateUp) const {
-        if (raw_) return sgemmRowMajor(true, false, 2 * F_, H_, n, row(dh, o), 2 * F_, row(x, o), H_, dGateUp.data_ptr<float>() + e * 2 * F_ * H_, H_);
-        mmInto(dGateUp.select(0, e), dh.narrow(0, o, n).t(), x.narrow(0, o, n));
-    }
-    // dDown[e] = dy[o:o+n]^T @ a[o:o+n]
-    void downWeight(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, const torch::Tensor& a, torch::Tensor& dDown) const {
-        if (raw_) return sgemmRowMajor(true, false, H_, F_, n, row(dy, o), H_, row(a, o), F_, dDown.data_ptr<float>() + e * H_ * F_, F_);
-        mmInto(dDown.select(0, e), dy.narrow(0, o, n).t(), a.narrow(0, o, n));
+    // dW[e] = dy[o:o+n]^T @ x[o:o+n]
+    void weight(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, const torch::Tensor& x, torch::Tensor& dW) const {
+        if (raw_) return sgemmRowMajor(true, false, O_, I_, n, ptr(dy) + o * O_, O_, ptr(x) + o * I_, I_, ptr(dW) + e * O_ * I_, I_);
+        mmInto(dW.select(0, e), dy.narrow(0, o, n).t(), x.narrow(0, o, n));
     }
 
 private:
-    static float* row(const torch::Tensor& t, int64_t r) { return t.data_ptr<float>() + r * t.size(1); }
-    torch::Tensor gateUp_, down_;
-    int64_t H_, F_;
+    static float* ptr(const torch::Tensor& t) { return t.data_ptr<float>(); }
+    torch::Tensor W_;
+    int64_t O_, I_;
     bool raw_;
 };
 
@@ -95,11 +81,11 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
         const torch::Tensor w = wIn.to(torch::kFloat).contiguous();
         const int64_t N = x.size(0), E = gateUp.size(0), F = down.size(2), H = x.size(1);
         const auto offsets = offsetsOf(counts_E);
-        const ExpertGemms gemm(gateUp, down);
+        const GroupedLinearGemms gateUpGemm(gateUp), downGemm(down);
         auto h = torch::empty({N, 2 * F}, x.options());
         for (int64_t e = 0; e < E; ++e) {
             const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
-            if (n > 0) gemm.gateUp(e, o, n, x, h);
+            if (n > 0) gateUpGemm.forward(e, o, n, x, h);
         }
         const bool withDelta = deltaH.numel() > 0;
         if (withDelta) h.add_(deltaH.to(h.scalar_type()));
@@ -107,7 +93,7 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
         auto y = torch::empty({N, H}, x.options());
         for (int64_t e = 0; e < E; ++e) {
             const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
-            if (n > 0) gemm.down(e, o, n, a, y);
+            if (n > 0) downGemm.forward(e, o, n, a, y);
         }
         ctx->save_for_backward({x, w, h, counts_E, gateUp, down});
         ctx->saved_data["w_dtype"] = static_cast<int64_t>(wIn.scalar_type());
@@ -130,9 +116,9 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
         };
 
         // Back through the down projection to the weighted activation.
-        const ExpertGemms gemm(gateUp, down);
+        const GroupedLinearGemms gateUpGemm(gateUp), downGemm(down);
         torch::Tensor da = torch::empty({N, F}, x.options());
-        forEachExpert([&](int64_t e, int64_t o, int64_t n) { gemm.downInput(e, o, n, dy, da); });
+        forEachExpert([&](int64_t e, int64_t o, int64_t n) { downGemm.input(e, o, n, dy, da); });
         if (grads.size() > 1 && grads[1].defined()) da.add_(grads[1].to(da.scalar_type()));  // the activation's own use
 
         // Back through the weighted SwiGLU (recomputing the activation on the way).
@@ -169,10 +155,10 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
                 }
         }
         forEachExpert([&](int64_t e, int64_t o, int64_t n) {
-            gemm.gateUpInput(e, o, n, dh, dx);
+            gateUpGemm.input(e, o, n, dh, dx);
             if (!weightGrads) return;
-            gemm.gateUpWeight(e, o, n, dh, x, dGateUp);
-            gemm.downWeight(e, o, n, dy, a, dDown);
+            gateUpGemm.weight(e, o, n, dh, x, dGateUp);
+            downGemm.weight(e, o, n, dy, a, dDown);
         });
         const auto wType = static_cast<at::ScalarType>(ctx->saved_data["w_dtype"].toInt());
         const int64_t deltaType = ctx->saved_data["delta_dtype"].toInt();
@@ -210,33 +196,6 @@ std::pair<torch::Tensor, torch::Tensor> groupedExpertsWithDelta(const torch::Ten
 }
 
 // y[o:o+n] = x[o:o+n] @ W[e]^T for each expert's rows; the gradient of W only when asked for.
-// LoRA's expert adapters: small multiplies (rank 16), so fp32 on the CPU calls sgemm on raw
-// pointers, without a tensor view per expert.
-class GroupedLinearGemms {
-public:
-    explicit GroupedLinearGemms(const torch::Tensor& W_EOI)
-        : W_(W_EOI), O_(W_EOI.size(1)), I_(W_EOI.size(2)), raw_(ops::useFusedCpu(W_EOI) && hasDirectSgemm()) {}
-
-    void forward(int64_t e, int64_t o, int64_t n, const torch::Tensor& x, torch::Tensor& y) const {
-        if (raw_) return sgemmRowMajor(false, true, n, O_, I_, ptr(x) + o * I_, I_, ptr(W_) + e * O_ * I_, I_, ptr(y) + o * O_, O_);
-        mmInto(y.narrow(0, o, n), x.narrow(0, o, n), W_.select(0, e).t());
-    }
-    void input(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, torch::Tensor& dx) const {
-        if (raw_) return sgemmRowMajor(false, false, n, I_, O_, ptr(dy) + o * O_, O_, ptr(W_) + e * O_ * I_, I_, ptr(dx) + o * I_, I_);
-        mmInto(dx.narrow(0, o, n), dy.narrow(0, o, n), W_.select(0, e));
-    }
-    void weight(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, const torch::Tensor& x, torch::Tensor& dW) const {
-        if (raw_) return sgemmRowMajor(true, false, O_, I_, n, ptr(dy) + o * O_, O_, ptr(x) + o * I_, I_, ptr(dW) + e * O_ * I_, I_);
-        mmInto(dW.select(0, e), dy.narrow(0, o, n).t(), x.narrow(0, o, n));
-    }
-
-private:
-    static float* ptr(const torch::Tensor& t) { return t.data_ptr<float>(); }
-    torch::Tensor W_;
-    int64_t O_, I_;
-    bool raw_;
-};
-
 struct GroupedLinearFunction : torch::autograd::Function<GroupedLinearFunction> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& counts_E, const torch::Tensor& Win) {
         const torch::Tensor x = xIn.contiguous(), W = Win.contiguous();
