@@ -135,6 +135,8 @@ public:
     std::filesystem::path modelDirectory() const;
     // The lora.* settings (schema defaults for the missing ones), as resolve() reads them.
     LoraSpec loraSpec() const;
+    // training.method is "lora" (the base frozen, adapters train).
+    bool isLora() const { return get("training.method") == "lora"; }
 
     void setModelPreset(const std::string& preset);
     void setModelDirectory(const std::filesystem::path& absolute);

@@ -268,9 +268,11 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
     stats.train.histogram.assign(kHistogramBins + 1, 0);
     stats.validation.histogram.assign(kHistogramBins + 1, 0);
     stats.chatFormat = chat.description();
-    PrepareProgress p;
-    for (const DatasetFile& f : files) p.bytesTotal += fs::file_size(f.path, ec);
+    // Sizes and modification times as reading begins: the progress total, and what must still hold
+    // when reading ends.
     const std::vector<FileState> before = fileStates(files);
+    PrepareProgress p;
+    for (const FileState& f : before) p.bytesTotal += f.size;
 
     for (const DatasetFile& f : files) {
         std::ifstream in(f.path, std::ios::binary);

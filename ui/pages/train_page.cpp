@@ -246,7 +246,7 @@ QString TrainPage::methodText() const { return method_->text(); }
 void TrainPage::showMethod() {
     if (!session_->hasProject()) return method_->clear();
     const ProjectFile& p = session_->project();
-    method_->setText(p.get("training.method") == "lora" ? tr("Start trains: %1.").arg(loraCoverageText(p.loraSpec(), std::nullopt))
+    method_->setText(p.isLora() ? tr("Start trains: %1.").arg(loraCoverageText(p.loraSpec(), std::nullopt))
                                                         : tr("Start trains: <b>full fine-tuning</b> of every tensor not frozen on the Model page."));
 }
 

@@ -56,7 +56,7 @@ QString loraCoverageText(const LoraSpec& spec, std::optional<int64_t> experts) {
 }
 
 bool WhatTrainsView::isLora() const {
-    return session_->hasProject() && session_->project().get("training.method") == "lora";
+    return session_->hasProject() && session_->project().isLora();
 }
 
 QString WhatTrainsView::loraText() const { return loraLabel_->isVisible() ? loraLabel_->text() : QString(); }
