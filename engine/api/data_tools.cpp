@@ -53,7 +53,7 @@ void renderJsonLines(const RenderRequest& r, const std::string& file, std::ostre
     std::ifstream in(file);
     if (!in) fail(file, "cannot open");
     std::string line;
-    for (int64_t number = 1; std::getline(in, line); ++number) {
+    for (int64_t number = 1; readLine(in, line, file, number); ++number) {
         const std::string where = file + ":" + std::to_string(number);
         const nlohmann::json c = parseJson(line, where);
         if (!c.is_object() || !c.contains("messages")) fail(where, "expected {\"messages\": [...]}");
@@ -68,7 +68,7 @@ void tokenizeJsonLines(const Tokenizer& tokenizer, const std::string& file, std:
     std::ifstream in(file);
     if (!in) fail(file, "cannot open");
     std::string line;
-    for (int64_t number = 1; std::getline(in, line); ++number) {
+    for (int64_t number = 1; readLine(in, line, file, number); ++number) {
         const nlohmann::json value = parseJson(line, file + ":" + std::to_string(number));
         if (!value.is_string()) fail(file + ":" + std::to_string(number), "expected a JSON string");
         out << nlohmann::json(tokenizer.encode(value.get<std::string>())).dump() << "\n";

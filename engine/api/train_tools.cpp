@@ -79,7 +79,7 @@ std::vector<Question> readQuestions(const std::string& file) {
     if (!in) fail(file, "cannot open");
     std::vector<Question> out;
     std::string line;
-    for (int64_t number = 1; std::getline(in, line); ++number) {
+    for (int64_t number = 1; readLine(in, line, file, number); ++number) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         const std::string where = file + ":" + std::to_string(number);
         const json j = parseJson(line, where);

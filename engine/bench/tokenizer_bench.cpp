@@ -1,6 +1,7 @@
 #include "bench/tokenizer_bench.h"
 
 #include "config/resources.h"
+#include "util/atomic_file.h"
 #include "data/sample_corpus.h"
 #include "data/tokenizer.h"
 #include "util/error.h"
@@ -20,7 +21,7 @@ std::vector<std::string> readCorpus(const std::string& file) {
     if (!in) fail(file, "cannot open");
     std::vector<std::string> texts;
     std::string line;
-    for (int64_t n = 1; std::getline(in, line); ++n) {
+    for (int64_t n = 1; readLine(in, line, file, n); ++n) {
         const auto v = nlohmann::json::parse(line, nullptr, false);
         if (!v.is_string()) fail(file + ":" + std::to_string(n), "expected a JSON string");
         texts.push_back(v.get<std::string>());

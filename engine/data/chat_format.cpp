@@ -1,5 +1,6 @@
 #include "data/chat_format.h"
 
+#include "data/jinja/limits.h"
 #include "data/jinja/value.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -201,7 +202,7 @@ ChatFormat ChatFormat::choose(std::shared_ptr<const Tokenizer> tokenizer, const 
         }
         return builtinHy3(std::move(tokenizer), effort);
     }
-    return jinja(std::move(tokenizer), readTextFile(choice), choice, effort);
+    return jinja(std::move(tokenizer), readTextFile(choice, jinja::limits::kTemplateBytes), choice, effort);
 }
 
 std::string ChatFormat::description() const {

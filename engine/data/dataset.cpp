@@ -117,7 +117,7 @@ LineOutcome tokenizeRecordLine(const std::string& line, std::optional<RecordForm
     json value;
     try {
         value = json::parse(line);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // syntax, or a number too large for a double
         o.reason = std::string("not valid JSON: ") + e.what();
         return o;
     }
@@ -259,6 +259,15 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
     const fs::path temp = cacheRoot / (".tmp-" + key + "-" + std::to_string(::getpid()));
     fs::remove_all(temp, ec);
     fs::create_directories(temp);
+    // Whatever ends this before the rename below (a bad line, a full disk, a cancel) takes the
+    // half-written cache with it; declared before the writers, so their files are closed first.
+    struct RemoveOnExit {
+        const fs::path& dir;
+        ~RemoveOnExit() {
+            std::error_code ignored;
+            fs::remove_all(dir, ignored);
+        }
+    } removeOnExit{temp};
     CacheSplitWriter trainOut(temp, "train"), validationOut(temp, "validation");
     std::ofstream skippedOut(temp / "skipped.jsonl");
 
@@ -286,7 +295,7 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
             lines.clear();
             numbers.clear();
             std::string line;
-            while (lines.size() < kChunkLines && std::getline(in, line)) {
+            while (lines.size() < kChunkLines && readLine(in, line, f.path.string(), lineNumber + 1)) {
                 ++lineNumber;
                 p.bytesRead += line.size() + 1;
                 if (!line.empty() && line.back() == '\r') line.pop_back();

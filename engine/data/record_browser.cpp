@@ -1,5 +1,6 @@
 #include "data/record_browser.h"
 
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 #include <algorithm>
@@ -25,7 +26,7 @@ RecordBrowser::RecordBrowser(DataConfig config, const std::atomic<bool>* cancel)
         std::optional<RecordFormat> format = f.format;
         std::string line;
         uint64_t offset = 0;
-        for (int64_t number = 1; std::getline(in, line); ++number) {
+        for (int64_t number = 1; hy3::readLine(in, line, f.path.string(), number); ++number) {
             const uint64_t start = offset;
             offset += line.size() + 1;
             if (isBlank(line)) continue;  // blank lines are not records (as in prepare)
@@ -48,7 +49,7 @@ std::string RecordBrowser::readLine(const Entry& e) const {
     std::ifstream in(files_[static_cast<size_t>(e.file)].path, std::ios::binary);
     in.seekg(static_cast<std::streamoff>(e.offset));
     std::string line;
-    std::getline(in, line);
+    hy3::readLine(in, line, files_[static_cast<size_t>(e.file)].path.string(), e.line);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return line;
 }
@@ -115,7 +116,7 @@ std::optional<int64_t> RecordBrowser::find(const std::string& text, int64_t from
             in.clear();
             in.seekg(static_cast<std::streamoff>(e.offset));
         }
-        if (!std::getline(in, line)) continue;
+        if (!hy3::readLine(in, line, files_[static_cast<size_t>(e.file)].path.string(), e.line)) continue;
         if (line.find(text) != std::string::npos) return k;
     }
     return std::nullopt;

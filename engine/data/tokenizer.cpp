@@ -1,5 +1,6 @@
 #include "data/tokenizer.h"
 
+#include "data/jinja/limits.h"
 #include "data/utf8.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -672,13 +673,12 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const fs::path& dir) {
     std::error_code ec;
     const fs::path file = fs::is_directory(dir, ec) ? dir / "tokenizer.json" : dir;
     if (!fs::exists(file, ec)) fail(dir.string(), "no tokenizer.json");
-    const auto parse = [](const fs::path& p) { return readJsonFile(p); };
-    const fs::path folder = file.parent_path();
-    json config = fs::exists(folder / "tokenizer_config.json", ec) ? parse(folder / "tokenizer_config.json") : json::object();
+        const fs::path folder = file.parent_path();
+    json config = fs::exists(folder / "tokenizer_config.json", ec) ? readJsonFile(folder / "tokenizer_config.json") : json::object();
     if (!config.is_object()) fail((folder / "tokenizer_config.json").string(), "expected a JSON object");
     // A separate chat_template.jinja (newer HF exports) wins over the one in tokenizer_config.json.
-    if (fs::exists(folder / "chat_template.jinja", ec)) config["chat_template"] = readTextFile(folder / "chat_template.jinja");
-    return fromJson(parse(file), config, file.string());
+    if (fs::exists(folder / "chat_template.jinja", ec)) config["chat_template"] = readTextFile(folder / "chat_template.jinja", jinja::limits::kTemplateBytes);
+    return fromJson(readJsonFile(file, kMaxTokenizerFileBytes), config, file.string());
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text) const {

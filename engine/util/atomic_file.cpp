@@ -68,15 +68,50 @@ void writeFileAtomic(const std::filesystem::path& path, const std::string& conte
     syncDirectory(path.parent_path());
 }
 
-std::string readTextFile(const std::filesystem::path& path) {
+std::string sizeText(uint64_t bytes) {
+    if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + " GiB";
+    if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+    if (bytes >= (1ull << 10) && bytes % (1ull << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
+    return std::to_string(bytes) + " bytes";
+}
+
+std::string readTextFile(const std::filesystem::path& path, uint64_t maxBytes) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) fail(path.string(), "file not found");
     if (std::filesystem::is_directory(path, ec)) fail(path.string(), "is a directory, expected a file");
+    const auto tooLarge = [&] { fail(path.string(), "larger than " + sizeText(maxBytes) + ", the most this engine reads for such a file"); };
+    if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) > maxBytes) tooLarge();
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(path.string(), "cannot open: " + errnoText());
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    return buffer.str();
+    // Read in pieces up to the bound: a pipe or a file that grows has no size to check first.
+    std::string text;
+    char piece[1 << 16];
+    while (in.read(piece, sizeof piece) || in.gcount() > 0) {
+        text.append(piece, static_cast<size_t>(in.gcount()));
+        if (text.size() > maxBytes) tooLarge();
+    }
+    if (in.bad()) fail(path.string(), "read failed: " + errnoText());
+    return text;
+}
+
+bool readLine(std::istream& in, std::string& line, const std::string& file, int64_t lineNumber, size_t maxBytes) {
+    line.clear();
+    std::streambuf* buffer = in.rdbuf();
+    if (!in.good() || !buffer) {
+        in.setstate(std::ios::failbit);
+        return false;
+    }
+    for (size_t extracted = 0;; ++extracted) {
+        const int c = buffer->sbumpc();
+        if (c == std::char_traits<char>::eof()) {
+            in.setstate(extracted == 0 ? std::ios::eofbit | std::ios::failbit : std::ios::eofbit);
+            return extracted > 0;
+        }
+        if (c == '\n') return true;
+        if (line.size() == maxBytes)
+            fail(file + ":" + std::to_string(lineNumber), "line longer than " + sizeText(maxBytes) + ", the most one record may have");
+        line.push_back(static_cast<char>(c));
+    }
 }
 
 }  // namespace hy3

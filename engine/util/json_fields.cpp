@@ -9,12 +9,12 @@ namespace hy3 {
 json parseJson(const std::string& text, const std::string& where) {
     try {
         return json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {  // syntax, and numbers too large for a double (out_of_range)
         fail(where, std::string("not valid JSON (") + e.what() + ")");
     }
 }
 
-json readJsonFile(const std::filesystem::path& file) { return parseJson(readTextFile(file), file.string()); }
+json readJsonFile(const std::filesystem::path& file, uint64_t maxBytes) { return parseJson(readTextFile(file, maxBytes), file.string()); }
 
 std::string brief(const json& value) {
     std::string text = value.dump();

@@ -2,6 +2,7 @@
 // Typed reads of JSON object fields that fail with one line naming the source, the field and the
 // reason ("config.json: num_experts: expected an integer, got \"8\""). Shared by every parser of
 // user files so the wording of errors is the same everywhere.
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 #include <nlohmann/json.hpp>
@@ -17,8 +18,8 @@ using json = nlohmann::json;
 
 // Parses `text` as JSON; a syntax error fails as "WHERE: not valid JSON (...)".
 json parseJson(const std::string& text, const std::string& where);
-// Reads and parses a JSON file (errors name the file).
-json readJsonFile(const std::filesystem::path& file);
+// Reads and parses a JSON file of at most `maxBytes` (errors name the file).
+json readJsonFile(const std::filesystem::path& file, uint64_t maxBytes = kMaxJsonFileBytes);
 
 class JsonFields {
 public:

@@ -7,6 +7,7 @@
 #include "data/record_browser.h"
 #include "data/records.h"
 #include "test_support.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
 
 #include <QTemporaryDir>
@@ -346,6 +347,46 @@ private slots:
             QVERIFY2(QString(e.what()).contains("bad.jsonl: every line failed") && QString(e.what()).contains("line 1"), e.what());
         }
         QVERIFY(fs::is_empty(dir.path().toStdString() + "/cache"));  // no half-written cache left
+    }
+
+    // Each reader stops at its bound with an error naming the file (and the line), holding no more
+    // than the bound: a line past it in a JSONL file, a JSON file past its size.
+    void oversizedInputsStopAtTheirBounds() {
+        QTemporaryDir dir;
+        const fs::path small = dir.path().toStdString() + "/small.jsonl";
+        {
+            std::ofstream out(small, std::ios::binary);
+            out << "ok\n" << std::string(5000, 'a');  // the last line has no newline
+        }
+        std::ifstream in(small, std::ios::binary);
+        std::string line;
+        QVERIFY(hy3::readLine(in, line, small.string(), 1, 1000));
+        QCOMPARE(line, std::string("ok"));
+        try {
+            hy3::readLine(in, line, small.string(), 2, 1000);
+            QFAIL("expected an error");
+        } catch (const hy3::Error& e) {
+            QVERIFY2(QString(e.what()).contains("small.jsonl:2: line longer than 1000 bytes"), e.what());
+        }
+        try {
+            hy3::readTextFile(small, 100);
+            QFAIL("expected an error");
+        } catch (const hy3::Error& e) {
+            QVERIFY2(QString(e.what()).contains("small.jsonl: larger than 100 bytes"), e.what());
+        }
+        // The real bound in prepare: a record line of more than 64 MiB.
+        const fs::path big = dir.path().toStdString() + "/big.jsonl";
+        {
+            std::ofstream out(big, std::ios::binary);
+            out << conversationLine(0) << "\n{\"text\": \"" << std::string(hy3::kMaxLineBytes, 'x') << "\"}\n";
+        }
+        try {
+            hy3::prepareData(configFor(big), dir.path().toStdString() + "/cache");
+            QFAIL("expected an error");
+        } catch (const hy3::Error& e) {
+            QVERIFY2(QString(e.what()).contains("big.jsonl:2: line longer than 64 MiB"), e.what());
+        }
+        QVERIFY(fs::is_empty(dir.path().toStdString() + "/cache"));
     }
 
     void validationByFileAndFolders() {
