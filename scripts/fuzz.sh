@@ -1,30 +1,43 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses with clang (AddressSanitizer, UndefinedBehaviorSanitizer, libFuzzer)
-# and runs each for SECONDS (default 60) on its seed corpus in tests/fuzz/corpus/NAME; new inputs
-# go to build-fuzz/corpus/NAME, findings (crash-*, leak-*, timeout-*) to build-fuzz/findings/NAME.
-# Usage: scripts/fuzz.sh [SECONDS]
-# Harnesses so far: jinja (chat template parse and render). Needs clang-14 and libutf8proc-dev.
+# Builds the libFuzzer harnesses (tests/fuzz: clang 14 with AddressSanitizer and
+# UndefinedBehaviorSanitizer) and runs each for SECONDS (default 60) on its committed seed corpus
+# tests/fuzz/corpus/NAME. Inputs it finds interesting go to OUT/corpus/NAME and are reused by the
+# next run; findings (crash-*, leak-*, timeout-*, oom-*) go to OUT/findings/NAME. One summary line
+# per harness: seconds, executions, coverage, corpus size, findings. Exit 1 when anything was found.
+# Usage: scripts/fuzz.sh [SECONDS [NAME...]]     OUT: $HY3_FUZZ_OUT, default build-fuzz
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
-out=build-fuzz
-mkdir -p "$out"
+shift || true
+out=${HY3_FUZZ_OUT:-$root/build-fuzz}
 clang=${CLANGXX:-clang++-14}
-flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -Iengine)
+command -v "$clang" >/dev/null || { echo "fuzz: $clang not found (scripts/install-deps.sh installs clang-14)" >&2; exit 2; }
 
-build_jinja() {
-  "$clang" "${flags[@]}" tests/fuzz/jinja_fuzz.cpp engine/data/jinja/*.cpp engine/data/utf8.cpp -lutf8proc -o "$out/jinja_fuzz"
-}
+cmake -S "$root/tests/fuzz" -B "$out/build" -G Ninja -DCMAKE_CXX_COMPILER="$clang" >/dev/null
+cmake --build "$out/build" -j "${HY3_FUZZ_BUILD_JOBS:-2}" >/dev/null || cmake --build "$out/build" -j 1
+
+if [ $# -gt 0 ]; then
+  names=("$@")
+else
+  read -r -a names <<<"$(sed -n 's/^  *\([a-z_ ]*\))$/\1/p' "$root/tests/fuzz/harnesses.cmake")"
+fi
 
 status=0
-for name in jinja; do
-  "build_$name"
+for name in "${names[@]}"; do
   mkdir -p "$out/corpus/$name" "$out/findings/$name"
-  echo "== $name: ${seconds}s"
-  if ! "$out/${name}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
-      -artifact_prefix="$out/findings/$name/" "$out/corpus/$name" "tests/fuzz/corpus/$name" 2>&1 | tail -n 3; then
+  log="$out/$name.log"
+  # -timeout: one input may take 10 s at most (a hang is a finding); -rss_limit_mb: so is 2 GiB.
+  "$out/build/${name}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix="$out/findings/$name/" "$out/corpus/$name" "$root/tests/fuzz/corpus/$name" >"$log" 2>&1 || true
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+  corpus=$(find "$out/corpus/$name" -type f | wc -l)
+  # slow-unit-* files are the slowest inputs so far, kept for a look; not findings.
+  findings=$(find "$out/findings/$name" -type f ! -name 'slow-unit-*' | wc -l)
+  echo "fuzz: $name: ${seconds}s, ${runs:-0} executions, coverage ${cov:-0}, corpus $corpus new inputs, findings $findings"
+  if [ "$findings" -gt 0 ] || [ -z "$runs" ]; then
     status=1
+    grep -m 3 -E 'ERROR|SUMMARY|terminate|deadly' "$log" || tail -n 5 "$log"
   fi
-  [ -z "$(ls -A "$out/findings/$name")" ] || status=1
 done
 exit $status

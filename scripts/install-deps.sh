@@ -9,6 +9,7 @@ packages=(
   libtorch-dev libopenblas0-openmp libgloo-dev
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libpcre2-dev libutf8proc-dev libssl-dev
   xvfb xauth imagemagick
+  clang-14 libclang-rt-14-dev
   nodejs npm
 )
 

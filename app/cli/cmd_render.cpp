@@ -40,7 +40,7 @@ void addRenderCommand(CLI::App& app, Action& action) {
                 nlohmann::json value;
                 try {
                     value = nlohmann::json::parse(v.substr(eq + 1));
-                } catch (const nlohmann::json::parse_error&) {
+                } catch (const nlohmann::json::exception&) {  // not JSON: the text itself
                     value = v.substr(eq + 1);
                 }
                 o->request.extra[v.substr(0, eq)] = value;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 
 namespace hy3::api {
@@ -20,7 +21,7 @@ using json = nlohmann::json;
 RunSummary summarizeRun(const std::string& runDir) {
     const RunStore store = RunStore::open(RunLayout{runDir}.store(), RunStore::Mode::ReadOnly);
     const auto runs = store.runs();
-    if (runs.empty()) fail(runDir, "the run store holds no run");
+    if (runs.empty()) fail(RunLayout{runDir}.store().string(), "the run store holds no run");
     const RunRecord& run = runs.back();
     RunSummary s;
     s.dir = runDir;
@@ -49,8 +50,17 @@ std::vector<RunSummary> listRuns(const std::string& outputDir) {
         if (!entry.is_directory() || !RunLayout::isRun(entry.path())) continue;
         try {
             out.push_back(summarizeRun(entry.path().string()));
-        } catch (const std::exception&) {
-            // A store being created or a foreign file: not a run to list.
+        } catch (const std::exception& e) {
+            // A store a starting run is creating holds no run for an instant: not listed yet.
+            const fs::path store = RunLayout{entry.path()}.store();
+            const auto written = fs::last_write_time(store, ec);
+            if (ec || fs::file_time_type::clock::now() - written < std::chrono::seconds(10)) continue;
+            RunSummary damaged;
+            damaged.dir = entry.path().string();
+            damaged.name = entry.path().filename().string();
+            damaged.state = "damaged";
+            damaged.problem = e.what();
+            out.push_back(damaged);
         }
     }
     std::sort(out.begin(), out.end(), [](const RunSummary& a, const RunSummary& b) { return a.startedAt > b.startedAt; });
@@ -138,7 +148,7 @@ std::vector<RunCurve> readRunCurves(const std::vector<std::string>& runDirs) {
         try {
             const RunStore store = RunStore::open(RunLayout{dir}.store(), RunStore::Mode::ReadOnly);
             const auto runs = store.runs();
-            if (runs.empty()) fail(dir, "the run store holds no run");
+            if (runs.empty()) fail(RunLayout{dir}.store().string(), "the run store holds no run");
             c.name = runs.back().name;
             c.settingsJson = runs.back().settings_json;
             for (const MetricPoint& p : store.metric(runs.back().id, "loss")) c.steps.push_back(static_cast<double>(p.step)), c.loss.push_back(p.value);

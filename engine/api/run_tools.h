@@ -13,7 +13,8 @@ namespace hy3::api {
 struct RunSummary {
     std::string dir;              // the run directory (holds run.sqlite)
     std::string name;
-    std::string state;            // running, finished, failed, stopped
+    std::string state;            // running, finished, failed, stopped; "damaged" when the store cannot be read
+    std::string problem;          // why a damaged run's store cannot be read (names the file), else empty
     double startedAt = 0;         // unix seconds
     int64_t steps = 0;            // last recorded step
     int64_t totalSteps = 0;
@@ -23,7 +24,8 @@ struct RunSummary {
     std::string settingsJson;     // the resolved project the run started with
 };
 
-// Every run directory directly under `outputDir` (newest first); unreadable stores are skipped.
+// Every run directory directly under `outputDir` (newest first). A run whose store cannot be read
+// is listed as "damaged" with the reason; one being created (written in the last seconds) is not.
 std::vector<RunSummary> listRuns(const std::string& outputDir);
 RunSummary summarizeRun(const std::string& runDir);
 

@@ -104,7 +104,7 @@ void SafetensorsFile::parseHeader() {
     nlohmann::json header;
     try {
         header = nlohmann::json::parse(base_ + 8, base_ + 8 + headerBytes);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // syntax, or a number too large for a double
         fail(file, std::string("header is not valid JSON (") + e.what() + ")");
     }
     if (!header.is_object()) fail(file, "header is not a JSON object");

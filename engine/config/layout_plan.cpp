@@ -87,8 +87,12 @@ double activationBytesPerToken(const ModelConfig& c, int64_t layer, double b) {
 }
 
 MemoryBreakdown estimateRankMemory(const ModelConfig& c, const Layout& layout, int64_t stage, const PlanSettings& s) {
+    return estimateRankMemory(c, layout, pipelineStages(c, layout.pp, s.seqLen), stage, s);
+}
+
+MemoryBreakdown estimateRankMemory(const ModelConfig& c, const Layout& layout, const std::vector<std::pair<int64_t, int64_t>>& stages,
+                                   int64_t stage, const PlanSettings& s) {
     const double w = s.dtype == "fp32" ? 4.0 : 2.0;
-    const auto stages = pipelineStages(c, layout.pp, s.seqLen);
     const auto [first, last] = stages[static_cast<size_t>(stage)];
     const StageParams p = stageParameters(c, first, last, s);
     const double ep = static_cast<double>(layout.ep), expertReplicas = static_cast<double>(layout.dp / layout.ep);
@@ -157,7 +161,7 @@ LayoutPlanResult planLayouts(const ModelConfig& c, const PlanSettings& s) {
             }
             const auto stages = pipelineStages(c, pp, s.seqLen);
             for (int64_t stage = 0; stage < pp; ++stage) {
-                const MemoryBreakdown m = estimateRankMemory(c, e.layout, stage, s);
+                const MemoryBreakdown m = estimateRankMemory(c, e.layout, stages, stage, s);
                 if (stage == 0 || m.total(false) > e.memory.total(false)) {
                     e.memory = m;
                     e.stage = stage;

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hy3 {
@@ -71,6 +72,9 @@ LayoutPlanResult planLayouts(const ModelConfig& config, const PlanSettings& sett
 
 // The memory of one rank of `stage` under a layout (the formula the planner sums).
 MemoryBreakdown estimateRankMemory(const ModelConfig& config, const Layout& layout, int64_t stage, const PlanSettings& settings);
+// The same with the layout's stage split (pipelineStages) already computed, as the planner has it.
+MemoryBreakdown estimateRankMemory(const ModelConfig& config, const Layout& layout, const std::vector<std::pair<int64_t, int64_t>>& stages,
+                                   int64_t stage, const PlanSettings& settings);
 
 // Activation bytes one token leaves saved for backward in `layer` (the engine's own kernels).
 double activationBytesPerToken(const ModelConfig& config, int64_t layer, double bytesPerValue);

@@ -112,6 +112,10 @@ ModelConfig parseModelConfig(const json& doc, const std::string& source) {
     c.vocab_size = positive(f, "vocab_size");
     c.hidden_size = positive(f, "hidden_size");
     c.num_hidden_layers = positive(f, "num_hidden_layers");
+    // Eight times the deepest published transformers (about 126 layers); the planner's stage split
+    // is quadratic in the layer count, so a config of millions of layers must stop here.
+    if (c.num_hidden_layers > 1024)
+        f.fail("num_hidden_layers", std::to_string(c.num_hidden_layers) + " layers: more than the 1024 this engine plans for");
     c.num_attention_heads = positive(f, "num_attention_heads");
     c.num_key_value_heads = f.optionalInteger("num_key_value_heads").value_or(c.num_attention_heads);
     if (c.num_key_value_heads <= 0) f.fail("num_key_value_heads", "must be a positive integer");

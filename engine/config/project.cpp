@@ -338,7 +338,7 @@ void ProjectFile::applyOverride(const std::string& assignment) {
     json value;
     try {
         value = json::parse(text);
-    } catch (const json::parse_error&) {
+    } catch (const json::exception&) {  // not JSON (or a number too large for a double)
         value = text;  // a bare word such as cosine or runs/a is a string
     }
     if (const SettingSpec* spec = findSetting(key))

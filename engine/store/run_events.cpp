@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 namespace hy3 {
 using json = nlohmann::json;
@@ -16,6 +17,40 @@ struct Overload : Fs... {
 };
 template <class... Fs>
 Overload(Fs...) -> Overload<Fs...>;
+
+// A line whose fields do not have the types this build writes: not an event.
+struct NotAnEvent {};
+
+// Typed reads for decoding. nlohmann's get<int64_t>() casts whatever number it finds, and a cast
+// of 1e20 to an integer (or of 1e300 to a float) is undefined behaviour: a line from a damaged or
+// foreign stream must be rejected instead.
+int64_t integerOf(const json& v) {
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX))) throw NotAnEvent{};
+    return v.get<int64_t>();
+}
+int64_t integerField(const json& j, const char* key, int64_t fallback = 0) { return j.contains(key) ? integerOf(j[key]) : fallback; }
+uint64_t countField(const json& j, const char* key) {
+    const int64_t v = integerField(j, key);
+    if (v < 0) throw NotAnEvent{};
+    return static_cast<uint64_t>(v);
+}
+std::vector<int64_t> integersOf(const json& v) {
+    if (!v.is_array()) throw NotAnEvent{};
+    std::vector<int64_t> out;
+    out.reserve(v.size());
+    for (const json& e : v) out.push_back(integerOf(e));
+    return out;
+}
+std::vector<float> floatsOf(const json& v) {
+    if (!v.is_array()) throw NotAnEvent{};
+    std::vector<float> out;
+    out.reserve(v.size());
+    for (const json& e : v) {
+        if (!e.is_number() || !(std::fabs(e.get<double>()) <= 3.4e38)) throw NotAnEvent{};
+        out.push_back(static_cast<float>(e.get<double>()));
+    }
+    return out;
+}
 
 json stepJson(const StepEvent& e) {
     json j = {{"event", "step"},
@@ -40,8 +75,8 @@ json stepJson(const StepEvent& e) {
 
 StepEvent stepFromJson(const json& j) {
     StepEvent e;
-    e.step = j.at("step").get<int64_t>();
-    e.totalSteps = j.value("total_steps", int64_t(0));
+    e.step = integerField(j, "step");
+    e.totalSteps = integerField(j, "total_steps");
     e.skipped = j.value("skipped", false);
     e.skipReason = j.value("reason", std::string());
     // A skipped step's loss may be NaN, which JSON writes as null.
@@ -52,14 +87,14 @@ StepEvent stepFromJson(const json& j) {
     e.tokensPerSecond = number("tokens_per_s");
     e.mfu = number("mfu");
     e.stepSeconds = number("step_time_s");
-    e.tokens = j.value("tokens", int64_t(0));
-    e.labelTokens = j.value("label_tokens", int64_t(0));
-    e.rssBytes = j.value("rss_bytes", uint64_t(0));
-    e.cudaAllocated = j.value("cuda_allocated_bytes", uint64_t(0));
-    e.cudaReserved = j.value("cuda_reserved_bytes", uint64_t(0));
+    e.tokens = integerField(j, "tokens");
+    e.labelTokens = integerField(j, "label_tokens");
+    e.rssBytes = countField(j, "rss_bytes");
+    e.cudaAllocated = countField(j, "cuda_allocated_bytes");
+    e.cudaReserved = countField(j, "cuda_reserved_bytes");
     if (j.contains("router_max_mean")) e.routerMaxMean = j["router_max_mean"].get<double>();
     if (j.contains("router_cv")) e.routerCv = j["router_cv"].get<double>();
-    if (j.contains("router_idle_experts")) e.routerIdle = j["router_idle_experts"].get<int64_t>();
+    if (j.contains("router_idle_experts")) e.routerIdle = integerField(j, "router_idle_experts");
     return e;
 }
 
@@ -122,12 +157,12 @@ std::optional<RunEvent> eventFromJson(const json& j) {
     if (!j.is_object() || !j.contains("event") || !j["event"].is_string() || !j.contains("step") || !j["step"].is_number()) return std::nullopt;
     try {
         const std::string kind = j["event"].get<std::string>();
-        const int64_t step = j["step"].get<int64_t>();
+        const int64_t step = integerField(j, "step");
         if (kind == "start") {
             StartEvent e;
             e.step = step;
             e.runDir = j.value("run_dir", std::string());
-            e.totalSteps = j.value("total_steps", int64_t(0));
+            e.totalSteps = integerField(j, "total_steps");
             e.info = j;
             e.info.erase("event");
             e.info.erase("step");
@@ -137,18 +172,19 @@ std::optional<RunEvent> eventFromJson(const json& j) {
         if (kind == "router") {
             RouterEvent e;
             e.step = step;
-            e.layer = j.at("layer").get<int64_t>();
-            e.load = j.at("load").get<std::vector<int64_t>>();
-            e.bias = j.value("bias", std::vector<float>());
+            e.layer = integerOf(j.at("layer"));
+            e.load = integersOf(j.at("load"));
+            if (j.contains("bias")) e.bias = floatsOf(j["bias"]);
             return e;
         }
-        if (kind == "eval") return EvalEvent{step, j.at("eval_loss").get<double>(), j.value("label_tokens", int64_t(0))};
+        if (kind == "eval") return EvalEvent{step, j.at("eval_loss").get<double>(), integerField(j, "label_tokens")};
         if (kind == "checkpoint") return CheckpointEvent{step, j.at("path").get<std::string>(), j.value("metrics", json::object())};
         if (kind == "error") return ErrorEvent{step, j.value("message", std::string())};
         if (kind == "end") return EndEvent{step, j.value("status", std::string("finished")), j.value("message", std::string())};
         if (kind == "log") return LogEvent{step, j.value("level", std::string("info")), j.value("text", std::string())};
     } catch (const json::exception&) {
         // A field of the wrong type: not an event this build understands.
+    } catch (const NotAnEvent&) {
     }
     return std::nullopt;
 }
@@ -190,7 +226,7 @@ std::optional<RunEvent> eventFromRecord(const EventRecord& r) {
             StartEvent e;
             e.step = r.step;
             e.runDir = fields.value("run_dir", std::string());
-            e.totalSteps = fields.value("total_steps", int64_t(0));
+            e.totalSteps = integerField(fields, "total_steps");
             e.info = fields;
             return e;
         }
@@ -200,7 +236,7 @@ std::optional<RunEvent> eventFromRecord(const EventRecord& r) {
             j["step"] = r.step;
             return eventFromJson(j);
         }
-        if (r.kind == "eval") return EvalEvent{r.step, fields.value("eval_loss", 0.0), fields.value("label_tokens", int64_t(0))};
+        if (r.kind == "eval") return EvalEvent{r.step, fields.value("eval_loss", 0.0), integerField(fields, "label_tokens")};
         if (r.kind == "checkpoint") {
             // Stores written before the path went into the data say it in the message only.
             std::string path = fields.value("path", std::string());
@@ -211,6 +247,7 @@ std::optional<RunEvent> eventFromRecord(const EventRecord& r) {
         if (r.kind == "end") return EndEvent{r.step, fields.value("status", std::string("finished")), r.message};
         if (r.kind == "log") return LogEvent{r.step, r.level, r.message};
     } catch (const json::exception&) {
+    } catch (const NotAnEvent&) {
     }
     return std::nullopt;
 }

@@ -1,7 +1,8 @@
 // libFuzzer harness: a chat template from anywhere, parsed and rendered with a small conversation
-// (tools and tool calls included). Any crash, hang, sanitizer report or leak is a finding; errors
-// are the expected answer to a bad template. Built and run by scripts/fuzz.sh.
+// (tools and tool calls included). Any crash, hang, sanitizer report, leak or escaped non-hy3
+// exception is a finding; hy3::Error is the expected answer to a bad template.
 #include "data/jinja/template.h"
+#include "util/error.h"
 #include <nlohmann/json.hpp>
 #include <cstdint>
 #include <string>
@@ -11,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     try {
         hy3::jinja::Template t(source, "fuzz.jinja");
         (void)t.render(context);
-    } catch (const std::exception&) {
+    } catch (const hy3::Error&) {
     }
     return 0;
 }

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <unordered_map>
 
@@ -32,15 +35,49 @@ struct Scope {
 enum class Flow { Normal, Break, Continue };
 
 // Code points of a string (Jinja indexes and slices strings by character).
+// A string as a list of its characters (code points), for loops, indexing and slices. Bounded
+// like any list a template builds: a 64 MiB string would otherwise become 64 million strings.
 std::vector<std::string> characters(const std::string& s) {
     std::vector<std::string> out;
     size_t i = 0;
     while (i < s.size()) {
+        if (out.size() == limits::kListItems)
+            throw Error("a string of more than " + std::to_string(limits::kListItems) + " characters taken apart (the limit for any list a template builds)");
         const size_t start = i;
         utf8::next(s, i);
         out.push_back(s.substr(start, i - start));
     }
     return out;
+}
+
+// How many characters (code points) `s` has, without taking it apart: its bytes that do not
+// continue a UTF-8 sequence (10xxxxxx), counted eight at a time (`|length` of a 64 MiB string in
+// a loop must not cost seconds).
+int64_t characterCount(const std::string& s) {
+    int64_t continuation = 0;
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        uint64_t word;
+        std::memcpy(&word, s.data() + i, 8);
+        continuation += __builtin_popcountll(word & ~(word << 1) & 0x8080808080808080ull);  // bit 7 set, bit 6 clear
+    }
+    for (; i < s.size(); ++i) continuation += (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80;
+    return static_cast<int64_t>(s.size()) - continuation;
+}
+
+// The first and the last character of a non-empty string.
+std::string firstCharacter(const std::string& s) {
+    size_t end = 0;
+    utf8::next(s, end);
+    return s.substr(0, end);
+}
+std::string lastCharacter(const std::string& s) {
+    size_t start = 0, i = 0;
+    while (i < s.size()) {
+        start = i;
+        utf8::next(s, i);
+    }
+    return s.substr(start);
 }
 
 // Python slice semantics over n elements; returns the chosen indexes.
@@ -71,7 +108,14 @@ bool looselyEqual(const Value& a, const Value& b) {
     if (an && bn) return a.asDouble() == b.asDouble();
     if (a.isString() && b.isString()) return a.str() == b.str();
     if ((a.isNone() || a.isUndefined()) && (b.isNone() || b.isUndefined())) return true;
-    if (a.isString() && bn) return !a.str().empty() && a.str().find_first_not_of("0123456789.-") == std::string::npos && std::stod(a.str()) == b.asDouble();
+    if (a.isString() && bn) {
+        // A numeric string equals the number ("2" == 2), as the JavaScript reference compares.
+        const std::string& s = a.str();
+        if (s.empty() || s.find_first_not_of("0123456789.-") != std::string::npos) return false;
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        return end == s.c_str() + s.size() && v == b.asDouble();
+    }
     if (b.isString() && an) return looselyEqual(b, a);
     if (a.kind == Kind::Array && b.kind == Kind::Array) return a.array == b.array;
     if (a.isMapping() && b.isMapping()) return a.object == b.object;
@@ -486,7 +530,7 @@ private:
                 const auto chars = characters(s);
                 return Value::string(chars.empty() ? s : utf8::toUpper(chars[0]) + s.substr(chars[0].size()));
             });
-        if (name == "length") return Value::integer(static_cast<int64_t>(characters(s).size()));
+        if (name == "length") return Value::integer(characterCount(s));
         if (name == "startswith" || name == "endswith") {
             const bool start = name == "startswith";
             return fn([s, start](std::vector<Value>& args, Kwargs&) {
@@ -670,7 +714,7 @@ private:
         }
         if (f == "length" || f == "count") {
             if (v.kind == Kind::Array) return Value::integer(static_cast<int64_t>(v.array->size()));
-            if (v.isString()) return Value::integer(static_cast<int64_t>(characters(v.str()).size()));
+            if (v.isString()) return Value::integer(characterCount(v.str()));
             if (v.isMapping()) return Value::integer(static_cast<int64_t>(v.object->size()));
             error(e.line, std::string("'length' needs a list, string or dict, got ") + v.typeName());
         }
@@ -728,8 +772,8 @@ private:
             if (f == "title") return Value::string(titleCase(s));
             if (f == "capitalize") return (*stringMethod(s, "capitalize").function)(args, kwargs);
             if (f == "replace") return (*stringMethod(s, "replace").function)(args, kwargs);
-            if (f == "first") return characters(s).empty() ? Value::undefined() : Value::string(characters(s).front());
-            if (f == "last") return characters(s).empty() ? Value::undefined() : Value::string(characters(s).back());
+            if (f == "first") return s.empty() ? Value::undefined() : Value::string(firstCharacter(s));
+            if (f == "last") return s.empty() ? Value::undefined() : Value::string(lastCharacter(s));
             if (f == "int") {
                 try {
                     return Value::integer(std::stoll(s));

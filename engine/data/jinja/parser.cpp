@@ -5,6 +5,10 @@
 #include "util/error.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace hy3::jinja {
@@ -309,6 +313,19 @@ private:
 
     const Token& peek(size_t ahead = 0) const { return t_[std::min(p_ + ahead, t_.size() - 1)]; }
     [[noreturn]] void error(const std::string& reason) const { fail(name_ + ":" + std::to_string(peek().line), reason); }
+    // Number literals as the lexer cut them (digits, a dot, an exponent); one too large is an error.
+    int64_t integerLiteral(const std::string& text) const {
+        errno = 0;
+        const long long v = std::strtoll(text.c_str(), nullptr, 10);
+        if (errno == ERANGE) error("integer literal " + text.substr(0, 40) + " is too large");
+        return v;
+    }
+    double floatLiteral(const std::string& text) const {
+        errno = 0;
+        const double v = std::strtod(text.c_str(), nullptr);
+        if (errno == ERANGE && std::abs(v) > 1) error("number literal " + text.substr(0, 40) + " is too large");
+        return v;
+    }
     std::string word(size_t ahead) const { return peek(ahead).text; }
     bool isOp(const char* op, size_t ahead = 0) const { return peek(ahead).kind == Token::Kind::Op && peek(ahead).text == op; }
     bool isName(const char* name, size_t ahead = 0) const { return peek(ahead).kind == Token::Kind::Name && peek(ahead).text == name; }
@@ -677,7 +694,7 @@ private:
                 if (peek().kind == Token::Kind::Int) {  // x.0
                     a->kind = Expr::Kind::Index;
                     auto idx = node(Expr::Kind::Literal);
-                    idx->value = Value::integer(std::stoll(t_[p_++].text));
+                    idx->value = Value::integer(integerLiteral(t_[p_++].text));
                     a->index = std::move(idx);
                 } else {
                     a->name = expectIdentifier();
@@ -738,13 +755,13 @@ private:
         }
         case Token::Kind::Int: {
             auto lit = node(Expr::Kind::Literal);
-            lit->value = Value::integer(std::stoll(tok.text));
+            lit->value = Value::integer(integerLiteral(tok.text));
             ++p_;
             return lit;
         }
         case Token::Kind::Float: {
             auto lit = node(Expr::Kind::Literal);
-            lit->value = Value::number(std::stod(tok.text));
+            lit->value = Value::number(floatLiteral(tok.text));
             ++p_;
             return lit;
         }

@@ -1,5 +1,7 @@
 #include "data/jinja/value.h"
 
+#include "util/error.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -163,6 +165,8 @@ std::string jsonString(const std::string& s) {
 }  // namespace
 
 std::string toJson(const Value& v, int indent, int depth, bool undefinedAsNull) {
+    // Deeper than any data a conversation holds: a namespace that holds itself ends here.
+    if (depth > 1000) throw Error("a value nested more than 1000 deep (a namespace that holds itself?)");
     const std::string item = indent > 0 ? "," : ", ";
     const std::string pad = indent > 0 ? std::string(static_cast<size_t>(indent), ' ') : "";
     std::string base = "\n", child = "\n";
