@@ -3,7 +3,8 @@
 // checkpoint that appears on the Checkpoints page, resumes from it and continues from the saved
 // step; a run written by a headless `hy3 train` opened from its folder shows every point its store
 // holds; the heatmap of the released model's size (79 x 192) over 5,000 steps of synthetic load
-// shows every layer and step; one expert's history is read while the page follows a growing run.
+// shows every layer and step; one expert's history is read while the page follows a growing run; a
+// damaged run store is named in the Runs tab and on the page while the window goes on.
 // Timings of these pages are a benchmark (tests/ui/bench_train_page.cpp), not asserted here.
 #include "main_window.h"
 #include "pages/checkpoints_page.h"
@@ -14,6 +15,7 @@
 #include "test_support.h"
 #include "ui_support.h"
 
+#include <QDateTime>
 #include <QDialog>
 #include <QDir>
 #include <QElapsedTimer>
@@ -21,6 +23,7 @@
 #include <QListWidget>
 #include <QFile>
 #include <QTabWidget>
+#include <QTableView>
 #include <QTableWidget>
 
 #include <qcustomplot.h>
@@ -323,6 +326,50 @@ private slots:
         page->showExpert(0, 3);
         QVERIFY(shown.wait(20000));
         QCOMPARE(page->expertPlot()->graph(0)->dataCount(), 12);
+    }
+
+    // A damaged run store beside a good run: the Runs tab lists it as damaged with the reason naming
+    // the file, opening it says why on the page, and the window goes on (the good run opens after).
+    void aDamagedRunStoreIsNamedAndTheWindowGoesOn() {
+        QTemporaryDir dir;
+        const QString output = dir.path() + "/runs";
+        const QString project = copyDefaultProject(dir, {{"training.max_steps", 2}, {"output_dir", output.toStdString()}});
+        const auto cli = hy3::test::runHy3({"train", project, "--run-name", "good"}, 300000);
+        QVERIFY2(cli.exitCode == 0, cli.err.right(2000).constData());
+        QVERIFY(QDir().mkpath(output + "/damaged"));
+        QFile good(output + "/good/run.sqlite");
+        QVERIFY(good.open(QIODevice::ReadOnly));
+        QByteArray bytes = good.readAll();
+        for (int i = 100; i < bytes.size(); ++i) bytes[i] = static_cast<char>(0xA5 ^ (i * 7));  // SQLite's header kept, the pages garbage
+        QFile damaged(output + "/damaged/run.sqlite");
+        QVERIFY(damaged.open(QIODevice::WriteOnly));
+        damaged.write(bytes);
+        // Written a minute ago: a store written in the last seconds may be a run being created.
+        QVERIFY(damaged.setFileTime(QDateTime::currentDateTime().addSecs(-60), QFileDevice::FileModificationTime));
+        damaged.close();
+
+        MainWindow window;
+        window.resize(1400, 1000);
+        TrainPage* page = window.trainPage();
+        QSignalSpy opened(page->monitor(), &RunMonitor::storeRead);
+        window.openProject(project);
+        window.showPage("Train");
+        QVERIFY(opened.wait(60000));  // the newest readable run is shown, as on every reopening
+        auto* runs = hy3::test::child<QTableView>(&window, "runsTable");
+        QVERIFY(waitFor([&] { return runs->model()->rowCount() == 2; }, 20000));
+        const QModelIndex state = runs->model()->index(1, 1);
+        QCOMPARE(state.data().toString(), QString("damaged"));
+        QVERIFY2(state.data(Qt::ToolTipRole).toString().contains("damaged/run.sqlite"), qPrintable(state.data(Qt::ToolTipRole).toString()));
+
+        QSignalSpy failed(page->monitor(), &RunMonitor::attachFailed);
+        QVERIFY(page->openRun(output + "/damaged"));
+        QVERIFY(failed.wait(20000));
+        page->refreshNow();
+        QVERIFY2(page->statusText().contains("Cannot open the run") && page->statusText().contains("run.sqlite"), qPrintable(page->statusText()));
+        window.showPage("Checkpoints");
+        window.showPage("Train");
+        openAndRead(page, output + "/good");
+        QCOMPARE(page->lossPoints(), 2);
     }
 
     // The released model's router: 79 MoE layers x 192 experts, 5,000 steps in a run store, opened,

@@ -48,14 +48,17 @@ QVariant RunListModel::data(const QModelIndex& index, int role) const {
     if (!index.isValid()) return {};
     const api::RunSummary& r = runs_[static_cast<size_t>(index.row())];
     if (role == Qt::UserRole) return QString::fromStdString(r.dir);
-    if (role == Qt::ToolTipRole && index.column() == NameColumn) return QString::fromStdString(r.dir);
+    if (role == Qt::ToolTipRole) return QString::fromStdString(r.problem.empty() ? r.dir : r.problem);
+    if (role == Qt::ForegroundRole && !r.problem.empty()) return QColor(0xb0, 0x30, 0x30);
     if (role == Qt::DecorationRole && index.column() == LossColumn) return sparklines_[static_cast<size_t>(index.row())];
     if (role != Qt::DisplayRole) return {};
     switch (index.column()) {
         case NameColumn: return QString::fromStdString(r.name);
         case StateColumn: return QString::fromStdString(r.state);
-        case StartedColumn: return QDateTime::fromSecsSinceEpoch(static_cast<qint64>(r.startedAt)).toString("yyyy-MM-dd hh:mm");
-        case StepsColumn: return QString("%1 / %2").arg(r.steps).arg(r.totalSteps);
+        case StartedColumn:
+            if (!r.problem.empty()) return QString("-");
+            return QDateTime::fromSecsSinceEpoch(static_cast<qint64>(r.startedAt)).toString("yyyy-MM-dd hh:mm");
+        case StepsColumn: return r.problem.empty() ? QString("%1 / %2").arg(r.steps).arg(r.totalSteps) : QString("-");
         case FinalLossColumn: return lossText(r.finalLoss);
         case BestEvalColumn: return lossText(r.bestEvalLoss);
     }
