@@ -34,6 +34,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
+#include <cstdlib>
 #include <optional>
 #include <ostream>
 
@@ -42,6 +44,14 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
+
+// Fault injection for tst_distributed: HY3_TEST_KILL_IN_SAVE=RANK:STEP makes that rank kill itself
+// (SIGKILL, as a lost node would die) in that step's checkpoint save, after writing its part and
+// before rank 0 commits. Nothing happens when it is unset, which is every real run.
+void killSelfIfAskedDuringSave(int rank, int64_t step) {
+    static const char* const spec = std::getenv("HY3_TEST_KILL_IN_SAVE");
+    if (spec && std::to_string(rank) + ":" + std::to_string(step) == spec) std::raise(SIGKILL);
+}
 
 // A stream that drops everything (the events of ranks other than 0).
 struct NullStream : std::ostream {
@@ -390,6 +400,7 @@ void Trainer::saveCheckpoint() {
         abandonSave();
         throw;
     }
+    killSelfIfAskedDuringSave(dist_->rank(), state_.step);
     world.barrier();
     if (primary()) {
         // The tokenizer travels with every checkpoint, and so does the source's MTP block.

@@ -1,7 +1,8 @@
 // Distributed training with real processes and real Gloo process groups on this CPU: each layout
 // (dp, ep, dp x ep, pp, pp x dp) on 2 or 4 ranks follows the single-process loss curve for 10
 // steps, stopping at step 5 and resuming; a killed rank makes the others exit naming it; `hy3
-// launch` forwards SIGTERM (a checkpoint, exit 0) and stops the job when a rank dies; the planner's
+// launch` forwards SIGTERM (a checkpoint, exit 0) and stops the job when a rank dies; a rank killed
+// in the middle of a checkpoint save leaves LATEST on the last complete one; the planner's
 // memory estimate agrees with measured peak memory; `bench train` reports per-rank figures.
 #include "store/run_store.h"
 #include "integration/event_stream.h"
@@ -218,6 +219,41 @@ private slots:
         for (const auto& e : store.events(store.runs()[0].id)) recorded = recorded || (e.kind == "error" && e.message.find("rank 1") != std::string::npos);
         QVERIFY(recorded);
         ranks[1].waitForFinished();
+    }
+
+    // A rank lost in the middle of a checkpoint save (its part written, rank 0 not yet committed):
+    // the job fails, LATEST still names the previous complete checkpoint, and resuming from it
+    // follows the single-process curve exactly.
+    void aRankKilledDuringASaveLeavesTheLastCompleteCheckpoint() {
+        const QString output = tmp_.path() + "/killed-in-save";
+        QProcess launcher;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("HY3_TEST_KILL_IN_SAVE", "1:10");
+        launcher.setProcessEnvironment(env);
+        launcher.start(hy3::test::hy3Binary(), QStringList{"launch", "--nproc-per-node", "2", "--grace", "20", "--"} +
+                                                    withLayout(trainArgs(output), "dp=2"));
+        QVERIFY(launcher.waitForFinished(300000));
+        const QByteArray err = launcher.readAllStandardError();
+        QCOMPARE(launcher.exitCode(), 128 + SIGKILL);
+        QVERIFY2(err.contains("launch: rank 1 was killed by signal 9"), err.right(1000).constData());
+        const QString checkpoints = runDirOf(output) + "/checkpoints";
+        QFile latest(checkpoints + "/LATEST");
+        QVERIFY(latest.open(QIODevice::ReadOnly));
+        QCOMPARE(latest.readAll().trimmed(), QByteArray("step-00000005"));
+        QVERIFY(!QDir(checkpoints).exists("step-00000010"));
+        const auto verify = runHy3({"checkpoint", "verify", checkpoints});
+        QVERIFY2(verify.exitCode == 0, verify.out.constData());
+
+        const auto resumed = runHy3(launch(2, withLayout(trainArgs(output), "dp=2") << "--resume" << "latest"), 300000);
+        QVERIFY2(resumed.exitCode == 0, resumed.err.right(2000).constData());
+        QVERIFY2(resumed.err.contains("resuming exactly"), resumed.err.right(2000).constData());
+        const auto steps = stepEvents(parseEvents(resumed.out), "step");
+        QCOMPARE(steps.size(), size_t(5));
+        for (const auto& [step, e] : steps) {
+            const double loss = relative(e["loss"].get<double>(), referenceSteps_.at(step)["loss"].get<double>());
+            QVERIFY2(step > 5 && loss < 1e-5, qPrintable(QString("step %1: loss differs by %2 (relative)").arg(step).arg(loss)));
+        }
+        QVERIFY(QDir(checkpoints).exists("step-00000010"));
     }
 
     void launchForwardsSigtermAndEveryRankSaves() {
