@@ -26,15 +26,17 @@ status=0
 for name in "${names[@]}"; do
   mkdir -p "$out/corpus/$name" "$out/findings/$name"
   log="$out/$name.log"
+  started=$(date +%s)
   # -timeout: one input may take 10 s at most (a hang is a finding); -rss_limit_mb: so is 2 GiB.
   "$out/build/${name}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$out/findings/$name/" "$out/corpus/$name" "$root/tests/fuzz/corpus/$name" >"$log" 2>&1 || true
+  elapsed=$(( $(date +%s) - started ))  # less than SECONDS when a finding stopped it
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
   corpus=$(find "$out/corpus/$name" -type f | wc -l)
   # slow-unit-* files are the slowest inputs so far, kept for a look; not findings.
   findings=$(find "$out/findings/$name" -type f ! -name 'slow-unit-*' | wc -l)
-  echo "fuzz: $name: ${seconds}s, ${runs:-0} executions, coverage ${cov:-0}, corpus $corpus new inputs, findings $findings"
+  echo "fuzz: $name: ${elapsed}s, ${runs:-0} executions, coverage ${cov:-0}, corpus $corpus new inputs, findings $findings"
   if [ "$findings" -gt 0 ] || [ -z "$runs" ]; then
     status=1
     grep -m 3 -E 'ERROR|SUMMARY|terminate|deadly' "$log" || tail -n 5 "$log"

@@ -584,6 +584,15 @@ Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
 std::shared_ptr<const Tokenizer> Tokenizer::fromJson(const json& doc, const json& config, const std::string& source) {
+    try {
+        return fromJsonChecked(doc, config, source);
+    } catch (const json::exception& e) {
+        // A field of the wrong type the checks above did not name (tokenizer.json from anywhere).
+        fail(source, std::string("a field has the wrong type or range (") + e.what() + ")");
+    }
+}
+
+std::shared_ptr<const Tokenizer> Tokenizer::fromJsonChecked(const json& doc, const json& config, const std::string& source) {
     auto impl = std::make_unique<Impl>();
     impl->source = source;
     if (!doc.is_object()) fail(source, "expected a JSON object");

@@ -50,6 +50,9 @@ public:
 
 private:
     explicit Tokenizer(std::unique_ptr<Impl> impl);
+    // fromJson without its catch of nlohmann's type errors.
+    static std::shared_ptr<const Tokenizer> fromJsonChecked(const nlohmann::json& tokenizer, const nlohmann::json& config,
+                                                            const std::string& source);
     std::unique_ptr<Impl> impl_;
 };
 

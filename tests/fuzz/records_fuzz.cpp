@@ -20,6 +20,11 @@ static const std::vector<hy3::ChatFormat>& formats() {
     }();
     return all;
 }
+// libFuzzer calls this once before the first input: loading the tokenizers is not an input's time.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    (void)formats();
+    return 0;
+}
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string line(reinterpret_cast<const char*>(data), size);
     std::vector<std::optional<hy3::RecordFormat>> kinds = {hy3::RecordFormat::Messages, hy3::RecordFormat::ShareGpt, hy3::RecordFormat::Alpaca,

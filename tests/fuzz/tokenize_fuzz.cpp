@@ -14,6 +14,11 @@ static std::shared_ptr<const hy3::Tokenizer> tokenizer() {
     }();
     return t;
 }
+// libFuzzer calls this once before the first input: loading the tokenizer is not an input's time.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+    (void)tokenizer();
+    return 0;
+}
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
     try {

@@ -399,14 +399,19 @@ private:
         if (numeric) {
             const double a = left.asDouble(), b = right.asDouble();
             const bool isFloat = left.kind == Kind::Float || right.kind == Kind::Float;
-            auto result = [&](double r) { return isFloat ? Value::number(r) : Value::integer(static_cast<int64_t>(r)); };
+            auto result = [&](double r) {
+                if (isFloat) return Value::number(r);
+                // Integer arithmetic goes through doubles: a result past int64 cannot be cast.
+                if (!(std::fabs(r) < 9.2e18)) error(e.line, "integer result of '" + op + "' out of range");
+                return Value::integer(static_cast<int64_t>(r));
+            };
             if (op == "+") return result(a + b);
             if (op == "-") return result(a - b);
             if (op == "*") return result(a * b);
             if (op == "/") return Value::number(a / b);
             if (op == "//") return result(std::floor(a / b));
             if (op == "%") return result(std::fmod(a, b));
-            if (op == "**") return isFloat || b < 0 ? Value::number(std::pow(a, b)) : Value::integer(static_cast<int64_t>(std::pow(a, b)));
+            if (op == "**") return isFloat || b < 0 ? Value::number(std::pow(a, b)) : result(std::pow(a, b));
             if (op == "<") return Value::boolean(a < b);
             if (op == ">") return Value::boolean(a > b);
             if (op == "<=") return Value::boolean(a <= b);
@@ -790,9 +795,9 @@ private:
             }
         }
         if (v.isNumber() || v.kind == Kind::Bool) {
-            if (f == "int") return Value::integer(static_cast<int64_t>(v.asDouble()));
+            if (f == "int") return Value::integer(std::fabs(v.asDouble()) < 9.2e18 ? static_cast<int64_t>(v.asDouble()) : 0);  // 0, as for text that is no number
             if (f == "float") return Value::number(v.asDouble());
-            if (f == "abs") return v.kind == Kind::Float ? Value::number(std::fabs(v.f)) : Value::integer(std::llabs(v.i));
+            if (f == "abs") return v.kind == Kind::Float ? Value::number(std::fabs(v.f)) : Value::integer(v.i == INT64_MIN ? INT64_MAX : std::llabs(v.i));
         }
         error(e.line, "filter '" + f + "' is not supported for " + v.typeName());
     }
