@@ -27,8 +27,9 @@ for name in "${names[@]}"; do
   mkdir -p "$out/corpus/$name" "$out/findings/$name"
   log="$out/$name.log"
   started=$(date +%s)
-  # -timeout: one input may take 10 s at most (a hang is a finding); -rss_limit_mb: so is 2 GiB.
-  "$out/build/${name}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+  # -timeout: one input may take 10 s at most (a hang is a finding; HY3_FUZZ_TIMEOUT on a loaded
+  # machine, where the bounded but heavy seeds take longer); -rss_limit_mb: so is 2 GiB.
+  "$out/build/${name}_fuzz" -max_total_time="$seconds" -timeout="${HY3_FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$out/findings/$name/" "$out/corpus/$name" "$root/tests/fuzz/corpus/$name" >"$log" 2>&1 || true
   elapsed=$(( $(date +%s) - started ))  # less than SECONDS when a finding stopped it
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)

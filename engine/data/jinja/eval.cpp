@@ -169,8 +169,16 @@ void checkStringSize(double bytes) {
         throw Error("a string of more than " + std::to_string(limits::kStringBytes >> 20) + " MiB (the limit for anything a template builds)");
 }
 
+// Bytes built by + and ~ in this thread's render so far: a loop that copies a 32 MiB string on
+// every turn stays under kStringBytes but would still take seconds; it ends at kConcatenatedBytes.
+thread_local double concatenatedBytes = 0;
+
 std::string concatenated(const std::string& a, const std::string& b) {
     checkStringSize(static_cast<double>(a.size() + b.size()));
+    concatenatedBytes += static_cast<double>(a.size() + b.size());
+    if (concatenatedBytes > limits::kConcatenatedBytes)
+        throw Error("more than " + std::to_string(static_cast<int64_t>(limits::kConcatenatedBytes) >> 20) +
+                    " MiB of strings joined by + and ~ in one render (the limit for a template's work)");
     return a + b;
 }
 
@@ -179,6 +187,7 @@ public:
     explicit Interpreter(std::string name) : name_(std::move(name)) {}
 
     std::string run(const Body& body, Scope& globals) {
+        concatenatedBytes = 0;
         std::string out;
         execute(body, globals, out);
         return out;

@@ -17,5 +17,6 @@ inline constexpr int64_t kRangeItems = 100000;              // range(): as Pytho
 inline constexpr int64_t kLoopIterations = 1000000;         // loop iterations in one render, all loops together
 inline constexpr size_t kStringBytes = 64u << 20;           // any string built (output, +, ~, *, join, replace)
 inline constexpr size_t kListItems = 1000000;               // any list built by +
+inline constexpr double kConcatenatedBytes = 1u << 30;      // all strings built by + and ~ in one render, together
 
 }  // namespace hy3::jinja::limits
