@@ -585,14 +585,15 @@ Tokenizer::~Tokenizer() = default;
 
 std::shared_ptr<const Tokenizer> Tokenizer::fromJson(const json& doc, const json& config, const std::string& source) {
     try {
-        return fromJsonChecked(doc, config, source);
+        return fromJsonUnguarded(doc, config, source);
     } catch (const json::exception& e) {
-        // A field of the wrong type the checks above did not name (tokenizer.json from anywhere).
+        // A field of the wrong type that the parser's own checks do not name (a tokenizer.json
+        // from anywhere): one error naming the file instead of nlohmann's bare exception.
         fail(source, std::string("a field has the wrong type or range (") + e.what() + ")");
     }
 }
 
-std::shared_ptr<const Tokenizer> Tokenizer::fromJsonChecked(const json& doc, const json& config, const std::string& source) {
+std::shared_ptr<const Tokenizer> Tokenizer::fromJsonUnguarded(const json& doc, const json& config, const std::string& source) {
     auto impl = std::make_unique<Impl>();
     impl->source = source;
     if (!doc.is_object()) fail(source, "expected a JSON object");

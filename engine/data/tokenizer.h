@@ -51,8 +51,8 @@ public:
 private:
     explicit Tokenizer(std::unique_ptr<Impl> impl);
     // fromJson without its catch of nlohmann's type errors.
-    static std::shared_ptr<const Tokenizer> fromJsonChecked(const nlohmann::json& tokenizer, const nlohmann::json& config,
-                                                            const std::string& source);
+    static std::shared_ptr<const Tokenizer> fromJsonUnguarded(const nlohmann::json& tokenizer, const nlohmann::json& config,
+                                                              const std::string& source);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -1,6 +1,7 @@
 #include "util/atomic_file.h"
 
 #include "util/error.h"
+#include "util/format.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -68,18 +69,11 @@ void writeFileAtomic(const std::filesystem::path& path, const std::string& conte
     syncDirectory(path.parent_path());
 }
 
-std::string sizeText(uint64_t bytes) {
-    if (bytes >= (1ull << 30) && bytes % (1ull << 30) == 0) return std::to_string(bytes >> 30) + " GiB";
-    if (bytes >= (1ull << 20) && bytes % (1ull << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
-    if (bytes >= (1ull << 10) && bytes % (1ull << 10) == 0) return std::to_string(bytes >> 10) + " KiB";
-    return std::to_string(bytes) + " bytes";
-}
-
 std::string readTextFile(const std::filesystem::path& path, uint64_t maxBytes) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) fail(path.string(), "file not found");
     if (std::filesystem::is_directory(path, ec)) fail(path.string(), "is a directory, expected a file");
-    const auto tooLarge = [&] { fail(path.string(), "larger than " + sizeText(maxBytes) + ", the most this engine reads for such a file"); };
+    const auto tooLarge = [&] { fail(path.string(), "larger than " + shortBytes(static_cast<double>(maxBytes)) + ", the most this engine reads for such a file"); };
     if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) > maxBytes) tooLarge();
     std::ifstream in(path, std::ios::binary);
     if (!in) fail(path.string(), "cannot open: " + errnoText());
@@ -109,7 +103,7 @@ bool readLine(std::istream& in, std::string& line, const std::string& file, int6
         }
         if (c == '\n') return true;
         if (line.size() == maxBytes)
-            fail(file + ":" + std::to_string(lineNumber), "line longer than " + sizeText(maxBytes) + ", the most one record may have");
+            fail(file + ":" + std::to_string(lineNumber), "line longer than " + shortBytes(static_cast<double>(maxBytes)) + ", the most one record may have");
         line.push_back(static_cast<char>(c));
     }
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Crash-safe file writes: data goes to a temporary name next to the target, is fsync'd, renamed over
 // the target, and the directory is fsync'd, so a reader sees either the old or the new file whole.
+// And bounded reads of what users hand the engine (whole small files, JSONL lines).
 #include <cstdint>
 #include <filesystem>
 #include <iosfwd>
@@ -27,8 +28,5 @@ std::string readTextFile(const std::filesystem::path& path, uint64_t maxBytes = 
 // std::getline with a bound: the next line of `in` without its newline, false at the end. A line
 // longer than `maxBytes` fails as "FILE:LINE: ..." as soon as it passes the bound, holding no more.
 bool readLine(std::istream& in, std::string& line, const std::string& file, int64_t lineNumber, size_t maxBytes = kMaxLineBytes);
-
-// "64 MiB": a bound for messages.
-std::string sizeText(uint64_t bytes);
 
 }  // namespace hy3

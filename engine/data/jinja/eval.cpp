@@ -34,7 +34,6 @@ struct Scope {
 
 enum class Flow { Normal, Break, Continue };
 
-// Code points of a string (Jinja indexes and slices strings by character).
 // A string as a list of its characters (code points), for loops, indexing and slices. Bounded
 // like any list a template builds: a 64 MiB string would otherwise become 64 million strings.
 std::vector<std::string> characters(const std::string& s) {
@@ -169,25 +168,14 @@ void checkStringSize(double bytes) {
         throw Error("a string of more than " + std::to_string(limits::kStringBytes >> 20) + " MiB (the limit for anything a template builds)");
 }
 
-// Bytes built by + and ~ in this thread's render so far: a loop that copies a 32 MiB string on
-// every turn stays under kStringBytes but would still take seconds; it ends at kConcatenatedBytes.
-thread_local double concatenatedBytes = 0;
-
-std::string concatenated(const std::string& a, const std::string& b) {
-    checkStringSize(static_cast<double>(a.size() + b.size()));
-    concatenatedBytes += static_cast<double>(a.size() + b.size());
-    if (concatenatedBytes > limits::kConcatenatedBytes)
-        throw Error("more than " + std::to_string(static_cast<int64_t>(limits::kConcatenatedBytes) >> 20) +
-                    " MiB of strings joined by + and ~ in one render (the limit for a template's work)");
-    return a + b;
-}
+// Whether an integer computed through doubles can be cast back (a cast past int64 is undefined).
+bool fitsInt64(double v) { return std::fabs(v) < 9.2e18; }
 
 class Interpreter {
 public:
     explicit Interpreter(std::string name) : name_(std::move(name)) {}
 
     std::string run(const Body& body, Scope& globals) {
-        concatenatedBytes = 0;
         std::string out;
         execute(body, globals, out);
         return out;
@@ -197,6 +185,18 @@ private:
     [[noreturn]] void error(int line, const std::string& reason) const { fail(name_ + ":" + std::to_string(line), reason); }
 
     int64_t iterations_ = 0;  // loop iterations so far (limits::kLoopIterations)
+    // Bytes joined by + and ~ so far: a loop that copies a 32 MiB string on every turn stays under
+    // kStringBytes but would still take seconds; it ends at limits::kConcatenatedBytes.
+    double concatenatedBytes_ = 0;
+
+    std::string concatenated(const std::string& a, const std::string& b) {
+        checkStringSize(static_cast<double>(a.size() + b.size()));
+        concatenatedBytes_ += static_cast<double>(a.size() + b.size());
+        if (concatenatedBytes_ > limits::kConcatenatedBytes)
+            throw Error("more than " + std::to_string(static_cast<int64_t>(limits::kConcatenatedBytes) >> 20) +
+                        " MiB of strings joined by + and ~ in one render (the limit for a template's work)");
+        return a + b;
+    }
     int callDepth_ = 0;       // macro calls in progress (limits::kCallDepth)
 
     Flow execute(const Body& body, Scope& scope, std::string& out) {
@@ -411,7 +411,7 @@ private:
             auto result = [&](double r) {
                 if (isFloat) return Value::number(r);
                 // Integer arithmetic goes through doubles: a result past int64 cannot be cast.
-                if (!(std::fabs(r) < 9.2e18)) error(e.line, "integer result of '" + op + "' out of range");
+                if (!fitsInt64(r)) error(e.line, "integer result of '" + op + "' out of range");
                 return Value::integer(static_cast<int64_t>(r));
             };
             if (op == "+") return result(a + b);
@@ -804,7 +804,7 @@ private:
             }
         }
         if (v.isNumber() || v.kind == Kind::Bool) {
-            if (f == "int") return Value::integer(std::fabs(v.asDouble()) < 9.2e18 ? static_cast<int64_t>(v.asDouble()) : 0);  // 0, as for text that is no number
+            if (f == "int") return Value::integer(fitsInt64(v.asDouble()) ? static_cast<int64_t>(v.asDouble()) : 0);  // 0, as for text that is no number
             if (f == "float") return Value::number(v.asDouble());
             if (f == "abs") return v.kind == Kind::Float ? Value::number(std::fabs(v.f)) : Value::integer(v.i == INT64_MIN ? INT64_MAX : std::llabs(v.i));
         }
