@@ -1,56 +1,44 @@
-// hy3: the headless engine. The same binary the workbench starts for training runs and that
+// hy3: the headless engine. The same command the workbench starts for training runs and that
 // cluster nodes run under torchrun or srun.
-#include "api/common.h"
-#include "api/process_tools.h"
-#include "cli/commands.h"
+//
+// Loading LibTorch takes most of a second (its libraries' relocations and operator registration),
+// longer than tokenizing a megabyte. So this program is linked without LibTorch and runs the
+// commands that need none (tokenize, render, prepare, data-stats, plan, model-info) itself; for
+// every other command, and for the full --help, it replaces itself (execv: the same process id,
+// arguments and environment, so signals and exit statuses are the command's own) with hy3-torch,
+// which lies beside it and has every command.
+#include "cli/run_cli.h"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 
+namespace {
+
+bool runsWithoutTorch(int argc, char** argv) {
+    static const std::set<std::string> commands{"tokenize", "render", "prepare", "data-stats", "plan", "model-info"};
+    return argc > 1 && commands.count(argv[1]) > 0;
+}
+
+int handOverToTorch(char** argv) {
+    std::error_code ec;
+    const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const std::string torch = (self.parent_path() / "hy3-torch").string();
+    ::execv(torch.c_str(), argv);
+    std::cerr << "error: " << torch << ": cannot start (" << std::strerror(errno)
+              << "); hy3 runs every command but tokenize, render, prepare, data-stats, plan and model-info through it\n";
+    return 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-    hy3::keepFreedMemoryForReuse();
-    hy3::reportFileSizeLimitAsError();
-    CLI::App app{"hy3: supervised fine-tuning of Hy3 mixture-of-experts models"};
-    app.require_subcommand(1);
-    app.set_version_flag("--version", HY3_VERSION);
-
-    hy3::cli::Action action;
-    hy3::cli::addInfoCommand(app, action);
-    hy3::cli::addModelInfoCommand(app, action);
-    hy3::cli::addForwardCommand(app, action);
-    hy3::cli::addBenchCommand(app, action);
-    hy3::cli::addCheckpointCommand(app, action);
-    hy3::cli::addTokenizeCommand(app, action);
-    hy3::cli::addRenderCommand(app, action);
-    hy3::cli::addDataCommands(app, action);
-    hy3::cli::addTrainCommand(app, action);
-    hy3::cli::addGenerateCommand(app, action);
-    hy3::cli::addLaunchCommand(app, action);
-    hy3::cli::addPlanCommand(app, action);
-    hy3::cli::addLoraCommand(app, action);
-
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        app.exit(e);
-        return 2;  // usage errors share the bad-input status
-    }
-
-    try {
-        return action();
-    } catch (const hy3::Error& e) {
-        std::cerr << "error: " << e.what() << "\n";
-        return 2;
-    } catch (const std::exception& e) {
-        // An internal failure (LibTorch errors carry a backtrace after the first line).
-        const std::string what = e.what();
-        std::cerr << "internal error: " << what.substr(0, what.find('\n')) << "\n";
-        return 1;
-    }
+    if (!runsWithoutTorch(argc, argv)) return handOverToTorch(argv);
+    using namespace hy3::cli;
+    return runCommandLine(argc, argv, {addTokenizeCommand, addRenderCommand, addDataCommands, addPlanCommand, addModelInfoCommand});
 }
