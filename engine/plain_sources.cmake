@@ -25,6 +25,7 @@ set(HY3_ENGINE_PLAIN_SOURCES
   util/sha256.cpp
   data/utf8.cpp
   data/tokenizer.cpp
+  data/tokenizer_tables.cpp
   data/chat_format.cpp
   data/sample_corpus.cpp
   data/records.cpp

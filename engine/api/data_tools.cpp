@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 
@@ -64,15 +65,41 @@ void renderJsonLines(const RenderRequest& r, const std::string& file, std::ostre
     }
 }
 
+namespace {
+
+// "[1,2,3]\n", as nlohmann's dump() writes an array of integers, without building one.
+void appendJsonArray(const std::vector<int32_t>& ids, std::string& text) {
+    char number[16];
+    text += '[';
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (i) text += ',';
+        const auto end = std::to_chars(number, number + sizeof number, ids[i]).ptr;
+        text.append(number, end);
+    }
+    text += "]\n";
+}
+
+constexpr size_t kFlushBytes = 1 << 20;
+
+}  // namespace
+
 void tokenizeJsonLines(const Tokenizer& tokenizer, const std::string& file, std::ostream& out) {
     std::ifstream in(file);
     if (!in) fail(file, "cannot open");
-    std::string line;
+    std::string line, text;
+    std::vector<int32_t> ids;
     for (int64_t number = 1; readLine(in, line, file, number); ++number) {
         const nlohmann::json value = parseJson(line, file + ":" + std::to_string(number));
         if (!value.is_string()) fail(file + ":" + std::to_string(number), "expected a JSON string");
-        out << nlohmann::json(tokenizer.encode(value.get<std::string>())).dump() << "\n";
+        ids.clear();
+        tokenizer.encode(value.get<std::string>(), ids, nullptr);
+        appendJsonArray(ids, text);
+        if (text.size() >= kFlushBytes) {
+            out.write(text.data(), static_cast<std::streamsize>(text.size()));
+            text.clear();
+        }
     }
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
 }
 
 PrepareResult prepareProject(const std::string& projectFile, const std::vector<std::string>& overrides,

@@ -1,6 +1,7 @@
 #include "data/tokenizer.h"
 
 #include "data/jinja/limits.h"
+#include "data/tokenizer_tables.h"
 #include "data/utf8.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -10,6 +11,7 @@
 #include <pcre2.h>
 
 #include <array>
+#include <deque>
 #include <mutex>
 #include <queue>
 #include <unordered_map>
@@ -138,7 +140,14 @@ public:
     // Calls fn(begin, end) for each non-overlapping match, left to right.
     template <typename F>
     void forEachMatch(std::string_view text, F&& fn) const {
-        pcre2_match_data* data = pcre2_match_data_create_from_pattern(code_, nullptr);
+        // One match block per thread for every pattern: only the whole match is read, which PCRE2
+        // fills even when a pattern has more groups than the block holds (rc 0).
+        struct MatchData {
+            pcre2_match_data* data = pcre2_match_data_create(16, nullptr);
+            ~MatchData() { pcre2_match_data_free(data); }
+        };
+        thread_local const MatchData block;
+        pcre2_match_data* data = block.data;
         size_t start = 0;
         while (start <= text.size()) {
             const int rc = pcre2_match(code_, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), start,
@@ -155,7 +164,6 @@ public:
                 start = i;
             }
         }
-        pcre2_match_data_free(data);
     }
 
 private:
@@ -165,15 +173,28 @@ private:
 // ----- pre-tokenizers ----------------------------------------------------------------------------
 
 struct Split {
-    std::string text;
-    uint32_t offset;  // byte offset in the section
+    std::string_view text;  // into the section, or into SplitScratch::owned
+    uint32_t offset;        // byte offset in the section
+};
+
+struct Segment {
+    size_t b, e;
+    bool match;
+};
+
+// What pre-tokenizing one section needs besides its pieces, kept per thread so that encoding a
+// section allocates nothing once the buffers have grown.
+struct SplitScratch {
+    std::vector<Split> splits, out;
+    std::vector<Segment> segments, grouped;
+    std::deque<std::string> owned;  // texts a pre-tokenizer made (a prefix space added)
 };
 
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
 
 struct PreTokenizer {
     virtual ~PreTokenizer() = default;
-    virtual void apply(std::vector<Split>& splits) const = 0;
+    virtual void apply(SplitScratch& scratch) const = 0;  // rewrites scratch.splits
 };
 
 // Splits each piece at the regex matches, then regroups by behaviour (as HF's Split).
@@ -182,11 +203,12 @@ struct RegexSplit : PreTokenizer {
     SplitBehavior behavior = SplitBehavior::Isolated;
     bool invert = false;
 
-    void apply(std::vector<Split>& splits) const override {
-        std::vector<Split> out;
-        for (const Split& s : splits) {
-            struct Segment { size_t b, e; bool match; };
-            std::vector<Segment> segments;
+    void apply(SplitScratch& scratch) const override {
+        std::vector<Split>& out = scratch.out;
+        out.clear();
+        for (const Split& s : scratch.splits) {
+            std::vector<Segment>& segments = scratch.segments;
+            segments.clear();
             size_t prev = 0;
             regex->forEachMatch(s.text, [&](size_t b, size_t e) {
                 if (b > prev) segments.push_back({prev, b, false});
@@ -196,7 +218,8 @@ struct RegexSplit : PreTokenizer {
             if (prev < s.text.size()) segments.push_back({prev, s.text.size(), false});
             if (invert)
                 for (auto& seg : segments) seg.match = !seg.match;
-            std::vector<Segment> grouped;
+            std::vector<Segment>& grouped = scratch.grouped;
+            grouped.clear();
             for (const Segment& seg : segments) {
                 switch (behavior) {
                 case SplitBehavior::Removed:
@@ -223,21 +246,24 @@ struct RegexSplit : PreTokenizer {
             for (const Segment& seg : grouped)
                 if (seg.e > seg.b) out.push_back({s.text.substr(seg.b, seg.e - seg.b), s.offset + static_cast<uint32_t>(seg.b)});
         }
-        splits = std::move(out);
+        scratch.splits.swap(out);
     }
 };
 
 struct PrefixSpace : PreTokenizer {  // ByteLevel's add_prefix_space
-    void apply(std::vector<Split>& splits) const override {
-        for (Split& s : splits)
-            if (!s.text.empty() && s.text[0] != ' ') s.text = " " + s.text;  // offsets stay on the original
+    void apply(SplitScratch& scratch) const override {
+        for (Split& s : scratch.splits)
+            if (!s.text.empty() && s.text[0] != ' ') {
+                scratch.owned.push_back(" " + std::string(s.text));
+                s.text = scratch.owned.back();  // offsets stay on the original
+            }
     }
 };
 
 struct SequencePreTokenizer : PreTokenizer {
     std::vector<std::unique_ptr<PreTokenizer>> steps;
-    void apply(std::vector<Split>& splits) const override {
-        for (const auto& step : steps) step->apply(splits);
+    void apply(SplitScratch& scratch) const override {
+        for (const auto& step : steps) step->apply(scratch);
     }
 };
 
@@ -301,26 +327,30 @@ struct AddedToken {
 struct BpeResult {
     std::vector<int32_t> ids;
     std::vector<uint32_t> lengths;  // bytes of each token
-};
 
-struct Merge {
-    int32_t rank;
-    int32_t result;
+    // Appends the tokens, with their offsets from `at` on.
+    void appendTo(uint32_t at, std::vector<int32_t>& out, std::vector<uint32_t>* offsets) const {
+        out.insert(out.end(), ids.begin(), ids.end());
+        if (!offsets) return;
+        for (uint32_t length : lengths) {
+            offsets->push_back(at);
+            at += length;
+        }
+    }
 };
 
 constexpr size_t kCachedPieceBytes = 64;
 
-uint64_t pairKey(int32_t a, int32_t b) { return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b); }
-
 // A bounded cache of BPE results per piece, split in shards so threads rarely wait for each other.
 class BpeCache {
 public:
-    bool find(const std::string& piece, BpeResult& out) const {
+    // Appends the cached tokens of `piece` (see BpeResult::appendTo); false when it is not cached.
+    bool append(const std::string& piece, uint32_t at, std::vector<int32_t>& ids, std::vector<uint32_t>* offsets) const {
         Shard& s = shardOf(piece);
         std::lock_guard<std::mutex> lock(s.mutex);
         auto it = s.map.find(piece);
         if (it == s.map.end()) return false;
-        out = it->second;
+        it->second.appendTo(at, ids, offsets);
         return true;
     }
     void put(const std::string& piece, const BpeResult& result) const {
@@ -352,9 +382,8 @@ std::string tokenString(const json& value) {
 
 struct Tokenizer::Impl {
     std::string source;
-    std::vector<std::string> vocab;  // id -> token text
-    std::unordered_map<std::string, int32_t> idOf;
-    std::unordered_map<uint64_t, Merge> merges;
+    TokenTable tokens;  // text <-> id, the vocabulary and the added tokens
+    MergeTable merges;
     std::array<int32_t, 256> byteId{};
     bool ignoreMerges = false;
     std::vector<AddedToken> added;
@@ -366,22 +395,29 @@ struct Tokenizer::Impl {
     std::string bos, eos, pad, chatTemplate;
     BpeCache cache;
 
-    BpeResult bpe(const std::string& piece) const;
+    // Appends the BPE tokens of one pre-tokenized piece that starts at byte `at`.
+    void bpe(std::string_view piece, uint32_t at, std::vector<int32_t>& ids, std::vector<uint32_t>* offsets) const;
+    BpeResult bpeUncached(std::string_view piece) const;
     void encodeSection(std::string_view text, uint32_t offset, std::vector<int32_t>& ids, std::vector<uint32_t>* offsets) const;
-    void encodePlain(const std::string& text, uint32_t offset, std::vector<int32_t>& ids, std::vector<uint32_t>* offsets) const;
+    void encodePlain(std::string_view text, uint32_t offset, std::vector<int32_t>& ids, std::vector<uint32_t>* offsets) const;
 };
 
-BpeResult Tokenizer::Impl::bpe(const std::string& piece) const {
+void Tokenizer::Impl::bpe(std::string_view piece, uint32_t at, std::vector<int32_t>& ids, std::vector<uint32_t>* offsets) const {
+    const std::string key(piece);  // pieces are short: mostly no allocation
+    if (cache.append(key, at, ids, offsets)) return;
+    const BpeResult result = bpeUncached(piece);
+    result.appendTo(at, ids, offsets);
+    if (piece.size() <= kCachedPieceBytes) cache.put(key, result);
+}
+
+BpeResult Tokenizer::Impl::bpeUncached(std::string_view piece) const {
     BpeResult result;
-    if (cache.find(piece, result)) return result;
     if (ignoreMerges) {
         std::string whole;
         for (unsigned char b : piece) whole += byteAlphabet().charOfByte[b];
-        auto it = idOf.find(whole);
-        if (it != idOf.end()) {
-            result.ids = {it->second};
+        if (const int32_t id = tokens.find(whole); id >= 0) {
+            result.ids = {id};
             result.lengths = {static_cast<uint32_t>(piece.size())};
-            cache.put(piece, result);
             return result;
         }
     }
@@ -403,9 +439,8 @@ BpeResult Tokenizer::Impl::bpe(const std::string& piece) const {
         if (left < 0) return;
         const int32_t right = symbols[static_cast<size_t>(left)].next;
         if (right < 0) return;
-        auto it = merges.find(pairKey(symbols[static_cast<size_t>(left)].id, symbols[static_cast<size_t>(right)].id));
-        if (it != merges.end())
-            queue.emplace(it->second.rank, left, symbols[static_cast<size_t>(left)].id, symbols[static_cast<size_t>(right)].id);
+        const MergeRule rule = merges.find(symbols[static_cast<size_t>(left)].id, symbols[static_cast<size_t>(right)].id);
+        if (rule.rank >= 0) queue.emplace(rule.rank, left, symbols[static_cast<size_t>(left)].id, symbols[static_cast<size_t>(right)].id);
     };
     for (int32_t i = 0; i + 1 < static_cast<int32_t>(symbols.size()); ++i) consider(i);
     while (!queue.empty()) {
@@ -415,7 +450,7 @@ BpeResult Tokenizer::Impl::bpe(const std::string& piece) const {
         if (!l.alive || l.id != leftId || l.next < 0) continue;
         Symbol& r = symbols[static_cast<size_t>(l.next)];
         if (r.id != rightId) continue;
-        l.id = merges.at(pairKey(leftId, rightId)).result;
+        l.id = merges.find(leftId, rightId).result;
         l.length += r.length;
         r.alive = false;
         l.next = r.next;
@@ -428,23 +463,16 @@ BpeResult Tokenizer::Impl::bpe(const std::string& piece) const {
             result.ids.push_back(s.id);
             result.lengths.push_back(s.length);
         }
-    if (piece.size() <= kCachedPieceBytes) cache.put(piece, result);
     return result;
 }
 
-void Tokenizer::Impl::encodePlain(const std::string& text, uint32_t offset, std::vector<int32_t>& ids,
+void Tokenizer::Impl::encodePlain(std::string_view text, uint32_t offset, std::vector<int32_t>& ids,
                                   std::vector<uint32_t>* offsets) const {
-    std::vector<Split> splits{{text, 0}};
-    if (preTokenizer) preTokenizer->apply(splits);
-    for (const Split& s : splits) {
-        const BpeResult r = bpe(s.text);
-        uint32_t at = offset + s.offset;
-        for (size_t i = 0; i < r.ids.size(); ++i) {
-            ids.push_back(r.ids[i]);
-            if (offsets) offsets->push_back(at);
-            at += r.lengths[i];
-        }
-    }
+    thread_local SplitScratch scratch;
+    scratch.splits.assign(1, Split{text, 0});
+    scratch.owned.clear();
+    if (preTokenizer) preTokenizer->apply(scratch);
+    for (const Split& s : scratch.splits) bpe(s.text, offset + s.offset, ids, offsets);
 }
 
 // Splits `text` at added tokens found by `trie`, honouring lstrip/rstrip on the neighbours, and
@@ -454,7 +482,7 @@ void splitAddedTokens(std::string_view text, uint32_t offset, const TokenTrie& t
                       const std::unordered_map<int32_t, size_t>& addedById, std::vector<int32_t>& ids,
                       std::vector<uint32_t>* offsets, Plain&& plain) {
     struct Section {
-        std::string text;
+        std::string_view text;  // into `text`
         uint32_t offset;
         int32_t token;  // added token id, or -1
     };
@@ -466,20 +494,24 @@ void splitAddedTokens(std::string_view text, uint32_t offset, const TokenTrie& t
             ++i;
             continue;
         }
-        if (i > start) sections.push_back({std::string(text.substr(start, i - start)), offset + static_cast<uint32_t>(start), -1});
-        sections.push_back({std::string(text.substr(i, length)), offset + static_cast<uint32_t>(i), id});
+        if (i > start) sections.push_back({text.substr(start, i - start), offset + static_cast<uint32_t>(start), -1});
+        sections.push_back({text.substr(i, length), offset + static_cast<uint32_t>(i), id});
         i += length;
         start = i;
     }
-    if (start < text.size()) sections.push_back({std::string(text.substr(start)), offset + static_cast<uint32_t>(start), -1});
+    if (start < text.size()) sections.push_back({text.substr(start), offset + static_cast<uint32_t>(start), -1});
     for (size_t s = 0; s < sections.size(); ++s) {
         if (sections[s].token < 0) continue;
         const AddedToken& token = added[addedById.at(sections[s].token)];
-        if (token.lstrip && s > 0 && sections[s - 1].token < 0) sections[s - 1].text = utf8::trimEnd(sections[s - 1].text);
+        if (token.lstrip && s > 0 && sections[s - 1].token < 0) {
+            std::string_view& before = sections[s - 1].text;
+            before = before.substr(0, utf8::trimEnd(before).size());
+        }
         if (token.rstrip && s + 1 < sections.size() && sections[s + 1].token < 0) {
-            const std::string trimmed = utf8::trimStart(sections[s + 1].text);
-            sections[s + 1].offset += static_cast<uint32_t>(sections[s + 1].text.size() - trimmed.size());
-            sections[s + 1].text = trimmed;
+            std::string_view& after = sections[s + 1].text;
+            const size_t trimmed = after.size() - utf8::trimStart(after).size();
+            sections[s + 1].offset += static_cast<uint32_t>(trimmed);
+            after = after.substr(trimmed);
         }
     }
     for (const Section& section : sections) {
@@ -495,10 +527,14 @@ void splitAddedTokens(std::string_view text, uint32_t offset, const TokenTrie& t
 
 void Tokenizer::Impl::encodeSection(std::string_view text, uint32_t offset, std::vector<int32_t>& ids,
                                     std::vector<uint32_t>* offsets) const {
-    splitAddedTokens(text, offset, rawTrie, added, addedById, ids, offsets, [&](const std::string& part, uint32_t at) {
-        const std::string normal = normalizer ? normalizer(part) : part;
-        splitAddedTokens(normal, at, normalizedTrie, added, addedById, ids, offsets,
-                         [&](const std::string& rest, uint32_t restAt) { encodePlain(rest, restAt, ids, offsets); });
+    splitAddedTokens(text, offset, rawTrie, added, addedById, ids, offsets, [&](std::string_view part, uint32_t at) {
+        const auto plain = [&](std::string_view rest, uint32_t restAt) { encodePlain(rest, restAt, ids, offsets); };
+        if (!normalizer) {
+            splitAddedTokens(part, at, normalizedTrie, added, addedById, ids, offsets, plain);
+            return;
+        }
+        const std::string normal = normalizer(part);
+        splitAddedTokens(normal, at, normalizedTrie, added, addedById, ids, offsets, plain);
     });
 }
 
@@ -583,9 +619,10 @@ Normalizer parseNormalizer(const json& node, const std::string& where) {
 Tokenizer::Tokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Tokenizer::~Tokenizer() = default;
 
-std::shared_ptr<const Tokenizer> Tokenizer::fromJson(const json& doc, const json& config, const std::string& source) {
+std::shared_ptr<const Tokenizer> Tokenizer::fromText(std::string_view tokenizerJson, const json& config, const std::string& source) {
+    BpeTables tables = readBpeTables(tokenizerJson, source);
     try {
-        return fromJsonUnguarded(doc, config, source);
+        return fromTables(std::move(tables), config, source);
     } catch (const json::exception& e) {
         // A field of the wrong type that the parser's own checks do not name (a tokenizer.json
         // from anywhere): one error naming the file instead of nlohmann's bare exception.
@@ -593,57 +630,30 @@ std::shared_ptr<const Tokenizer> Tokenizer::fromJson(const json& doc, const json
     }
 }
 
-std::shared_ptr<const Tokenizer> Tokenizer::fromJsonUnguarded(const json& doc, const json& config, const std::string& source) {
+std::shared_ptr<const Tokenizer> Tokenizer::fromTables(BpeTables&& tables, const json& config, const std::string& source) {
     auto impl = std::make_unique<Impl>();
     impl->source = source;
+    const json& doc = tables.document;
     if (!doc.is_object()) fail(source, "expected a JSON object");
     const json& model = doc.value("model", json::object());
     const std::string modelType = model.value("type", std::string("BPE"));
     if (modelType != "BPE") fail(source + ": model.type", "\"" + modelType + "\" is not supported (byte-level BPE only)");
-    if (!model.contains("vocab") || !model["vocab"].is_object()) fail(source + ": model.vocab", "missing or not an object");
+    if (!tables.hasVocab) fail(source + ": model.vocab", "missing or not an object");
     for (const char* unsupported : {"continuing_subword_prefix", "end_of_word_suffix"})
         if (model.contains(unsupported) && model[unsupported].is_string() && !model[unsupported].get<std::string>().empty())
             fail(source + ": model." + unsupported, "is not supported by this byte-level BPE");
     impl->ignoreMerges = model.value("ignore_merges", false);
-
-    auto setToken = [&](const std::string& text, int32_t id) {
-        if (id < 0) fail(source + ": " + text, "negative token id");
-        if (static_cast<size_t>(id) >= impl->vocab.size()) impl->vocab.resize(static_cast<size_t>(id) + 1);
-        impl->vocab[static_cast<size_t>(id)] = text;
-        impl->idOf[text] = id;
-    };
-    for (auto it = model["vocab"].begin(); it != model["vocab"].end(); ++it) {
-        if (!it.value().is_number_integer()) fail(source + ": model.vocab." + it.key(), "expected an integer id");
-        setToken(it.key(), it.value().get<int32_t>());
-    }
-    const json& merges = model.value("merges", json::array());
-    for (size_t i = 0; i < merges.size(); ++i) {
-        std::string a, b;
-        if (merges[i].is_string()) {
-            const std::string m = merges[i].get<std::string>();
-            const size_t space = m.find(' ');
-            if (space == std::string::npos) fail(source + ": model.merges[" + std::to_string(i) + "]", "expected \"a b\"");
-            a = m.substr(0, space);
-            b = m.substr(space + 1);
-        } else if (merges[i].is_array() && merges[i].size() == 2) {
-            a = merges[i][0].get<std::string>();
-            b = merges[i][1].get<std::string>();
-        } else {
-            fail(source + ": model.merges[" + std::to_string(i) + "]", "expected \"a b\" or [a, b]");
-        }
-        auto ia = impl->idOf.find(a), ib = impl->idOf.find(b), ic = impl->idOf.find(a + b);
-        if (ia == impl->idOf.end() || ib == impl->idOf.end() || ic == impl->idOf.end()) continue;  // cannot apply
-        impl->merges.emplace(pairKey(ia->second, ib->second), Merge{static_cast<int32_t>(i), ic->second});
-    }
+    impl->tokens = std::move(tables.tokens);
+    impl->merges = std::move(tables.merges);
 
     bool byteLevel = false;
     if (doc.contains("pre_tokenizer") && !doc["pre_tokenizer"].is_null())
         impl->preTokenizer = parsePreTokenizer(doc["pre_tokenizer"], source + ": pre_tokenizer", byteLevel);
     if (!byteLevel) fail(source + ": pre_tokenizer", "no ByteLevel step: only byte-level BPE tokenizers are supported");
     for (int b = 0; b < 256; ++b) {
-        auto it = impl->idOf.find(byteAlphabet().charOfByte[static_cast<size_t>(b)]);
-        if (it == impl->idOf.end()) fail(source + ": model.vocab", "has no token for byte " + std::to_string(b) + " (not byte-level)");
-        impl->byteId[static_cast<size_t>(b)] = it->second;
+        const int32_t id = impl->tokens.find(byteAlphabet().charOfByte[static_cast<size_t>(b)]);
+        if (id < 0) fail(source + ": model.vocab", "has no token for byte " + std::to_string(b) + " (not byte-level)");
+        impl->byteId[static_cast<size_t>(b)] = id;
     }
     impl->normalizer = parseNormalizer(doc.value("normalizer", json()), source + ": normalizer");
 
@@ -654,11 +664,12 @@ std::shared_ptr<const Tokenizer> Tokenizer::fromJsonUnguarded(const json& doc, c
         t.content = a.value("content", std::string());
         t.id = a.value("id", -1);
         if (t.content.empty() || t.id < 0) fail(source + ": added_tokens[" + std::to_string(i) + "]", "needs content and id");
+        if (t.id > kMaxTokenId) fail(source + ": added_tokens[" + std::to_string(i) + "]", "id beyond the largest supported (" + std::to_string(kMaxTokenId) + ")");
         t.special = a.value("special", false);
         t.lstrip = a.value("lstrip", false);
         t.rstrip = a.value("rstrip", false);
         t.normalized = a.value("normalized", !t.special);
-        setToken(t.content, t.id);
+        impl->tokens.set(t.content, t.id);
         impl->addedById[t.id] = impl->added.size();
         if (t.normalized && impl->normalizer) impl->normalizedTrie.insert(impl->normalizer(t.content), t.id);
         else impl->rawTrie.insert(t.content, t.id);
@@ -688,7 +699,7 @@ std::shared_ptr<const Tokenizer> Tokenizer::load(const fs::path& dir) {
     if (!config.is_object()) fail((folder / "tokenizer_config.json").string(), "expected a JSON object");
     // A separate chat_template.jinja (newer HF exports) wins over the one in tokenizer_config.json.
     if (fs::exists(folder / "chat_template.jinja", ec)) config["chat_template"] = readTextFile(folder / "chat_template.jinja", jinja::limits::kTemplateBytes);
-    return fromJson(readJsonFile(file, kMaxTokenizerFileBytes), config, file.string());
+    return fromText(readTextFile(file, kMaxTokenizerFileBytes), config, file.string());
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
@@ -708,13 +719,13 @@ std::string Tokenizer::normalize(std::string_view text) const {
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skipSpecialTokens) const {
     std::string bytes;
     for (int32_t id : ids) {
-        if (id < 0 || static_cast<size_t>(id) >= impl_->vocab.size()) continue;
+        if (id < 0 || id >= impl_->tokens.idLimit()) continue;
         auto added = impl_->addedById.find(id);
         if (added != impl_->addedById.end()) {
             if (!(skipSpecialTokens && impl_->added[added->second].special)) bytes += impl_->added[added->second].content;
             continue;
         }
-        const std::string& text = impl_->vocab[static_cast<size_t>(id)];
+        const std::string_view text = impl_->tokens.text(id);
         size_t i = 0;
         while (i < text.size()) {
             const size_t start = i;
@@ -738,12 +749,11 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skipSpecialT
 }
 
 int32_t Tokenizer::tokenId(std::string_view token) const {
-    auto it = impl_->idOf.find(std::string(token));
-    return it == impl_->idOf.end() ? -1 : it->second;
+    return impl_->tokens.find(token);
 }
 
 std::string Tokenizer::tokenText(int32_t id) const {
-    return id >= 0 && static_cast<size_t>(id) < impl_->vocab.size() ? impl_->vocab[static_cast<size_t>(id)] : std::string();
+    return std::string(impl_->tokens.text(id));
 }
 
 bool Tokenizer::isSpecial(int32_t id) const {
@@ -751,7 +761,7 @@ bool Tokenizer::isSpecial(int32_t id) const {
     return it != impl_->addedById.end() && impl_->added[it->second].special;
 }
 
-int64_t Tokenizer::vocabSize() const { return static_cast<int64_t>(impl_->vocab.size()); }
+int64_t Tokenizer::vocabSize() const { return impl_->tokens.idLimit(); }
 const std::string& Tokenizer::bosToken() const { return impl_->bos; }
 const std::string& Tokenizer::eosToken() const { return impl_->eos; }
 const std::string& Tokenizer::padToken() const { return impl_->pad; }

@@ -17,12 +17,16 @@
 
 namespace hy3 {
 
+struct BpeTables;
+
 class Tokenizer {
 public:
     // Reads DIR/tokenizer.json and, when present, DIR/tokenizer_config.json and
     // DIR/chat_template.jinja. Throws hy3::Error naming the file and the field.
     static std::shared_ptr<const Tokenizer> load(const std::filesystem::path& dir);
-    static std::shared_ptr<const Tokenizer> fromJson(const nlohmann::json& tokenizer, const nlohmann::json& config,
+    // The same from the text of a tokenizer.json and a parsed tokenizer_config.json; `source`
+    // names the file in errors.
+    static std::shared_ptr<const Tokenizer> fromText(std::string_view tokenizerJson, const nlohmann::json& config,
                                                      const std::string& source);
     ~Tokenizer();
 
@@ -50,9 +54,8 @@ public:
 
 private:
     explicit Tokenizer(std::unique_ptr<Impl> impl);
-    // fromJson without its catch of nlohmann's type errors.
-    static std::shared_ptr<const Tokenizer> fromJsonUnguarded(const nlohmann::json& tokenizer, const nlohmann::json& config,
-                                                              const std::string& source);
+    // fromText after parsing, without its catch of nlohmann's type errors.
+    static std::shared_ptr<const Tokenizer> fromTables(BpeTables&& tables, const nlohmann::json& config, const std::string& source);
     std::unique_ptr<Impl> impl_;
 };
 

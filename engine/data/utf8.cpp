@@ -4,6 +4,7 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace hy3::utf8 {
@@ -44,6 +45,8 @@ void append(std::string& out, char32_t cp) {
 namespace {
 
 std::string normalize(std::string_view text, utf8proc_option_t options) {
+    // ASCII is its own NFC, NFD, NFKC and NFKD: most text skips utf8proc's decomposition.
+    if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return std::string(text);
     utf8proc_uint8_t* result = nullptr;
     const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()), static_cast<utf8proc_ssize_t>(text.size()),
                                 &result, static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));

@@ -6,6 +6,7 @@
 #include "data/packing.h"
 #include "data/record_browser.h"
 #include "data/records.h"
+#include "data/tokenizer.h"
 #include "test_support.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -110,6 +111,55 @@ private slots:
             QFAIL("expected a rejection");
         } catch (const hy3::Error& e) {
             QVERIFY2(QString(e.what()).contains(reason), e.what());
+        }
+    }
+
+    // tokenizer.json's vocabulary and merges are read straight into the tokenizer's tables: key
+    // order and either merge form ("a b" or [a, b]) give the same tokenizer.
+    void tokenizerTablesDoNotDependOnLayout() {
+        const fs::path file = qwenTokenizer() / "tokenizer.json";
+        json doc = json::parse(hy3::readTextFile(file, hy3::kMaxTokenizerFileBytes));
+        for (json& merge : doc["model"]["merges"]) {
+            if (merge.is_string()) {
+                const std::string m = merge.get<std::string>();
+                merge = json::array({m.substr(0, m.find(' ')), m.substr(m.find(' ') + 1)});
+            } else {
+                merge = merge[0].get<std::string>() + " " + merge[1].get<std::string>();
+            }
+        }
+        const auto original = hy3::Tokenizer::load(qwenTokenizer());
+        // dump() writes keys sorted: "merges" now comes before "vocab".
+        const auto rewritten = hy3::Tokenizer::fromText(doc.dump(), json::object(), "rewritten.json");
+        const std::string text = "Hello, wörld! 12345 — 你好，世界 🙂 <|im_start|>user\nnaïve café<|im_end|>";
+        QCOMPARE(rewritten->encode(text), original->encode(text));
+        QVERIFY(original->encode(text).size() < text.size() / 2);  // merges applied, not bytes
+        QCOMPARE(rewritten->vocabSize(), original->vocabSize());
+        QCOMPARE(rewritten->tokenText(original->tokenId("Hello")), std::string("Hello"));
+    }
+
+    void malformedTokenizerJsonNamesTheField_data() {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("id not a number") << R"({"vocab": {"a": "x"}})" << "x.json: model.vocab.a: expected an integer id";
+        QTest::newRow("negative id") << R"({"vocab": {"a": -1}})" << "model.vocab.a: negative token id";
+        QTest::newRow("huge id") << R"({"vocab": {"a": 99999999999}})" << "model.vocab.a: id 99999999999 is beyond the largest supported";
+        QTest::newRow("nested vocab") << R"({"vocab": {"a": {"b": 1}}})" << "model.vocab.a: expected an integer id";
+        QTest::newRow("merge a number") << R"({"vocab": {"a": 0}, "merges": [5]})" << "model.merges[0]: expected \"a b\" or [a, b]";
+        QTest::newRow("merge without space") << R"({"vocab": {"a": 0}, "merges": ["a b", "ab"]})" << "model.merges[1]: expected \"a b\"";
+        QTest::newRow("merge of three") << R"({"vocab": {"a": 0}, "merges": [["a", "b", "c"]]})" << "model.merges[0]: expected";
+        QTest::newRow("no vocab") << R"({"merges": []})" << "x.json: model.vocab: missing or not an object";
+        QTest::newRow("cut short") << R"({"vocab": {"a": 1)" << "x.json: not valid JSON";
+    }
+
+    void malformedTokenizerJsonNamesTheField() {
+        QFETCH(QString, model);
+        QFETCH(QString, expected);
+        const std::string text = R"({"pre_tokenizer": {"type": "ByteLevel"}, "model": )" + model.toStdString() + "}";
+        try {
+            hy3::Tokenizer::fromText(text, json::object(), "x.json");
+            QFAIL("loaded a malformed tokenizer.json");
+        } catch (const hy3::Error& e) {
+            QVERIFY2(QString(e.what()).contains(expected), e.what());
         }
     }
 

@@ -8,7 +8,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
     static const std::string sample = "Hello <think>world</think> 12345   tabs\t\tand\nnewlines \xe4\xbd\xa0\xe5\xa5\xbd \xf0\x9f\x98\x80 caf\xc3\xa9 \xff\xfe end";
     try {
-        const auto tokenizer = hy3::Tokenizer::fromJson(hy3::parseJson(text, "tokenizer.json"), nlohmann::json::object(), "tokenizer.json");
+        const auto tokenizer = hy3::Tokenizer::fromText(text, nlohmann::json::object(), "tokenizer.json");
         std::vector<int32_t> ids;
         std::vector<uint32_t> offsets;
         tokenizer->encode(tokenizer->normalize(sample), ids, &offsets);
