@@ -53,6 +53,7 @@ std::string formatTrainBench(const TrainBenchResult& b) {
     if (b.ranks.size() > 1) o << ", " << b.ranks.size() << " ranks: pp " << b.pp << " x dp " << b.dp << ", ep " << b.ep;
     o << "\n";
     o << "step               " << fixed(b.stepMs, 1) << " ms  (forward, backward, clipping, AdamW, bias update)\n";
+    o << "update             " << fixed(b.updateMs, 1) << " ms  (of the step: norm, clipping, AdamW, bias update" << (b.ranks.size() > 1 ? ", rank 0" : "") << ")\n";
     o << "tokens/s           " << fixed(b.tokensPerSecond, 0) << "\n";
     o << "achieved           " << fixed(b.flopsPerSecond / 1e9, 1) << " GFLOP/s of model FLOPs (" << siUnits(b.trainingFlopsPerToken, "FLOP")
       << "/token)\n";
@@ -60,11 +61,12 @@ std::string formatTrainBench(const TrainBenchResult& b) {
     o << "MFU                " << fixed(100 * b.mfu, 1) << " % (median of per-step ratios)\n";
     o << "peak RSS           " << fixed(static_cast<double>(b.peakRssBytes) / (1 << 20), 0) << " MiB" << (b.ranks.size() > 1 ? " (the largest rank)" : "") << "\n";
     if (b.ranks.size() > 1) {
-        o << "rank  stage  dp  ep   step ms   all-to-all MB/step   peak RSS MiB\n";
+        // "grad sync ms": the data-parallel gradient all-reduce, all of it exposed (it runs after the backward).
+        o << "rank  stage  dp  ep   step ms   grad sync ms   update ms   all-to-all MB/step   peak RSS MiB\n";
         for (const RankBench& k : b.ranks) {
-            char line[128];
-            std::snprintf(line, sizeof line, "%4d  %5d  %2d  %2d  %8.1f  %19.2f  %13.0f\n", k.rank, k.stage, k.dpRank, k.epRank, k.stepMs,
-                          k.allToAllBytesPerStep / 1e6, static_cast<double>(k.peakRssBytes) / (1 << 20));
+            char line[160];
+            std::snprintf(line, sizeof line, "%4d  %5d  %2d  %2d  %8.1f  %13.1f  %10.1f  %19.2f  %13.0f\n", k.rank, k.stage, k.dpRank, k.epRank,
+                          k.stepMs, k.gradientSyncMs, k.updateMs, k.allToAllBytesPerStep / 1e6, static_cast<double>(k.peakRssBytes) / (1 << 20));
             o << line;
         }
     }
@@ -75,7 +77,7 @@ std::string trainBenchJson(const TrainBenchResult& b) {
     return json{{"source", b.source},         {"dtype", b.dtype},   {"lora_rank", b.loraRank},
                 {"seq_len", b.seqLen},        {"micro_batch", b.microBatch},
                 {"accumulation", b.accumulation}, {"threads", b.threads},
-                {"step_ms", b.stepMs},        {"tokens_per_s", b.tokensPerSecond},
+                {"step_ms", b.stepMs},        {"update_ms", b.updateMs},    {"tokens_per_s", b.tokensPerSecond},
                 {"flops_per_s", b.flopsPerSecond}, {"peak_flops_per_s", b.peakFlopsPerSecond},
                 {"mfu", b.mfu},               {"training_flops_per_token", b.trainingFlopsPerToken},
                 {"peak_rss_bytes", b.peakRssBytes},
@@ -84,7 +86,8 @@ std::string trainBenchJson(const TrainBenchResult& b) {
                      json ranks = json::array();
                      for (const RankBench& k : b.ranks)
                          ranks.push_back({{"rank", k.rank}, {"stage", k.stage}, {"dp_rank", k.dpRank}, {"ep_rank", k.epRank},
-                                          {"step_ms", k.stepMs}, {"all_to_all_bytes_per_step", k.allToAllBytesPerStep},
+                                          {"step_ms", k.stepMs}, {"gradient_sync_ms", k.gradientSyncMs}, {"update_ms", k.updateMs},
+                                          {"all_to_all_bytes_per_step", k.allToAllBytesPerStep},
                                           {"peak_rss_bytes", k.peakRssBytes}});
                      return ranks;
                  }()}}

@@ -115,10 +115,13 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     dist.expertParallel().takeAllToAllBytes();
 
     const int64_t tokens = layout.dp * r.accumulation * r.microBatch * r.seqLen;  // the whole global batch
-    std::vector<double> seconds, peak, ratio;
+    std::vector<double> seconds, peak, ratio, sync, update;
     double allToAll = 0;
     for (int i = 0; i < r.steps; ++i) {
-        std::vector<double> step{trainStep(context, batches, settings).seconds};
+        const StepResult result = trainStep(context, batches, settings);
+        sync.push_back(result.gradientSyncSeconds);
+        update.push_back(result.updateSeconds);
+        std::vector<double> step{result.seconds};
         allToAll += static_cast<double>(dist.expertParallel().takeAllToAllBytes());
         std::vector<double> rankPeak{measureMatmulGflops(2048, at::get_num_threads(), 1) * 1e9};
         // The step takes as long as its slowest rank; the peak is every rank's together.
@@ -131,11 +134,13 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     }
     // Every rank's own figures, gathered (each fills its slot of a sum).
     const int world = env.worldSize;
-    std::vector<double> rows(static_cast<size_t>(world) * 6, 0.0);
-    double* mine = rows.data() + static_cast<size_t>(env.rank) * 6;
+    constexpr size_t kFields = 8;
+    std::vector<double> rows(static_cast<size_t>(world) * kFields, 0.0);
+    double* mine = rows.data() + static_cast<size_t>(env.rank) * kFields;
     std::vector<double> own = seconds;
     mine[0] = pos.stage, mine[1] = pos.dpRank, mine[2] = pos.epRank, mine[3] = median(own) * 1e3;
     mine[4] = allToAll / r.steps, mine[5] = static_cast<double>(peakRssBytes());
+    mine[6] = median(sync) * 1e3, mine[7] = median(update) * 1e3;
     sumOver(dist.world(), rows);
 
     TrainBenchResult out;
@@ -147,6 +152,7 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     out.dtype = r.dtype;
     out.pp = layout.pp, out.dp = layout.dp, out.ep = layout.ep;
     out.stepMs = median(seconds) * 1e3;
+    out.updateMs = rows[7];  // rank 0's
     out.tokensPerSecond = static_cast<double>(tokens) / median(seconds);
     out.trainingFlopsPerToken = flopsPerToken;
     out.loraRank = r.loraRank;
@@ -154,9 +160,9 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     out.peakFlopsPerSecond = median(peak);
     out.mfu = median(ratio);
     for (int rank = 0; rank < world; ++rank) {
-        const double* row = rows.data() + static_cast<size_t>(rank) * 6;
+        const double* row = rows.data() + static_cast<size_t>(rank) * kFields;
         out.ranks.push_back({rank, static_cast<int>(row[0]), static_cast<int>(row[1]), static_cast<int>(row[2]), row[3], row[4],
-                             static_cast<uint64_t>(row[5])});
+                             row[6], row[7], static_cast<uint64_t>(row[5])});
         out.peakRssBytes = std::max(out.peakRssBytes, static_cast<uint64_t>(row[5]));
     }
     out.printer = env.rank == 0;

@@ -27,6 +27,8 @@ struct RankBench {
     int rank = 0, stage = 0, dpRank = 0, epRank = 0;
     double stepMs = 0;                 // median
     double allToAllBytesPerStep = 0;   // sent to the other expert-parallel ranks
+    double gradientSyncMs = 0;         // median; exposed: the all-reduce runs after the backward
+    double updateMs = 0;               // median: norm, clipping, AdamW, parameter sharing, bias update
     uint64_t peakRssBytes = 0;
 };
 
@@ -37,6 +39,7 @@ struct TrainBenchResult {
     std::string dtype;
     int64_t loraRank = 0;          // 0: full fine-tuning
     double stepMs = 0;             // median full step: forward, backward, clipping, AdamW, bias update
+    double updateMs = 0;           // median of the update alone (rank 0's)
     double tokensPerSecond = 0;
     double flopsPerSecond = 0;     // model FLOPs (docs/hy3-model.md formula)
     double peakFlopsPerSecond = 0; // 2048^3 fp32 matmul, same threads, timed between steps (median)

@@ -1,6 +1,11 @@
 #include "train/adamw.h"
 
+#include "model/kernels/cpu_kernels.h"
 #include "util/error.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
 
 #include <cmath>
 
@@ -37,24 +42,62 @@ AdamW::AdamW(const GradientBuffers& gradients, AdamWOptions options, const std::
     }
 }
 
-void AdamW::step(double lr, const GradientBuffers& gradients) {
+namespace {
+
+bool flatCpuFloat(const torch::Tensor& t) { return t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.is_contiguous(); }
+
+}  // namespace
+
+void AdamW::step(double lr, const GradientBuffers& gradients, double gradScale) {
     torch::NoGradGuard noGrad;
     ++steps_;
     const double b1 = options_.beta1, b2 = options_.beta2;
     const double correction1 = 1.0 - std::pow(b1, static_cast<double>(steps_));
     const double correction2 = 1.0 - std::pow(b2, static_cast<double>(steps_));
     for (Param& p : params_) {
-        const torch::Tensor grad = gradients.gradient(p.index);
-        if (!grad.defined()) continue;
+        const torch::Tensor accumulated = gradients.gradient(p.index);
+        if (!accumulated.defined()) continue;
         torch::Tensor weights = p.master.defined() ? p.master : p.param;
-        // The operation order of torch::optim::AdamW, so the two agree to the last bit.
-        if (p.decay && options_.weightDecay != 0) weights.mul_(1.0 - lr * options_.weightDecay);
-        p.expAvg.mul_(b1).add_(grad, 1.0 - b1);
-        p.expAvgSq.mul_(b2).addcmul_(grad, grad, 1.0 - b2);
-        const torch::Tensor denom = (p.expAvgSq.sqrt() / std::sqrt(correction2)).add_(options_.eps);
-        weights.addcdiv_(p.expAvg, denom, -lr / correction1);
+        const double decay = p.decay && options_.weightDecay != 0 ? 1.0 - lr * options_.weightDecay : 1.0;
+        if (flatCpuFloat(weights) && flatCpuFloat(accumulated) && flatCpuFloat(p.expAvg) && flatCpuFloat(p.expAvgSq)) {
+            // One pass over the four buffers, split over LibTorch's threads.
+            const kernels::AdamWScalars scalars{static_cast<float>(gradScale), static_cast<float>(b1), static_cast<float>(b2), static_cast<float>(decay),
+                                                static_cast<float>(-lr / correction1), static_cast<float>(std::sqrt(correction2)),
+                                                static_cast<float>(options_.eps)};
+            float* w = weights.data_ptr<float>();
+            float* m = p.expAvg.data_ptr<float>();
+            float* v = p.expAvgSq.data_ptr<float>();
+            const float* g = accumulated.data_ptr<float>();
+            at::parallel_for(0, weights.numel(), kElementsPerTask, [&](int64_t begin, int64_t end) {
+                kernels::kernels().adamwUpdate(w, m, v, g, begin, end, scalars);
+            });
+        } else {
+            // Other devices: the operation order of torch::optim::AdamW.
+            const torch::Tensor grad = gradScale == 1.0 ? accumulated : accumulated * gradScale;
+            if (decay != 1.0) weights.mul_(decay);
+            p.expAvg.mul_(b1).add_(grad, 1.0 - b1);
+            p.expAvgSq.mul_(b2).addcmul_(grad, grad, 1.0 - b2);
+            const torch::Tensor denom = (p.expAvgSq.sqrt() / std::sqrt(correction2)).add_(options_.eps);
+            weights.addcdiv_(p.expAvg, denom, -lr / correction1);
+        }
         if (p.master.defined()) p.param.copy_(p.master);
     }
+}
+
+double squaredNorm(const torch::Tensor& t) {
+    torch::NoGradGuard noGrad;
+    if (!flatCpuFloat(t)) return t.to(torch::kDouble).pow(2).sum().item<double>();
+    const float* x = t.data_ptr<float>();
+    // Fixed chunks summed in order: the same sum whatever the thread count.
+    const int64_t n = t.numel(), chunks = (n + kElementsPerTask - 1) / kElementsPerTask;
+    std::vector<double> partial(static_cast<size_t>(chunks), 0.0);
+    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c)
+            partial[static_cast<size_t>(c)] = kernels::kernels().sumOfSquares(x, c * kElementsPerTask, std::min(n, (c + 1) * kElementsPerTask));
+    });
+    double sum = 0.0;
+    for (double p : partial) sum += p;
+    return sum;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> AdamW::state() const {

@@ -1,5 +1,6 @@
 #pragma once
-// AdamW with decoupled weight decay, the same update as torch::optim::AdamW, with fp32 master
+// AdamW with decoupled weight decay, the same update as torch::optim::AdamW (on the CPU in one fused
+// pass per tensor, equal to torch's to float rounding; elsewhere torch's own ops), with fp32 master
 // weights and fp32 moments when the parameters are bf16. No weight decay on norms, biases and
 // other one-dimensional tensors. Under data parallelism (ZeRO-1) each rank's AdamW holds the
 // state of only the parameters it owns; the owners then share the updated values.
@@ -17,14 +18,21 @@ struct AdamWOptions {
     double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weightDecay = 0.0;
 };
 
+// Elements per thread task of the fused optimizer passes.
+constexpr int64_t kElementsPerTask = 1 << 15;
+
+// The sum of squares of a tensor's elements in double (a gradient norm's part): one pass on CPU fp32.
+double squaredNorm(const torch::Tensor& t);
+
 class AdamW {
 public:
     // Updates every parameter of `gradients`, or only those whose index is in `owned`.
     AdamW(const GradientBuffers& gradients, AdamWOptions options);
     AdamW(const GradientBuffers& gradients, AdamWOptions options, const std::vector<size_t>& owned);
 
-    // One update with learning rate `lr` from the accumulated gradients (which stay as they are).
-    void step(double lr, const GradientBuffers& gradients);
+    // One update with learning rate `lr` from the accumulated gradients times `gradScale` (the
+    // clipping factor, applied on the fly: the gradients stay as they are).
+    void step(double lr, const GradientBuffers& gradients, double gradScale = 1.0);
 
     int64_t stepCount() const { return steps_; }
     // Optimizer state as named tensors ("exp_avg.<param>", "exp_avg_sq.<param>", "master.<param>")

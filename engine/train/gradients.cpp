@@ -31,14 +31,6 @@ void GradientBuffers::accumulate() {
     }
 }
 
-void GradientBuffers::scale(double factor) {
-    torch::NoGradGuard noGrad;
-    for (size_t i = 0; i < params_.size(); ++i) {
-        torch::Tensor g = gradient(i);
-        if (g.defined()) g.mul_(factor);
-    }
-}
-
 void GradientBuffers::zero() {
     torch::NoGradGuard noGrad;
     for (Entry& e : params_) {

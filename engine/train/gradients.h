@@ -24,7 +24,6 @@ public:
 
     // After each micro-batch's backward: moves .grad of non-fp32 parameters into their accumulators.
     void accumulate();
-    void scale(double factor);
     void zero();
 
 private:

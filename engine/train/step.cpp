@@ -128,10 +128,13 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
     for (size_t i = M - warmup; i < M; ++i) backward(i);
     comm.finishSends();
 
+    const auto syncStarted = std::chrono::steady_clock::now();
     comm.sumGradients(ctx.gradients);
     std::vector<torch::Tensor> loads = model.loadSinceUpdate();
     comm.sumLoads(loads);
     model.setLoadSinceUpdate(loads);
+    const auto updateStarted = std::chrono::steady_clock::now();
+    r.gradientSyncSeconds = std::chrono::duration<double>(updateStarted - syncStarted).count();
 
     // Each parameter's squared norm counted once over the job: by the rank that owns its update.
     double ownedSquares = 0;
@@ -139,7 +142,7 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
         torch::NoGradGuard noGrad;
         for (size_t i : ctx.owned) {
             const torch::Tensor g = ctx.gradients.gradient(i);
-            if (g.defined()) ownedSquares += g.to(torch::kDouble).pow(2).sum().item<double>();
+            if (g.defined()) ownedSquares += squaredNorm(g);
         }
     }
     std::vector<double> sums{comm.lastStage() ? lossSum : 0.0, ownedSquares};
@@ -154,17 +157,18 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
         model.updateExpertBias(0.0);  // forget this step's load
     } else {
         // torch.nn.utils.clip_grad_norm_'s rule: scale by max_norm / (norm + 1e-6) when that is < 1.
-        if (s.gradClip > 0) {
-            const double factor = s.gradClip / (r.gradNorm + 1e-6);
-            if (factor < 1.0) ctx.gradients.scale(factor);
-        }
-        ctx.optimizer.step(s.lr, ctx.gradients);
+        // AdamW applies the factor as it reads each gradient (no pass of its own).
+        double factor = 1.0;
+        if (s.gradClip > 0) factor = std::min(1.0, s.gradClip / (r.gradNorm + 1e-6));
+        ctx.optimizer.step(s.lr, ctx.gradients, factor);
         comm.shareUpdatedParameters(ctx.gradients);
         ctx.gradients.zero();
         model.updateExpertBias(s.expertBiasUpdate);
         r.router = routerState(model, comm, loads);
     }
-    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto finished = std::chrono::steady_clock::now();
+    r.updateSeconds = std::chrono::duration<double>(finished - updateStarted).count();
+    r.seconds = std::chrono::duration<double>(finished - started).count();
     return r;
 }
 

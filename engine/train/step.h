@@ -37,6 +37,10 @@ struct StepResult {
     std::string skipReason;
     std::vector<LayerRouterState> router;  // every MoE layer of the model
     double seconds = 0;
+    // Parts of `seconds`: summing the gradients over the data-parallel replicas (after the last
+    // backward, so all of it is exposed), and the update (norm, clipping, AdamW, sharing the
+    // updated parameters, bias update).
+    double gradientSyncSeconds = 0, updateSeconds = 0;
 };
 
 // What a step works on. `comm` is a plain StepComm in one process.

@@ -76,11 +76,13 @@ private slots:
 
     void adamwEqualsLibTorchAdamW() {
         const Figures f = adamwVersusTorch(5);
-        QVERIFY2(f.at("fp32") == 0.0, qPrintable(describe(f)));  // the same operations in the same order
+        // The fused CPU pass computes torch's formula with other roundings (fused multiply-adds,
+        // float scalars): after 5 steps of updates near 1e-3, within a few float ulps of torch's.
+        QVERIFY2(f.at("fp32") < 1e-6, qPrintable(describe(f)));
         QVERIFY2(f.at("moved") > 1e-3, qPrintable(describe(f)));
-        // bf16 parameters: the fp32 master weights follow torch's AdamW exactly (given the same
+        // bf16 parameters: the fp32 master weights follow torch's AdamW as closely (given the same
         // bf16 start and gradients), and the bf16 parameters are the rounded master weights.
-        QVERIFY2(f.at("bf16_master") == 0.0, qPrintable(describe(f)));
+        QVERIFY2(f.at("bf16_master") < 1e-6, qPrintable(describe(f)));
         QVERIFY2(f.at("bf16_param_is_master") == 0.0, qPrintable(describe(f)));
     }
 

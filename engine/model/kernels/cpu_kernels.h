@@ -12,6 +12,13 @@ struct HeadLayout {
     int64_t batch, seq, heads, kvHeads, headDim;
 };
 
+// The scalars of one AdamW update (torch::optim::AdamW's formula) of a gradient scaled by
+// gradScale (clipping): per element g = g * gradScale;  w = w * decay;  m = b1 m + (1 - b1) g;
+// v = b2 v + (1 - b2) g^2;  w += step * m / (sqrt(v) / sqrtCorrection2 + eps).
+struct AdamWScalars {
+    float gradScale, beta1, beta2, decay, step, sqrtCorrection2, eps;
+};
+
 struct KernelTable {
     const char* isa;  // "avx2+fma" or "baseline"
 
@@ -52,6 +59,11 @@ struct KernelTable {
     // Rows [begin, end) of fp32 logits [*, vocab] in place: returns the summed loss of rows whose
     // target is >= 0; with `grad`, leaves softmax - onehot there (zero on ignored rows).
     double (*crossEntropyRows)(float* logits, const int64_t* targets, int64_t begin, int64_t end, int64_t vocab, bool grad);
+
+    // Optimizer passes over elements [begin, end) of flat fp32 buffers: one AdamW update of w, m
+    // and v from g in a single pass (instead of eight ATen passes), and a sum of squares in double.
+    void (*adamwUpdate)(float* w, float* m, float* v, const float* g, int64_t begin, int64_t end, AdamWScalars s);
+    double (*sumOfSquares)(const float* x, int64_t begin, int64_t end);
 };
 
 const KernelTable& kernels();

@@ -259,6 +259,26 @@ inline double crossEntropyRows(float* logits, const int64_t* targets, int64_t be
     return total;
 }
 
+inline void adamwUpdate(float* w, float* m, float* v, const float* g, int64_t begin, int64_t end, AdamWScalars s) {
+    const float b1 = s.beta1, b2 = s.beta2, c1 = 1.f - s.beta1, c2 = 1.f - s.beta2;
+#pragma omp simd
+    for (int64_t i = begin; i < end; ++i) {
+        const float grad = g[i] * s.gradScale;
+        const float mi = m[i] * b1 + c1 * grad;
+        const float vi = v[i] * b2 + c2 * (grad * grad);
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = w[i] * s.decay + s.step * (mi / (std::sqrt(vi) / s.sqrtCorrection2 + s.eps));
+    }
+}
+
+inline double sumOfSquares(const float* x, int64_t begin, int64_t end) {
+    double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = begin; i < end; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    return sum;
+}
+
 inline KernelTable table(const char* isa) {
     return KernelTable{isa,
                        rmsNormForward,
@@ -271,7 +291,9 @@ inline KernelTable table(const char* isa) {
                        qkNormRopeBackward,
                        maskedSoftmax,
                        softmaxBackward,
-                       crossEntropyRows};
+                       crossEntropyRows,
+                       adamwUpdate,
+                       sumOfSquares};
 }
 
 }  // namespace hy3::kernels::HY3_KERNEL_NS
