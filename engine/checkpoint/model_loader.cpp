@@ -4,6 +4,7 @@
 #include "checkpoint/tensor_io.h"
 #include "util/error.h"
 
+#include <algorithm>
 #include <set>
 
 namespace hy3 {
@@ -21,17 +22,35 @@ LoadReport loadModelWeights(Hy3ModelImpl& model, ModelDirectory& dir) {
     LoadReport report;
     report.tensorsSkipped = match.skipped;
     torch::NoGradGuard noGrad;
-    for (const KeyMatch& m : match.tensors) {
+    // In the order the bytes lie on disk: a cold read then streams like cat instead of seeking.
+    std::vector<const KeyMatch*> order;
+    for (const KeyMatch& m : match.tensors) order.push_back(&m);
+    std::sort(order.begin(), order.end(), [&](const KeyMatch* a, const KeyMatch* b) {
+        const auto [fileA, infoA] = dir.locate(a->key);
+        const auto [fileB, infoB] = dir.locate(b->key);
+        return fileA->path() != fileB->path() ? fileA->path() < fileB->path() : infoA->begin < infoB->begin;
+    });
+    for (const KeyMatch* match : order) {
+        const KeyMatch& m = *match;
         auto [file, info] = dir.locate(m.key);
         const KeyBinding& b = m.binding;
         torch::Tensor target = model.tensor(b.param);
-        torch::Tensor source = viewTensor(*file, *info);
-        if (m.groupedExperts) source = source.narrow(0, first, last - first);
         if (b.expert >= 0) target = target.select(0, b.expert - first);
         if (b.rowCount >= 0) target = target.narrow(0, b.rowStart, b.rowCount);
-        target.copy_(source);
-        file->release(*info);
-        report.bytesRead += static_cast<uint64_t>(source.numel()) * dtypeSize(info->dtype);
+        // A grouped tensor's expert range is one contiguous byte range of the file.
+        const uint64_t perRow = info->shape.empty() || info->shape[0] == 0 ? info->bytes() : info->bytes() / static_cast<uint64_t>(info->shape[0]);
+        const uint64_t offset = m.groupedExperts ? static_cast<uint64_t>(first) * perRow : 0;
+        const uint64_t bytes = m.groupedExperts ? static_cast<uint64_t>(last - first) * perRow : info->bytes();
+        if (target.device().is_cpu() && target.is_contiguous() && target.scalar_type() == torchDtype(info->dtype) &&
+            static_cast<uint64_t>(target.nbytes()) == bytes) {
+            file->readBytes(*info, offset, bytes, target.data_ptr());  // straight from the file, like cat
+        } else {  // another dtype or device: through a view of the mapping
+            torch::Tensor source = viewTensor(*file, *info);
+            if (m.groupedExperts) source = source.narrow(0, first, last - first);
+            target.copy_(source);
+            file->release(*info);
+        }
+        report.bytesRead += bytes;
         ++report.tensorsLoaded;
     }
     return report;

@@ -54,6 +54,10 @@ public:
     // Tells the kernel the tensor's pages may be dropped from memory (after they were copied), so
     // reading a large checkpoint does not grow the process's resident size.
     void release(const TensorInfo& tensor) const;
+    // Reads `bytes` of the tensor's data from byte `offset` on straight into `destination` with
+    // pread: one copy, with the kernel's read-ahead, and no file pages mapped into the process.
+    // Throws hy3::Error naming the file and the tensor when the range or the read fails.
+    void readBytes(const TensorInfo& tensor, uint64_t offset, uint64_t bytes, void* destination) const;
 
 private:
     SafetensorsFile() = default;
@@ -61,6 +65,7 @@ private:
 
     std::filesystem::path path_;
     const uint8_t* base_ = nullptr;
+    int fd_ = -1;  // kept open for readBytes
     uint64_t size_ = 0;
     uint64_t dataOffset_ = 0;
     std::vector<TensorInfo> tensors_;

@@ -3,6 +3,7 @@
 #include "config/tensor_names.h"
 #include "model/ops.h"
 #include "model/seeded_generator.h"
+#include "runtime/process_setup.h"
 #include "util/error.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -25,6 +26,15 @@ void truncatedNormal(torch::Tensor& target, double stdDev, at::Generator& gen) {
     values.erfinv_().mul_(stdDev * std::sqrt(2.0)).clamp_(-2 * stdDev, 2 * stdDev);
     torch::NoGradGuard noGrad;
     target.copy_(values);
+}
+
+// A zero parameter whose CPU memory is backed by huge pages where the kernel allows (see
+// adviseHugePages): filling a model of gigabytes from a checkpoint then faults in thousands of
+// pages, not millions.
+torch::Tensor parameterZeros(at::IntArrayRef shape, const torch::TensorOptions& options) {
+    torch::Tensor t = torch::empty(shape, options);
+    if (t.device().is_cpu()) adviseHugePages(t.data_ptr(), static_cast<uint64_t>(t.nbytes()));
+    return t.zero_();
 }
 
 }  // namespace
@@ -95,7 +105,7 @@ Hy3ModelImpl::Hy3ModelImpl(const ModelConfig& config, const ModelOptions& option
     const int64_t qkvRows = (c.num_attention_heads + 2 * c.num_key_value_heads) * D;
     const int64_t F = c.moe_intermediate_size, E = localExperts(), Fs = F * c.num_shared_experts;
 
-    if (holdsEmbedding()) embed_ = register_parameter(kEmbedTokens, torch::zeros({c.vocab_size, H}, opts));
+    if (holdsEmbedding()) embed_ = register_parameter(kEmbedTokens, parameterZeros({c.vocab_size, H}, opts));
     // Layers register under their model-wide index ("layers.7.qkv_proj") whichever stage holds them.
     auto list = register_module("layers", std::make_shared<torch::nn::Module>());
     layers_.resize(static_cast<size_t>(c.num_hidden_layers));
@@ -103,23 +113,23 @@ Hy3ModelImpl::Hy3ModelImpl(const ModelConfig& config, const ModelOptions& option
         auto holder = std::make_shared<torch::nn::Module>();
         Layer& L = layers_[static_cast<size_t>(i)];
         L.inputNorm = holder->register_parameter(layer_tensor::kInputNorm, torch::ones({H}, opts));
-        L.qkv = holder->register_parameter(layer_tensor::kQkvProj, torch::zeros({qkvRows, H}, opts));
+        L.qkv = holder->register_parameter(layer_tensor::kQkvProj, parameterZeros({qkvRows, H}, opts));
         L.qNorm = holder->register_parameter(layer_tensor::kQNorm, torch::ones({D}, opts));
         L.kNorm = holder->register_parameter(layer_tensor::kKNorm, torch::ones({D}, opts));
-        L.o = holder->register_parameter(layer_tensor::kOProj, torch::zeros({H, c.num_attention_heads * D}, opts));
+        L.o = holder->register_parameter(layer_tensor::kOProj, parameterZeros({H, c.num_attention_heads * D}, opts));
         L.postNorm = holder->register_parameter(layer_tensor::kPostNorm, torch::ones({H}, opts));
         if (!c.isMoeLayer(i)) {
-            L.gateUp = holder->register_parameter(layer_tensor::kGateUpProj, torch::zeros({2 * c.intermediate_size, H}, opts));
-            L.down = holder->register_parameter(layer_tensor::kDownProj, torch::zeros({H, c.intermediate_size}, opts));
+            L.gateUp = holder->register_parameter(layer_tensor::kGateUpProj, parameterZeros({2 * c.intermediate_size, H}, opts));
+            L.down = holder->register_parameter(layer_tensor::kDownProj, parameterZeros({H, c.intermediate_size}, opts));
         } else {
-            L.router = holder->register_parameter(layer_tensor::kRouter, torch::zeros({c.num_experts, H}, fp32));
+            L.router = holder->register_parameter(layer_tensor::kRouter, parameterZeros({c.num_experts, H}, fp32));
             if (c.moe_router_enable_expert_bias)
                 L.bias = holder->register_buffer(layer_tensor::kExpertBias, torch::zeros({c.num_experts}, fp32));
-            L.expertsGateUp = holder->register_parameter(layer_tensor::kExpertsGateUp, torch::zeros({E, 2 * F, H}, opts));
-            L.expertsDown = holder->register_parameter(layer_tensor::kExpertsDown, torch::zeros({E, H, F}, opts));
+            L.expertsGateUp = holder->register_parameter(layer_tensor::kExpertsGateUp, parameterZeros({E, 2 * F, H}, opts));
+            L.expertsDown = holder->register_parameter(layer_tensor::kExpertsDown, parameterZeros({E, H, F}, opts));
             if (Fs > 0) {
-                L.sharedGateUp = holder->register_parameter(layer_tensor::kSharedGateUp, torch::zeros({2 * Fs, H}, opts));
-                L.sharedDown = holder->register_parameter(layer_tensor::kSharedDown, torch::zeros({H, Fs}, opts));
+                L.sharedGateUp = holder->register_parameter(layer_tensor::kSharedGateUp, parameterZeros({2 * Fs, H}, opts));
+                L.sharedDown = holder->register_parameter(layer_tensor::kSharedDown, parameterZeros({H, Fs}, opts));
             }
             L.loadSinceUpdate = torch::zeros({c.num_experts}, torch::kLong);
         }
@@ -127,7 +137,7 @@ Hy3ModelImpl::Hy3ModelImpl(const ModelConfig& config, const ModelOptions& option
     }
     if (holdsHead()) {
         norm_ = register_parameter(kFinalNorm, torch::ones({H}, opts));
-        lmHead_ = c.tie_word_embeddings ? embed_ : register_parameter(kLmHead, torch::zeros({c.vocab_size, H}, opts));
+        lmHead_ = c.tie_word_embeddings ? embed_ : register_parameter(kLmHead, parameterZeros({c.vocab_size, H}, opts));
     }
 }
 

@@ -7,6 +7,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <fstream>
 
 namespace fs = std::filesystem;
@@ -56,6 +57,31 @@ private slots:
             QVERIFY(back.at(name).bytes == t.bytes);
             QVERIFY(back.at(name).shape == t.shape);
             QVERIFY(back.at(name).dtype == t.dtype);
+        }
+    }
+
+    // The loader's path: pread of a byte range of one tensor equals the mapped bytes, and a range
+    // outside the tensor is one error naming the file and the tensor.
+    void readBytesReadsTheTensorsRange() {
+        QTemporaryDir dir;
+        const fs::path path = fs::path(dir.path().toStdString()) / "r.safetensors";
+        std::vector<uint8_t> bytes(4096 * 3);
+        for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + 3);
+        std::map<std::string, hy3::test::RawTensor> tensors;
+        tensors["a"] = {hy3::DType::U8, {5}, {9, 9, 9, 9, 9}};
+        tensors["b"] = {hy3::DType::F32, {3, 1024}, bytes};
+        hy3::test::writeRaw(path, tensors);
+        auto file = hy3::SafetensorsFile::open(path);
+        const hy3::TensorInfo& b = file->at("b");
+        std::vector<uint8_t> out(4096);
+        file->readBytes(b, 4096, 4096, out.data());  // the second row
+        QVERIFY(std::equal(out.begin(), out.end(), bytes.begin() + 4096));
+        QVERIFY(std::equal(out.begin(), out.end(), file->data(b) + 4096));
+        try {
+            file->readBytes(b, 8192, 4097, out.data());
+            QFAIL("read past the tensor");
+        } catch (const hy3::Error& e) {
+            QVERIFY2(QString(e.what()).contains("r.safetensors: b: read of bytes [8192, 12289)"), e.what());
         }
     }
 
