@@ -3,6 +3,7 @@
 set(HY3_ENGINE_PLAIN_SOURCES
   util/atomic_file.cpp
   util/format.cpp
+  util/huge_pages.cpp
   util/json_fields.cpp
   config/model_config.cpp
   config/model_cost.cpp

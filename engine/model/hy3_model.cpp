@@ -3,8 +3,8 @@
 #include "config/tensor_names.h"
 #include "model/ops.h"
 #include "model/seeded_generator.h"
-#include "runtime/process_setup.h"
 #include "util/error.h"
+#include "util/huge_pages.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

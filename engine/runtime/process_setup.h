@@ -15,12 +15,6 @@ void keepFreedMemoryForReuse();
 // writer reports as an error naming its file, instead of SIGXFSZ killing the process mid-save.
 void reportFileSizeLimitAsError();
 
-// Asks the kernel to back the 2 MiB-aligned part of [data, data + bytes) with huge pages
-// (transparent huge pages in their "madvise" mode, the common default): a model of gigabytes then
-// takes a few thousand page faults to fill instead of a million, and its weights fewer TLB misses.
-// Call it before the memory is first touched; it changes nothing where huge pages are off.
-void adviseHugePages(void* data, uint64_t bytes);
-
 // Maximum resident set size of this process so far, in bytes.
 uint64_t peakRssBytes();
 
