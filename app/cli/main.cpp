@@ -20,18 +20,21 @@
 
 namespace {
 
-bool runsWithoutTorch(int argc, char** argv) {
-    static const std::set<std::string> commands{"tokenize", "render", "prepare", "data-stats", "plan", "model-info"};
-    return argc > 1 && commands.count(argv[1]) > 0;
-}
+// The commands main() registers below.
+const std::set<std::string> kTorchFreeCommands{"tokenize", "render", "prepare", "data-stats", "plan", "model-info"};
+
+bool runsWithoutTorch(int argc, char** argv) { return argc > 1 && kTorchFreeCommands.count(argv[1]) > 0; }
 
 int handOverToTorch(char** argv) {
     std::error_code ec;
     const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
     const std::string torch = (self.parent_path() / "hy3-torch").string();
     ::execv(torch.c_str(), argv);
-    std::cerr << "error: " << torch << ": cannot start (" << std::strerror(errno)
-              << "); hy3 runs every command but tokenize, render, prepare, data-stats, plan and model-info through it\n";
+    const int error = errno;
+    std::string names;
+    for (const std::string& name : kTorchFreeCommands) names += (names.empty() ? "" : ", ") + name;
+    std::cerr << "error: " << torch << ": cannot start (" << std::strerror(error) << "); hy3 runs every command but " << names
+              << " through it\n";
     return 1;
 }
 

@@ -152,7 +152,6 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     out.dtype = r.dtype;
     out.pp = layout.pp, out.dp = layout.dp, out.ep = layout.ep;
     out.stepMs = median(seconds) * 1e3;
-    out.updateMs = rows[7];  // rank 0's
     out.tokensPerSecond = static_cast<double>(tokens) / median(seconds);
     out.trainingFlopsPerToken = flopsPerToken;
     out.loraRank = r.loraRank;
@@ -165,6 +164,7 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
                              row[6], row[7], static_cast<uint64_t>(row[5])});
         out.peakRssBytes = std::max(out.peakRssBytes, static_cast<uint64_t>(row[5]));
     }
+    out.updateMs = out.ranks.front().updateMs;  // rank 0's
     out.printer = env.rank == 0;
     return out;
 }

@@ -23,16 +23,23 @@ LoadReport loadModelWeights(Hy3ModelImpl& model, ModelDirectory& dir) {
     report.tensorsSkipped = match.skipped;
     torch::NoGradGuard noGrad;
     // In the order the bytes lie on disk: a cold read then streams like cat instead of seeking.
-    std::vector<const KeyMatch*> order;
-    for (const KeyMatch& m : match.tensors) order.push_back(&m);
-    std::sort(order.begin(), order.end(), [&](const KeyMatch* a, const KeyMatch* b) {
-        const auto [fileA, infoA] = dir.locate(a->key);
-        const auto [fileB, infoB] = dir.locate(b->key);
-        return fileA->path() != fileB->path() ? fileA->path() < fileB->path() : infoA->begin < infoB->begin;
-    });
-    for (const KeyMatch* match : order) {
-        const KeyMatch& m = *match;
+    struct Located {
+        const KeyMatch* match;
+        std::shared_ptr<SafetensorsFile> file;
+        const TensorInfo* info;
+    };
+    std::vector<Located> order;
+    for (const KeyMatch& m : match.tensors) {
         auto [file, info] = dir.locate(m.key);
+        order.push_back({&m, std::move(file), info});
+    }
+    std::sort(order.begin(), order.end(), [](const Located& a, const Located& b) {
+        return a.file->path() != b.file->path() ? a.file->path() < b.file->path() : a.info->begin < b.info->begin;
+    });
+    for (const Located& located : order) {
+        const KeyMatch& m = *located.match;
+        const std::shared_ptr<SafetensorsFile>& file = located.file;
+        const TensorInfo* info = located.info;
         const KeyBinding& b = m.binding;
         torch::Tensor target = model.tensor(b.param);
         if (b.expert >= 0) target = target.select(0, b.expert - first);

@@ -403,11 +403,15 @@ struct Tokenizer::Impl {
 };
 
 void Tokenizer::Impl::bpe(std::string_view piece, uint32_t at, std::vector<int32_t>& ids, std::vector<uint32_t>* offsets) const {
-    const std::string key(piece);  // pieces are short: mostly no allocation
+    if (piece.size() > kCachedPieceBytes) {  // never cached: no key to build
+        bpeUncached(piece).appendTo(at, ids, offsets);
+        return;
+    }
+    const std::string key(piece);  // at most kCachedPieceBytes: mostly no allocation
     if (cache.append(key, at, ids, offsets)) return;
     const BpeResult result = bpeUncached(piece);
     result.appendTo(at, ids, offsets);
-    if (piece.size() <= kCachedPieceBytes) cache.put(key, result);
+    cache.put(key, result);
 }
 
 BpeResult Tokenizer::Impl::bpeUncached(std::string_view piece) const {

@@ -2,7 +2,6 @@
 
 #include "util/error.h"
 
-
 namespace hy3 {
 using json = nlohmann::json;
 
