@@ -50,8 +50,10 @@ void addBenchTrain(CLI::App& bench, Action& action) {
     cmd->add_flag("--activation-checkpointing", req->activationCheckpointing, "recompute each block in backward");
     cmd->add_option("--layout", req->layout, "pp=N,dp=N,ep=N: run under hy3 launch with pp x dp ranks");
     cmd->add_option("--lora-rank", req->loraRank, "LoRA of this rank on every module (experts included) on a frozen base; 0: full");
+    auto* afterBackward = cmd->add_flag("--sync-after-backward", "sum the gradients only after the backward (to measure the overlap)");
     cmd->add_flag("--json", *json, "print one JSON object");
-    cmd->callback([&action, req, json, preset, model] {
+    cmd->callback([&action, req, json, preset, model, afterBackward] {
+        req->overlapGradientSync = afterBackward->count() == 0;
         if (preset->count() + model->count() == 0) throw CLI::RequiredError("--preset or --model");
         action = [req, json] {
             const api::TrainBenchResult r = api::benchTrain(*req);

@@ -61,12 +61,16 @@ std::string formatTrainBench(const TrainBenchResult& b) {
     o << "MFU                " << fixed(100 * b.mfu, 1) << " % (median of per-step ratios)\n";
     o << "peak RSS           " << fixed(static_cast<double>(b.peakRssBytes) / (1 << 20), 0) << " MiB" << (b.ranks.size() > 1 ? " (the largest rank)" : "") << "\n";
     if (b.ranks.size() > 1) {
-        // "grad sync ms": the data-parallel gradient all-reduce, all of it exposed (it runs after the backward).
-        o << "rank  stage  dp  ep   step ms   grad sync ms   update ms   all-to-all MB/step   peak RSS MiB\n";
+        // "grad sync ms": the part of the data-parallel gradient sum left after the backward (exposed);
+        // "early": of the gradient buckets, those whose sum started while the backward ran.
+        o << "gradient sum       " << (b.overlapGradientSync ? "overlapped with the last backward, in buckets" : "after the backward (--sync-after-backward)") << "\n";
+        o << "rank  stage  dp  ep   step ms   grad sync ms    early   update ms   all-to-all MB/step   peak RSS MiB\n";
         for (const RankBench& k : b.ranks) {
-            char line[160];
-            std::snprintf(line, sizeof line, "%4d  %5d  %2d  %2d  %8.1f  %13.1f  %10.1f  %19.2f  %13.0f\n", k.rank, k.stage, k.dpRank, k.epRank,
-                          k.stepMs, k.gradientSyncMs, k.updateMs, k.allToAllBytesPerStep / 1e6, static_cast<double>(k.peakRssBytes) / (1 << 20));
+            char line[180];
+            const std::string early = std::to_string(k.bucketsOverlapped) + "/" + std::to_string(k.buckets);
+            std::snprintf(line, sizeof line, "%4d  %5d  %2d  %2d  %8.1f  %13.1f  %7s  %10.1f  %19.2f  %13.0f\n", k.rank, k.stage, k.dpRank, k.epRank,
+                          k.stepMs, k.gradientSyncMs, early.c_str(), k.updateMs, k.allToAllBytesPerStep / 1e6,
+                          static_cast<double>(k.peakRssBytes) / (1 << 20));
             o << line;
         }
     }
@@ -82,11 +86,14 @@ std::string trainBenchJson(const TrainBenchResult& b) {
                 {"mfu", b.mfu},               {"training_flops_per_token", b.trainingFlopsPerToken},
                 {"peak_rss_bytes", b.peakRssBytes},
                 {"layout", {{"pp", b.pp}, {"dp", b.dp}, {"ep", b.ep}}},
+                {"overlap_gradient_sync", b.overlapGradientSync},
                 {"ranks", [&] {
                      json ranks = json::array();
                      for (const RankBench& k : b.ranks)
                          ranks.push_back({{"rank", k.rank}, {"stage", k.stage}, {"dp_rank", k.dpRank}, {"ep_rank", k.epRank},
-                                          {"step_ms", k.stepMs}, {"gradient_sync_ms", k.gradientSyncMs}, {"update_ms", k.updateMs},
+                                          {"step_ms", k.stepMs}, {"gradient_sync_ms", k.gradientSyncMs}, {"gradient_buckets", k.buckets},
+                                          {"buckets_overlapped", k.bucketsOverlapped},
+                                          {"update_ms", k.updateMs},
                                           {"all_to_all_bytes_per_step", k.allToAllBytesPerStep},
                                           {"peak_rss_bytes", k.peakRssBytes}});
                      return ranks;

@@ -111,16 +111,19 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     settings.lr = 1e-5;
     settings.gradClip = 1.0;
     settings.expertBiasUpdate = 1e-3;
+    settings.overlapGradientSync = r.overlapGradientSync;
     for (int i = 0; i < r.warmup; ++i) trainStep(context, batches, settings);
     dist.expertParallel().takeAllToAllBytes();
 
     const int64_t tokens = layout.dp * r.accumulation * r.microBatch * r.seqLen;  // the whole global batch
     std::vector<double> seconds, peak, ratio, sync, update;
     double allToAll = 0;
+    GradientSumStats buckets;
     for (int i = 0; i < r.steps; ++i) {
         const StepResult result = trainStep(context, batches, settings);
         sync.push_back(result.gradientSyncSeconds);
         update.push_back(result.updateSeconds);
+        buckets = result.gradientSum;
         std::vector<double> step{result.seconds};
         allToAll += static_cast<double>(dist.expertParallel().takeAllToAllBytes());
         std::vector<double> rankPeak{measureMatmulGflops(2048, at::get_num_threads(), 1) * 1e9};
@@ -134,13 +137,13 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     }
     // Every rank's own figures, gathered (each fills its slot of a sum).
     const int world = env.worldSize;
-    constexpr size_t kFields = 8;
+    constexpr size_t kFields = 10;
     std::vector<double> rows(static_cast<size_t>(world) * kFields, 0.0);
     double* mine = rows.data() + static_cast<size_t>(env.rank) * kFields;
     std::vector<double> own = seconds;
     mine[0] = pos.stage, mine[1] = pos.dpRank, mine[2] = pos.epRank, mine[3] = median(own) * 1e3;
     mine[4] = allToAll / r.steps, mine[5] = static_cast<double>(peakRssBytes());
-    mine[6] = median(sync) * 1e3, mine[7] = median(update) * 1e3;
+    mine[6] = median(sync) * 1e3, mine[7] = median(update) * 1e3, mine[8] = buckets.buckets, mine[9] = buckets.startedEarly;
     sumOver(dist.world(), rows);
 
     TrainBenchResult out;
@@ -155,13 +158,14 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     out.tokensPerSecond = static_cast<double>(tokens) / median(seconds);
     out.trainingFlopsPerToken = flopsPerToken;
     out.loraRank = r.loraRank;
+    out.overlapGradientSync = r.overlapGradientSync;
     out.flopsPerSecond = out.trainingFlopsPerToken * out.tokensPerSecond;
     out.peakFlopsPerSecond = median(peak);
     out.mfu = median(ratio);
     for (int rank = 0; rank < world; ++rank) {
         const double* row = rows.data() + static_cast<size_t>(rank) * kFields;
         out.ranks.push_back({rank, static_cast<int>(row[0]), static_cast<int>(row[1]), static_cast<int>(row[2]), row[3], row[4],
-                             row[6], row[7], static_cast<uint64_t>(row[5])});
+                             row[6], static_cast<int>(row[8]), static_cast<int>(row[9]), row[7], static_cast<uint64_t>(row[5])});
         out.peakRssBytes = std::max(out.peakRssBytes, static_cast<uint64_t>(row[5]));
     }
     out.updateMs = out.ranks.front().updateMs;  // rank 0's

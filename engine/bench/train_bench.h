@@ -20,6 +20,7 @@ struct TrainBenchRequest {
     bool activationCheckpointing = false;
     std::string layout;          // "pp=2,dp=2,ep=2" (any omitted: 1); run the ranks with hy3 launch
     int64_t loraRank = 0;        // > 0: LoRA of this rank on every module (routed experts included), the base frozen
+    bool overlapGradientSync = true;  // false: the gradient sum waits for the end of the backward
 };
 
 // One rank's figures in a distributed benchmark.
@@ -27,7 +28,8 @@ struct RankBench {
     int rank = 0, stage = 0, dpRank = 0, epRank = 0;
     double stepMs = 0;                 // median
     double allToAllBytesPerStep = 0;   // sent to the other expert-parallel ranks
-    double gradientSyncMs = 0;         // median; exposed: the all-reduce runs after the backward
+    double gradientSyncMs = 0;         // median of the gradient sum left after the backward (exposed)
+    int buckets = 0, bucketsOverlapped = 0;  // gradient buckets, and those whose sum started during the backward (last step)
     double updateMs = 0;               // median: norm, clipping, AdamW, parameter sharing, bias update
     uint64_t peakRssBytes = 0;
 };
@@ -38,6 +40,7 @@ struct TrainBenchResult {
     int threads = 0;
     std::string dtype;
     int64_t loraRank = 0;          // 0: full fine-tuning
+    bool overlapGradientSync = true;
     double stepMs = 0;             // median full step: forward, backward, clipping, AdamW, bias update
     double updateMs = 0;           // median of the update alone (rank 0's)
     double tokensPerSecond = 0;

@@ -171,7 +171,10 @@ LayoutPlanResult planLayouts(const ModelConfig& c, const PlanSettings& s) {
             e.fits = e.memory.total(false) <= s.deviceMemoryBytes;
             e.fitsCheckpointed = e.memory.total(true) <= s.deviceMemoryBytes;
 
-            // Time: compute shared by every device, the pipeline bubble, and communication not overlapped.
+            // Time: compute shared by every device, the pipeline bubble, and communication not
+            // overlapped. The gradient all-reduce runs during the last micro-batch's backward
+            // (two thirds of its compute; with checkpointing the recomputed forward too) and shows
+            // only where it outlasts it; the rest of the communication is exposed.
             const double tokensPerStep = static_cast<double>(globalBatch * s.seqLen);
             const double compute = tokensPerStep * trainingFlopsPerToken(c, s.seqLen) / static_cast<double>(s.devices) / s.achievedFlopsPerSecond;
             const double microBatches = static_cast<double>(globalBatch) / static_cast<double>(dp * s.microBatch);
@@ -190,19 +193,21 @@ LayoutPlanResult planLayouts(const ModelConfig& c, const PlanSettings& s) {
                 moeLayersOnStage = std::max(moeLayersOnStage, moe);
             }
             const double edp = static_cast<double>(dp / ep);
+            const double gradientBytes = largestStageParams * 4 * 2 * (static_cast<double>(dp) - 1) / static_cast<double>(dp) +
+                                         largestStageExperts * 4 * 2 * (edp - 1) / edp;  // ring all-reduce of fp32 gradients
             double bytes = 0;
-            bytes += largestStageParams * 4 * 2 * (static_cast<double>(dp) - 1) / static_cast<double>(dp);  // gradient all-reduce
-            bytes += largestStageExperts * 4 * 2 * (edp - 1) / edp;
-            bytes += (largestStageParams + largestStageExperts) * w;                                          // ZeRO-1 parameter sharing
+            bytes += (largestStageParams + largestStageExperts) * w;                        // ZeRO-1 parameter sharing
             const double tokensPerRank = tokensPerStep / static_cast<double>(dp);
             e.allToAllBytesPerStep = ep > 1 ? tokensPerRank * static_cast<double>(c.num_experts_per_tok * c.hidden_size) * w * 4 *
                                                   moeLayersOnStage * (static_cast<double>(ep) - 1) / static_cast<double>(ep)
                                             : 0;
             bytes += e.allToAllBytesPerStep;
             bytes += pp > 1 ? tokensPerRank * static_cast<double>(c.hidden_size) * w * 2 : 0;  // activations and their gradients between stages
-            const double communication = bytes / s.linkBytesPerSecond;
-            e.stepSeconds = compute * bubble + communication;
-            e.stepSecondsCheckpointed = compute * (4.0 / 3.0) * bubble + communication;  // the forward runs twice
+            const double communication = bytes / s.linkBytesPerSecond, gradientSum = gradientBytes / s.linkBytesPerSecond;
+            const double lastBackward = compute / microBatches * (2.0 / 3.0), lastBackwardCheckpointed = compute / microBatches;
+            e.stepSeconds = compute * bubble + communication + std::max(0.0, gradientSum - lastBackward);
+            e.stepSecondsCheckpointed = compute * (4.0 / 3.0) * bubble + communication +  // the forward runs twice
+                                        std::max(0.0, gradientSum - lastBackwardCheckpointed);
             result.layouts.push_back(e);
         }
     }

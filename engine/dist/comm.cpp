@@ -63,6 +63,14 @@ void Comm::allReduceSum(const std::vector<torch::Tensor>& tensors) {
     });
 }
 
+std::function<void()> Comm::startAllReduceSum(const torch::Tensor& tensor) {
+    if (size() == 1) return [] {};
+    std::vector<torch::Tensor> buffer{tensor};
+    c10::intrusive_ptr<c10d::Work> work;
+    guarded(name_, "all-reduce", [&] { work = impl_->backend->allreduce(buffer); });
+    return [work, name = name_] { guarded(name, "all-reduce", [&] { work->wait(); }); };
+}
+
 void Comm::allReduceMax(torch::Tensor& tensor) {
     if (size() == 1) return;
     std::vector<torch::Tensor> buffer{tensor};

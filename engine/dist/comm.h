@@ -4,6 +4,7 @@
 // vanished, a timeout) come back as hy3::Error naming the group and the operation.
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ public:
     // Sums in place across the group. Tensors of any shapes: they travel as one flat buffer per dtype.
     void allReduceSum(const std::vector<torch::Tensor>& tensors);
     void allReduceMax(torch::Tensor& tensor);
+    // Starts summing one dense tensor in place and returns at once; the returned function waits
+    // for the sum (the tensor must not be touched until then). Every member must start the same
+    // tensors in the same order.
+    std::function<void()> startAllReduceSum(const torch::Tensor& tensor);
     // Copies `root`'s tensors (group rank) to every member, in place.
     void broadcast(const std::vector<torch::Tensor>& tensors, int root);
     // Copies `root`'s string to every member.

@@ -15,20 +15,6 @@ using torch::autograd::variable_list;
 int activationTag(int microBatch) { return 2 * microBatch; }
 int gradientTag(int microBatch) { return 2 * microBatch + 1; }
 
-// Up to this many bytes of gradients travel in one all-reduce (bounds the extra memory).
-constexpr int64_t kBucketBytes = 64 << 20;
-
-void sumInBuckets(Comm& comm, const std::vector<torch::Tensor>& tensors) {
-    std::vector<torch::Tensor> bucket;
-    int64_t bytes = 0;
-    for (const torch::Tensor& t : tensors) {
-        bucket.push_back(t);
-        bytes += t.numel() * t.element_size();
-        if (bytes >= kBucketBytes) comm.allReduceSum(bucket), bucket.clear(), bytes = 0;
-    }
-    comm.allReduceSum(bucket);
-}
-
 // all-to-all as an autograd function: the backward sends the gradients back the way rows came.
 struct AllToAllFunction : torch::autograd::Function<AllToAllFunction> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& rows, int64_t commAddress, std::vector<int64_t> send,
@@ -144,13 +130,15 @@ void DistStepComm::sumOverReplicas(std::vector<double>& values) { sumOver(dist_.
 
 void DistStepComm::sumOverWorld(std::vector<double>& values) { sumOver(dist_.world(), values); }
 
-void DistStepComm::sumGradients(GradientBuffers& g) {
-    torch::NoGradGuard noGrad;
-    std::vector<torch::Tensor> replicated, experts;
-    for (size_t i = 0; i < g.size(); ++i) (isRoutedExpert(g.name(i)) ? experts : replicated).push_back(g.gradientOrZeros(i));
-    sumInBuckets(dist_.dataParallel(), replicated);
-    sumInBuckets(dist_.expertData(), experts);
+GradientSync& DistStepComm::syncFor(GradientBuffers& g) {
+    const bool same = sync_ && &sync_->gradients() == &g && g.size() == sync_->gradients().size();
+    if (!same) sync_ = std::make_unique<GradientSync>(g, dist_.dataParallel(), dist_.expertData());
+    return *sync_;
 }
+
+void DistStepComm::beforeLastBackward(GradientBuffers& g) { syncFor(g).arm(); }
+
+GradientSumStats DistStepComm::sumGradients(GradientBuffers& g) { return syncFor(g).finish(); }
 
 void DistStepComm::sumLoads(std::vector<torch::Tensor>& loads) { dist_.dataParallel().allReduceSum(loads); }
 

@@ -1,8 +1,9 @@
 #pragma once
 // The distributed side of a training step: StepComm over the mesh's process groups (pipeline
-// send/receive, data-parallel and expert-data-parallel gradient sums, ZeRO-1 ownership and
+// send/receive, data-parallel and expert-data-parallel gradient sums (overlapped with the backward), ZeRO-1 ownership and
 // parameter sharing, router load sums) and ExpertExchange over the expert-parallel group.
 #include "dist/distributed.h"
+#include "dist/gradient_sync.h"
 #include "model/expert_exchange.h"
 #include "train/step_comm.h"
 
@@ -26,7 +27,8 @@ public:
 
     void sumOverReplicas(std::vector<double>& values) override;
     void sumOverWorld(std::vector<double>& values) override;
-    void sumGradients(GradientBuffers& gradients) override;
+    void beforeLastBackward(GradientBuffers& gradients) override;
+    GradientSumStats sumGradients(GradientBuffers& gradients) override;
     void sumLoads(std::vector<torch::Tensor>& loads) override;
     std::vector<size_t> ownedParameters(const GradientBuffers& gradients) override;
     void shareUpdatedParameters(const GradientBuffers& gradients) override;
@@ -36,7 +38,11 @@ private:
     // Which rank of its replica group updates each parameter (routed experts: expert-data group).
     void assignOwners(const GradientBuffers& gradients);
 
+    // The overlapped gradient sum, made for the first GradientBuffers it sees.
+    GradientSync& syncFor(GradientBuffers& gradients);
+
     Distributed& dist_;
+    std::unique_ptr<GradientSync> sync_;
     std::vector<int> owner_;  // per parameter, the owning rank within its replica group
 };
 

@@ -23,12 +23,15 @@ torch::Tensor GradientBuffers::gradientOrZeros(size_t i) {
 }
 
 void GradientBuffers::accumulate() {
+    for (size_t i = 0; i < params_.size(); ++i) accumulate(i);
+}
+
+void GradientBuffers::accumulate(size_t i) {
+    Entry& e = params_[i];
+    if (!e.accumulator.defined() || !e.param.grad().defined()) return;
     torch::NoGradGuard noGrad;
-    for (Entry& e : params_) {
-        if (!e.accumulator.defined() || !e.param.grad().defined()) continue;
-        e.accumulator.add_(e.param.grad().to(torch::kFloat));
-        e.param.mutable_grad() = torch::Tensor();
-    }
+    e.accumulator.add_(e.param.grad().to(torch::kFloat));
+    e.param.mutable_grad() = torch::Tensor();
 }
 
 void GradientBuffers::zero() {

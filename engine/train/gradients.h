@@ -24,6 +24,8 @@ public:
 
     // After each micro-batch's backward: moves .grad of non-fp32 parameters into their accumulators.
     void accumulate();
+    // The same for parameter i alone (as soon as its gradient of this backward is complete).
+    void accumulate(size_t i);
     void zero();
 
 private:

@@ -105,6 +105,7 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
     };
     auto backward = [&](size_t i) {
         InFlight& f = inFlight[i];
+        if (i + 1 == batches.size() && s.overlapGradientSync) comm.beforeLastBackward(ctx.gradients);
         if (comm.lastStage()) {
             f.loss.backward();
         } else {
@@ -129,7 +130,7 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
     comm.finishSends();
 
     const auto syncStarted = std::chrono::steady_clock::now();
-    comm.sumGradients(ctx.gradients);
+    r.gradientSum = comm.sumGradients(ctx.gradients);
     std::vector<torch::Tensor> loads = model.loadSinceUpdate();
     comm.sumLoads(loads);
     model.setLoadSinceUpdate(loads);

@@ -20,6 +20,7 @@ struct StepSettings {
     double gradClip = 0;          // 0: no clipping
     double expertBiasUpdate = 0;  // aux-loss-free balancing factor
     bool injectNan = false;       // fault injection: this step's loss becomes NaN
+    bool overlapGradientSync = true;  // false: sum the gradients only after the backward (to compare)
 };
 
 // One MoE layer after the step: the load of the whole global batch and the bias after the update.
@@ -37,10 +38,11 @@ struct StepResult {
     std::string skipReason;
     std::vector<LayerRouterState> router;  // every MoE layer of the model
     double seconds = 0;
-    // Parts of `seconds`: summing the gradients over the data-parallel replicas (after the last
-    // backward, so all of it is exposed), and the update (norm, clipping, AdamW, sharing the
-    // updated parameters, bias update).
+    // Parts of `seconds`: the gradient sum over the data-parallel replicas left after the last
+    // backward (the part the backward did not hide), and the update (norm, clipping, AdamW,
+    // sharing the updated parameters, bias update).
     double gradientSyncSeconds = 0, updateSeconds = 0;
+    GradientSumStats gradientSum;
 };
 
 // What a step works on. `comm` is a plain StepComm in one process.

@@ -10,6 +10,12 @@
 
 namespace hy3 {
 
+// How one step's gradient sum went on this rank.
+struct GradientSumStats {
+    int buckets = 0;       // all-reduces of gradient buckets
+    int startedEarly = 0;  // of them, started while the last backward still ran
+};
+
 class StepComm {
 public:
     virtual ~StepComm() = default;
@@ -29,9 +35,12 @@ public:
     virtual void sumOverReplicas(std::vector<double>&) {}
     // Sums over every rank (loss pieces, squared gradient norms of owned parameters).
     virtual void sumOverWorld(std::vector<double>&) {}
+    // Called before the step's last backward: from then on, gradients may start their sum over
+    // the replicas as soon as the backward completes them.
+    virtual void beforeLastBackward(GradientBuffers&) {}
     // Sums gradients over the ranks holding the same parameters: every replica of the stage for
     // replicated tensors, the expert-data-parallel group for routed experts.
-    virtual void sumGradients(GradientBuffers&) {}
+    virtual GradientSumStats sumGradients(GradientBuffers&) { return {}; }
     // Router load of this stage's MoE layers, summed over the replicas that share the router.
     virtual void sumLoads(std::vector<torch::Tensor>&) {}
     // Which parameters this rank updates and keeps optimizer state for (ZeRO-1): all here.

@@ -217,6 +217,36 @@ private slots:
             }
         QVERIFY(checked > 0);
     }
+
+    // The gradient all-reduce runs during the last micro-batch's backward: a slower link costs it
+    // nothing while the backward is longer, and all of it once the backward is short. The ZeRO-1
+    // parameter sharing after the update always shows.
+    void plannerHidesTheGradientSumBehindTheBackward() {
+        const ModelConfig c = preset("hy3-cpu-256");
+        PlanSettings s;
+        s.device = "cpu";
+        s.dtype = "fp32";
+        s.seqLen = 256;
+        s.microBatch = 4;
+        s.globalBatch = 8;
+        s.devices = 2;
+        const double params = static_cast<double>(countParameters(c).total);
+        const double sharing = params * 4, gradients = params * 4 * 2 / 2;  // bytes: fp32, ring all-reduce over 2
+        auto stepOfDp2 = [&](double flops, double link) {
+            s.achievedFlopsPerSecond = flops;
+            s.linkBytesPerSecond = link;
+            for (const LayoutEstimate& e : planLayouts(c, s).layouts)
+                if (e.layout.pp == 1 && e.layout.dp == 2 && e.layout.ep == 1) return e.stepSeconds;
+            return -1.0;
+        };
+        const double link = 1e9;
+        // Slow compute: the backward hides the gradients; halving the link adds the sharing only.
+        const double hidden = stepOfDp2(1e6, link / 2) - stepOfDp2(1e6, link);
+        QVERIFY2(std::abs(hidden - sharing / link) < 1e-9 * stepOfDp2(1e6, link), qPrintable(QString::number(hidden)));
+        // Fast compute: nothing hides the gradients.
+        const double exposed = stepOfDp2(1e18, link / 2) - stepOfDp2(1e18, link);
+        QVERIFY2(std::abs(exposed - (sharing + gradients) / link) < 1e-6 * exposed, qPrintable(QString::number(exposed)));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestDistPlan)

@@ -316,6 +316,12 @@ private slots:
         QCOMPARE(b["ranks"].size(), size_t(ranks));
         if (layout.contains("ep=2"))
             for (const json& r : b["ranks"]) QVERIFY(r["all_to_all_bytes_per_step"].get<double>() > 0);
+        // With replicas, the gradient sum starts during the backward, bucket by bucket.
+        if (layout.contains("dp=2"))
+            for (const json& r : b["ranks"]) {
+                const int early = r["buckets_overlapped"].get<int>(), buckets = r["gradient_buckets"].get<int>();
+                QVERIFY2(early > 0 && early <= buckets, qPrintable(QString("%1 of %2 buckets started during the backward").arg(early).arg(buckets)));
+            }
 
         const int dp = layout.contains("dp=2") ? 2 : 1;
         const auto planned = runHy3({"plan", "--model", "hy3-cpu-256", "--gpus", QString::number(ranks), "--gpu-mem", "8", "--device", "cpu",
