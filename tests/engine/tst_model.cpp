@@ -2,10 +2,15 @@
 // ATen, the model against the eager reference, activation checkpointing, packing, padding, bf16,
 // the chunked loss, logits_to_keep, initialisation, the expert-bias update, the auxiliary loss and
 // expert-range loading. The torch side lives in tests/torch/model_checks.cpp.
+#include "model/kernels/cpu_kernels.h"
 #include "model_checks.h"
 #include "test_support.h"
 
 #include <QtTest>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 using namespace hy3::checks;
 
@@ -30,6 +35,24 @@ private slots:
             for (const auto& [name, value] : d) QVERIFY2(value < 1e-5, qPrintable(describe(d)));
         }
     }
+
+#if defined(__x86_64__) || defined(__i386__)
+    // Inside the kernels a denormal counts as zero (a denormal operand costs x86 a microcode
+    // assist per instruction, and the vectorised silu met one in every lane); the caller's
+    // floating-point mode is the same afterwards.
+    void kernelsFlushDenormalsAndKeepTheCallersMode() {
+        const unsigned before = _mm_getcsr();
+        float h[16], a[8];
+        for (int i = 0; i < 16; ++i) h[i] = 1.f;  // gate | up
+        const float weight[1] = {1e-39f};         // a denormal: w * silu(1) * 1 would be one too
+        hy3::kernels::kernels().weightedSwigluForward(h, weight, a, 0, 1, 8);
+        for (float v : a) QCOMPARE(v, 0.f);
+        QCOMPARE(_mm_getcsr(), before);
+        const float normal[1] = {2.f};
+        hy3::kernels::kernels().weightedSwigluForward(h, normal, a, 0, 1, 8);
+        QVERIFY(std::abs(a[0] - 2.f / (1.f + std::exp(-1.f))) < 1e-6f);
+    }
+#endif
 
     void fusedKernelsEqualAtenPath() {
         const Differences d = fusedVersusAten(fixtureDir());
