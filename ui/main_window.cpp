@@ -9,6 +9,7 @@
 #include "pages/project_page.h"
 #include "project_session.h"
 #include "recent_files.h"
+#include "run_monitor.h"
 
 #include <QAction>
 #include <QApplication>
@@ -62,6 +63,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), session_(new Proj
     connect(session_, &ProjectSession::fileChanged, this, &MainWindow::refreshTitle);
     connect(session_, &ProjectSession::changed, this, &MainWindow::refreshTitle);
     connect(session_, &ProjectSession::projectReplaced, this, &MainWindow::refreshTitle);
+    connect(session_, &ProjectSession::problemsChanged, this, &MainWindow::refreshTitle);
     resize(1200, 800);
     refreshTitle();
 }
@@ -122,12 +124,23 @@ void MainWindow::refreshTitle() {
         title = session_->displayName() + " — " + QFileInfo(session_->filePath()).fileName() + "[*] — " + title;
     setWindowTitle(title);
     setWindowModified(session_->isDirty());
-    const auto problems = session_->problems().size();
-    statusBar()->showMessage(problems == 0 ? tr("Project is valid")
-                                           : tr("%n problem(s) in the project", nullptr, static_cast<int>(problems)));
+    // One list with the pages and Start: the fields' problems and the model's.
+    const QStringList problems = session_->allProblems();
+    statusBar()->showMessage(problems.isEmpty() ? tr("Project is valid")
+                                                : tr("%n problem(s) in the project", nullptr, static_cast<int>(problems.size())));
+    statusBar()->setToolTip(problems.join("\n"));
+}
+
+bool MainWindow::runStartedHereGoesOn() {
+    if (!trainPage_->monitor()->ownsProcess()) return false;
+    showError(tr("A run is going"), tr("The run started here (%1) is still going, and another project would leave it without "
+                                       "its own. Stop it on the Train page first.")
+                                        .arg(trainPage_->monitor()->runDir()));
+    return true;
 }
 
 bool MainWindow::openProject(const QString& path) {
+    if (runStartedHereGoesOn()) return false;
     QString error;
     if (!session_->open(path, &error)) {
         showError(tr("Cannot open project"), error);
@@ -163,7 +176,9 @@ bool MainWindow::saveProjectAs(const QString& path) {
     return true;
 }
 
-void MainWindow::newProject() { session_->newProject(QDir::homePath()); }
+void MainWindow::newProject() {
+    if (!runStartedHereGoesOn()) session_->newProject(QDir::homePath());
+}
 
 bool MainWindow::maybeSave() {
     if (!session_->isDirty()) return true;
@@ -186,11 +201,11 @@ void MainWindow::closeEvent(QCloseEvent* event) {
 }
 
 void MainWindow::onNewTriggered() {
-    if (maybeSave()) newProject();
+    if (!runStartedHereGoesOn() && maybeSave()) newProject();
 }
 
 void MainWindow::onOpenTriggered() {
-    if (!maybeSave()) return;
+    if (runStartedHereGoesOn() || !maybeSave()) return;  // refused before the dialog, not after it
     const QString path = QFileDialog::getOpenFileName(this, tr("Open project"), QFileInfo(session_->filePath()).absolutePath(),
                                                       tr("Hy3 projects (*.hy3proj);;All files (*)"));
     if (!path.isEmpty()) openProject(path);

@@ -41,6 +41,9 @@ public:
     void newProject();
     // Asks whether to save unsaved changes. False means the user cancelled.
     bool maybeSave();
+    // True (after saying why) while a run started from this window goes on: another project
+    // would leave the pages showing a run that is not the open project's.
+    bool runStartedHereGoesOn();
 
 protected:
     void closeEvent(QCloseEvent* event) override;

@@ -29,6 +29,26 @@ QString ProjectSession::modelSource() const {
     return {};
 }
 
+QString ProjectSession::modelKey() const {
+    if (!project_) return {};
+    const auto tokenizer = project_->get("model.tokenizer");
+    return modelSource() + "\n" + (tokenizer.is_string() ? QString::fromStdString(project_->absolutePath(tokenizer.get<std::string>()).string()) : QString());
+}
+
+void ProjectSession::setModelProblems(const QString& forModel, const QStringList& problems) {
+    if (forModel != modelKey()) return;  // the project names another model by now
+    if (forModel == modelProblemsFor_ && problems == modelProblems_) return;
+    modelProblemsFor_ = forModel;
+    modelProblems_ = problems;
+    emit problemsChanged();
+}
+
+QStringList ProjectSession::allProblems() const {
+    QStringList out;
+    for (const FieldError& e : problems_) out << QString::fromStdString(e.key + ": " + e.message);
+    return out + modelProblems();
+}
+
 QStringList ProjectSession::problemsFor(const QString& key) const {
     QStringList out;
     const std::string k = key.toStdString();
@@ -49,6 +69,7 @@ void ProjectSession::newProject(const QString& directory) {
     setDirty(false);
     emit projectReplaced();
     emit fileChanged(filePath());
+    emit problemsChanged();
 }
 
 bool ProjectSession::open(const QString& path, QString* error) {
@@ -63,6 +84,7 @@ bool ProjectSession::open(const QString& path, QString* error) {
     setDirty(false);
     emit projectReplaced();
     emit fileChanged(filePath());
+    emit problemsChanged();
     return true;
 }
 
@@ -137,6 +159,7 @@ void ProjectSession::afterEdit() {
     revalidate();
     setDirty(true);
     emit changed();
+    emit problemsChanged();
 }
 
 void ProjectSession::setDirty(bool dirty) {

@@ -27,6 +27,16 @@ public:
     QString modelSource() const;
     // Problems whose key is `key` or lies below it ("datasets" covers "datasets[0].path").
     QStringList problemsFor(const QString& key) const;
+    // The model's own problems (a truncated shard, no tokenizer), as the Model page or Start last
+    // found them for the model the project names; with problems(), the one list the status bar
+    // and Start go by.
+    QStringList modelProblems() const { return modelProblemsFor_ == modelKey() ? modelProblems_ : QStringList(); }
+    // `forModel`: modelKey() when the check began (a result for a model since replaced is dropped).
+    void setModelProblems(const QString& forModel, const QStringList& problems);
+    // The model source and tokenizer folder the project names, as one string.
+    QString modelKey() const;
+    // Every problem, one line each: the fields' ("key: message"), then the model's.
+    QStringList allProblems() const;
 
     // Replace the open project. open() returns false and sets `error` when the file cannot be read.
     void newProject(const QString& directory);
@@ -47,6 +57,7 @@ signals:
     void changed();              // the document changed
     void dirtyChanged(bool dirty);
     void fileChanged(const QString& path);
+    void problemsChanged();      // allProblems() changed
 
 private:
     void afterEdit();
@@ -55,6 +66,8 @@ private:
 
     std::optional<ProjectFile> project_;
     std::vector<FieldError> problems_;
+    QStringList modelProblems_;
+    QString modelProblemsFor_;
     bool dirty_ = false;
     bool untitled_ = false;
 };

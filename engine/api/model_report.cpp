@@ -94,4 +94,11 @@ ModelFiles checkModelFiles(const std::string& source, const std::string& tokeniz
     return files;
 }
 
+std::vector<std::string> projectModelProblems(const ProjectFile& project) {
+    if (!project.validate().empty()) return {};
+    const Project p = project.resolve();
+    const std::string source = p.model.preset.empty() ? p.model.directory.string() : p.model.preset;
+    return checkModelFiles(source, p.model.tokenizer.string()).problems;
+}
+
 }  // namespace hy3::api

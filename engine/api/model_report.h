@@ -3,6 +3,7 @@
 // No torch headers here or below.
 #include "config/model_config.h"
 #include "config/model_cost.h"
+#include "config/project.h"
 
 #include <cstdint>
 #include <string>
@@ -35,6 +36,9 @@ struct ModelFiles {
 };
 // `tokenizer`: the project's model.tokenizer override (a folder), or empty.
 ModelFiles checkModelFiles(const std::string& source, const std::string& tokenizer = "");
+// checkModelFiles for the model and tokenizer a valid project names: what `hy3 train` would stop
+// at before its first step. Empty for an invalid project (its field errors say why).
+std::vector<std::string> projectModelProblems(const ProjectFile& project);
 
 
 }  // namespace hy3::api

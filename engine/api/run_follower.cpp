@@ -90,10 +90,14 @@ FollowChanges RunFollower::apply(const RunEvent& event) {
     FollowChanges c;
     std::visit(Overload{
                    [&](const StartEvent& e) {
-                       runDir_ = e.runDir;
+                       // A run opened from its folder keeps that folder: the event names where the
+                       // run started, which a copied or moved run is no longer.
+                       if (runDir_.empty()) {
+                           runDir_ = e.runDir;
+                           c.runDir = true;
+                       }
                        totalSteps_ = e.totalSteps;
                        step_ = e.step;
-                       c.runDir = true;
                        c.merge(setState("running"));
                        c.merge(applyStored(e));
                    },
@@ -137,13 +141,16 @@ FollowChanges RunFollower::applyStored(const RunEvent& event) {
     FollowChanges c;
     const double step = static_cast<double>(stepOf(event));
     std::visit(Overload{
-                   [&](const StartEvent& e) { c.merge(addLog(step, "info", "run " + e.runDir + ", " + std::to_string(e.totalSteps) + " steps")); },
+                   [&](const StartEvent& e) {
+                       c.merge(addLog(step, "info", "run " + (runDir_.empty() ? e.runDir : runDir_) + ", " + std::to_string(e.totalSteps) + " steps"));
+                   },
                    [&](const StepEvent&) {},
                    [&](const RouterEvent&) {},
                    [&](const EvalEvent& e) { c.merge(addLog(step, "info", "eval loss " + fixed(e.evalLoss, 4))); },
                    [&](const CheckpointEvent& e) {
-                       c.merge(addLog(step, "info", "checkpoint " + e.path));
-                       c.checkpoints.push_back(e.path);
+                       const std::string path = runDir_.empty() ? e.path : RunLayout{runDir_}.resolve(e.path).string();
+                       c.merge(addLog(step, "info", "checkpoint " + path));
+                       c.checkpoints.push_back(path);
                    },
                    [&](const ErrorEvent& e) {
                        lastError_ = e.message;

@@ -126,6 +126,8 @@ std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir) {
     return runs.empty() ? std::vector<CheckpointRecord>{} : store.checkpoints(runs.back().id);
 }
 
+bool insideRun(const std::string& runDir, const std::string& path) { return RunLayout{runDir}.contains(path); }
+
 void deleteCheckpoint(const std::string& runDir, const std::string& checkpoint, bool runGoing) {
     const fs::path root = RunLayout{runDir}.checkpoints();
     RunStore store = RunStore::open(RunLayout{runDir}.store(), RunStore::Mode::ReadWrite);

@@ -50,6 +50,9 @@ ExpertHistory expertHistory(const std::string& runDir, int64_t runId, int layer,
 
 // The checkpoints of a run directory as its run store records them (every status), by step.
 std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir);
+// Whether `path` lies inside the run directory (checkpoints of a copied or moved run resolve there;
+// a record that names a folder elsewhere does not).
+bool insideRun(const std::string& runDir, const std::string& path);
 // Deletes a checkpoint of a run. Refused while the run is going if LATEST names it (the run may
 // resume from it); otherwise LATEST moves to the newest checkpoint left.
 void deleteCheckpoint(const std::string& runDir, const std::string& checkpoint, bool runGoing);

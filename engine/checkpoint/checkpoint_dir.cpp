@@ -122,8 +122,9 @@ std::vector<CheckpointInfo> CheckpointDirectory::list() const {
 int64_t CheckpointDirectory::recordIdFor(const fs::path& path) const {
     if (!store_) return 0;
     int64_t id = 0;
+    const fs::path wanted = fs::absolute(path).lexically_normal();  // records come back absolute
     for (const CheckpointRecord& r : store_->checkpoints(runId_))
-        if (fs::path(r.path) == path && r.status == "complete") id = r.id;
+        if (fs::path(r.path) == wanted && r.status == "complete") id = r.id;
     return id;
 }
 

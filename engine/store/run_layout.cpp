@@ -24,4 +24,17 @@ std::optional<RunLayout> RunLayout::ofCheckpoint(const fs::path& checkpoint) {
     return RunLayout{parent.parent_path()};
 }
 
+fs::path RunLayout::resolve(const fs::path& recorded) const {
+    const fs::path here = fs::absolute(root).lexically_normal();
+    if (recorded.is_relative()) return (here / recorded).lexically_normal();
+    if (contains(recorded)) return recorded.lexically_normal();
+    if (ofCheckpoint(recorded)) return RunLayout{here}.checkpoints() / recorded.lexically_normal().filename();
+    return recorded;
+}
+
+bool RunLayout::contains(const fs::path& path) const {
+    const fs::path relative = fs::absolute(path).lexically_normal().lexically_relative(fs::absolute(root).lexically_normal());
+    return !relative.empty() && *relative.begin() != "..";
+}
+
 }  // namespace hy3

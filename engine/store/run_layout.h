@@ -32,6 +32,14 @@ struct RunLayout {
     // The run directory a checkpoint folder belongs to (RUN for RUN/checkpoints/step-N), if any.
     static std::optional<RunLayout> ofCheckpoint(const std::filesystem::path& checkpoint);
 
+    // Where a path the run recorded (a checkpoint folder) lies now, absolute: a relative one is
+    // taken in this run directory; an absolute one inside it stays; an absolute OTHER/checkpoints/NAME
+    // of some other run directory is this run's checkpoints/NAME, since a run only ever saves into
+    // its own folder and so was copied or moved since. Anything else comes back as it is.
+    std::filesystem::path resolve(const std::filesystem::path& recorded) const;
+    // Whether `path` lies inside this run directory (by name; nothing is read).
+    bool contains(const std::filesystem::path& path) const;
+
     static constexpr const char* kCheckpoints = "checkpoints";
     static constexpr const char* kLatest = "LATEST";  // inside checkpoints/
 };

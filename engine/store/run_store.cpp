@@ -1,5 +1,6 @@
 #include "store/run_store.h"
 
+#include "store/run_layout.h"
 #include "store/sqlite_statement.h"
 #include "util/error.h"
 
@@ -237,12 +238,16 @@ void RunStore::addRouterLoad(int64_t run, int64_t step, int64_t layer, const std
     q.run();
 }
 
+std::filesystem::path RunStore::runDirectory() const { return std::filesystem::absolute(file_).lexically_normal().parent_path(); }
+
 int64_t RunStore::addCheckpoint(int64_t run, int64_t step, const std::string& path, int64_t parentId) {
     SqliteStatement q(connection(), file_.string(),
                       "INSERT INTO checkpoints(run_id, step, path, status, parent_id, created_at, updated_at) "
                       "VALUES(?, ?, ?, 'in_progress', ?, ?, ?)");
     const double t = now();
-    q.bind(1, run).bind(2, step).bind(3, path);
+    const RunLayout layout{runDirectory()};
+    const std::string stored = layout.contains(path) ? std::filesystem::absolute(path).lexically_normal().lexically_relative(layout.root).generic_string() : path;
+    q.bind(1, run).bind(2, step).bind(3, stored);
     if (parentId > 0) q.bind(4, parentId);
     else q.bindNull(4);
     q.bind(5, t).bind(6, t).run();
@@ -335,9 +340,10 @@ std::vector<CheckpointRecord> RunStore::checkpoints(int64_t run) const {
                       "SELECT id, run_id, step, path, status, size_bytes, metrics_json, coalesce(parent_id, 0), "
                       "created_at, updated_at FROM checkpoints WHERE run_id = ? ORDER BY step, id");
     q.bind(1, run);
+    const RunLayout layout{runDirectory()};
     std::vector<CheckpointRecord> out;
     while (q.step())
-        out.push_back({q.integer(0), q.integer(1), q.integer(2), q.text(3), q.text(4), q.integer(5), q.text(6),
+        out.push_back({q.integer(0), q.integer(1), q.integer(2), layout.resolve(q.text(3)).string(), q.text(4), q.integer(5), q.text(6),
                        q.integer(7), q.real(8), q.real(9)});
     return out;
 }

@@ -44,7 +44,7 @@ struct CheckpointRecord {
     int64_t id = 0;
     int64_t run_id = 0;
     int64_t step = 0;
-    std::string path;
+    std::string path;  // absolute, in the run directory where the store now lies (see checkpoints())
     std::string status;  // in_progress, complete, deleted, failed
     int64_t size_bytes = 0;
     std::string metrics_json;
@@ -99,6 +99,8 @@ public:
     void addMetrics(int64_t run, int64_t step, const std::vector<std::pair<std::string, double>>& values);
     void addRouterLoad(int64_t run, int64_t step, int64_t layer, const std::vector<uint32_t>& counts,
                        const std::vector<float>& bias);
+    // A path inside the run directory (the store's folder) is kept relative to it, so a run that is
+    // copied or moved with its project still names its own checkpoints.
     int64_t addCheckpoint(int64_t run, int64_t step, const std::string& path, int64_t parentId);
     void setCheckpointStatus(int64_t checkpoint, const std::string& status, int64_t sizeBytes,
                              const std::string& metricsJson);
@@ -112,6 +114,9 @@ public:
     std::vector<MetricPoint> metric(int64_t run, const std::string& name, int64_t afterStep = -1) const;
     std::vector<RouterLoadRecord> routerLoad(int64_t run, int64_t afterStep = -1) const;
     std::vector<RouterLoadRecord> routerHistory(int64_t run, int64_t layer) const;  // one layer, every step
+    // Paths come back absolute under the run directory where the store is now. Rows written with
+    // absolute paths (before the store kept them relative) that name RUN/checkpoints/NAME of a run
+    // directory elsewhere are that run's, since moved: they resolve to checkpoints/NAME here.
     std::vector<CheckpointRecord> checkpoints(int64_t run) const;
     std::vector<EventRecord> events(int64_t run, int64_t afterId = 0) const;
     std::string dataStats(int64_t run) const;  // empty when none were recorded
@@ -122,6 +127,7 @@ private:
     void commit();
     std::vector<RouterLoadRecord> readRouterRows(const char* sql, int64_t run, int64_t second) const;
     void rollback();
+    std::filesystem::path runDirectory() const;  // the store's folder, absolute
     sqlite3* connection() const;  // db_, after checking that this is the owning thread
 
     sqlite3* db_ = nullptr;

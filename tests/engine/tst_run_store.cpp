@@ -157,6 +157,31 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(hy3::Error, store.setCheckpointStatus(ck1, "weird", 0, ""));
     }
 
+    // A run copied or moved with its project names its own checkpoints: paths inside the run are
+    // stored relative to it, and rows of older stores (absolute, into RUN/checkpoints/ of the run's
+    // old place) resolve to the same names where the store now lies. Other absolute paths stay.
+    void checkpointPathsFollowAMovedRun() {
+        QTemporaryDir dir;
+        const std::filesystem::path before = (dir.path() + "/a/runs/r1").toStdString(), after = (dir.path() + "/b/runs/r1").toStdString();
+        std::filesystem::create_directories(before);
+        int64_t run = 0;
+        {
+            RunStore store = RunStore::open(before / "run.sqlite", RunStore::Mode::ReadWrite);
+            run = store.createRun("r1", "{}", 10);
+            store.addCheckpoint(run, 3, (before / "checkpoints" / "step-00000003").string(), 0);
+            store.addCheckpoint(run, 6, "/elsewhere/gone/checkpoints/step-00000006", 0);  // as an older store wrote it
+            store.addCheckpoint(run, 9, "/elsewhere/exported/step-00000009", 0);
+        }
+        std::filesystem::create_directories(after.parent_path());
+        std::filesystem::rename(before, after);
+        const RunStore moved = RunStore::open(after / "run.sqlite", RunStore::Mode::ReadOnly);
+        const auto records = moved.checkpoints(run);
+        QCOMPARE(records.size(), size_t(3));
+        QCOMPARE(QString::fromStdString(records[0].path), QString::fromStdString((after / "checkpoints" / "step-00000003").string()));
+        QCOMPARE(QString::fromStdString(records[1].path), QString::fromStdString((after / "checkpoints" / "step-00000006").string()));
+        QCOMPARE(QString::fromStdString(records[2].path), QString("/elsewhere/exported/step-00000009"));
+    }
+
     void failedTransactionLeavesNothing() {
         QTemporaryDir dir;
         RunStore store = RunStore::open(storePath(dir), RunStore::Mode::ReadWrite);

@@ -15,19 +15,24 @@
 #include "test_support.h"
 #include "ui_support.h"
 
+#include <QComboBox>
 #include <QDateTime>
 #include <QDialog>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QListWidget>
+#include <QPushButton>
 #include <QFile>
+#include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTableWidget>
 
 #include <qcustomplot.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 
@@ -105,6 +110,23 @@ std::unique_ptr<MainWindow> windowOnRun(const QTemporaryDir& dir, const QString&
     window->showPage("Train");
     openAndRead(window->trainPage(), runDir);
     return window;
+}
+
+// A synthetic run in `runDir` with complete checkpoint records (and folders) at `steps`; returns
+// the checkpoints' folders.
+std::vector<std::filesystem::path> runWithCheckpoints(const std::filesystem::path& runDir, const std::vector<int64_t>& steps) {
+    hy3::test::writeSyntheticRun(QString::fromStdString(runDir.string()), 6, 1, 4, "stopped");
+    hy3::RunStore store = hy3::RunStore::open(runDir / "run.sqlite", hy3::RunStore::Mode::ReadWrite);
+    std::vector<std::filesystem::path> out;
+    for (int64_t step : steps) {
+        char name[32];
+        std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
+        out.push_back(runDir / "checkpoints" / name);
+        std::filesystem::create_directories(out.back());
+        std::ofstream(out.back() / "meta.json") << "{\"step\": " << step << "}";
+        store.setCheckpointStatus(store.addCheckpoint(store.runs().back().id, step, out.back().string(), 0), "complete", 11, "{}");
+    }
+    return out;
 }
 
 }  // namespace
@@ -330,6 +352,95 @@ private slots:
 
     // A damaged run store beside a good run: the Runs tab lists it as damaged with the reason naming
     // the file, opening it says why on the page, and the window goes on (the good run opens after).
+    // A project copied with its runs acts on its own checkpoints: the Checkpoints page of the copy
+    // lists the copy's folders (it listed the original's, with Resume, Open folder and Delete), and
+    // deleting one there leaves the original's in place.
+    void aCopiedRunActsOnItsOwnCheckpoints() {
+        QTemporaryDir dir;
+        const std::filesystem::path original = (dir.path() + "/original/runs/r1").toStdString();
+        const std::filesystem::path copy = (dir.path() + "/copy/runs/r1").toStdString();
+        const std::filesystem::path saved = runWithCheckpoints(original, {3}).front();
+        std::filesystem::create_directories(copy.parent_path());
+        std::filesystem::copy(original, copy, std::filesystem::copy_options::recursive);
+
+        auto window = windowOnRun(dir, QString::fromStdString(copy.string()));
+        CheckpointsPage* page = window->checkpointsPage();
+        page->refresh();
+        QVERIFY(waitFor([&] { return !page->records().empty(); }, 10000));
+        const std::filesystem::path mine = copy / "checkpoints" / "step-00000003";
+        QCOMPARE(QString::fromStdString(page->records().front().path), QString::fromStdString(mine.string()));
+        page->selectStep(3);
+        QSignalSpy finished(page, &CheckpointsPage::actionFinished);
+        QString error;
+        QVERIFY2(page->deleteSelected(true, &error), qPrintable(error));
+        QVERIFY(finished.wait(30000));
+        QVERIFY2(!std::filesystem::exists(mine), qPrintable(page->actionResult()));
+        QVERIFY(std::filesystem::exists(saved / "meta.json"));
+    }
+
+    // After File > Open of another project no page shows the previous project's run: the
+    // Checkpoints page kept listing the old run's checkpoints with Resume and Delete enabled.
+    void openingAnotherProjectLeavesThePreviousRun() {
+        QTemporaryDir first, second;
+        const std::filesystem::path run = (first.path() + "/runs/r1").toStdString();
+        runWithCheckpoints(run, {3});
+        auto window = windowOnRun(first, QString::fromStdString(run.string()));
+        CheckpointsPage* page = window->checkpointsPage();
+        page->refresh();
+        QVERIFY(waitFor([&] { return !page->records().empty(); }, 10000));
+        QVERIFY(window->openProject(hy3::test::scratchProject(second)));
+        QVERIFY(waitFor([&] { return page->records().empty(); }, 10000));
+        for (const char* name : {"resumeButton", "deleteButton", "openFolderButton"})
+            QVERIFY2(!page->findChild<QPushButton*>(name)->isEnabled(), name);
+        QVERIFY(window->trainPage()->monitor()->runDir().isEmpty());
+    }
+
+    // Try it shows a reply only beside the checkpoint it came from: choosing another checkpoint
+    // left the previous one's answer standing under the new choice.
+    void tryItDropsTheAnswerOfAnotherCheckpoint() {
+        QTemporaryDir dir;
+        const std::filesystem::path run = (dir.path() + "/runs/r1").toStdString();
+        const auto saved = runWithCheckpoints(run, {3, 6});
+        auto window = windowOnRun(dir, QString::fromStdString(run.string()));
+        CheckpointsPage* page = window->checkpointsPage();
+        page->refresh();
+        QVERIFY(waitFor([&] { return page->records().size() == 2; }, 10000));
+        // These folders hold no model, so the answer is the error saying so: a reply all the same.
+        QSignalSpy ready(page, &CheckpointsPage::replyReady);
+        page->tryPrompt("hello", QString::fromStdString(saved[0].string()), QString());
+        QVERIFY(ready.wait(30000));
+        QVERIFY(!page->replyText(0).isEmpty());
+        auto* a = page->findChild<QComboBox*>("tryCheckpointA");
+        a->setCurrentIndex(a->findData(QString::fromStdString(saved[1].string())));
+        QVERIFY2(page->replyText(0).isEmpty(), qPrintable(page->replyText(0)));
+        a->setCurrentIndex(a->findData(QString::fromStdString(saved[0].string())));
+        QVERIFY(page->replyText(0).isEmpty());  // cleared, not remembered: ask again to see it
+    }
+
+    // The status bar, the Model page and Start go by one list of problems: with a truncated shard
+    // and no tokenizer the status said "Project is valid" and Start launched a run that died.
+    void startRefusesWhatTheModelPageFinds() {
+        QTemporaryDir dir;
+        const std::filesystem::path model = (dir.path() + "/model").toStdString();
+        std::filesystem::copy((hy3::test::sharedDir() + "/fixtures/hy3-tiny/checkpoint").toStdString(), model);
+        const std::filesystem::path shard = model / "model-00002-of-00002.safetensors";
+        std::filesystem::resize_file(shard, std::filesystem::file_size(shard) / 2);
+        const QString path = hy3::test::scratchProject(dir);
+        hy3::ProjectFile p = hy3::ProjectFile::load(path.toStdString());
+        p.set("model", nlohmann::json{{"path", model.string()}});
+        p.save();
+
+        MainWindow window;
+        QVERIFY(window.openProject(path));
+        QVERIFY2(waitFor([&] { return window.statusBar()->currentMessage().contains("problem"); }, 30000),
+                 qPrintable(window.statusBar()->currentMessage()));
+        QString error;
+        QVERIFY(!window.trainPage()->start({}, false, &error));
+        QVERIFY2(error.contains("the model has") && error.contains("tokenizer"), qPrintable(error));
+        QVERIFY2(error.contains("model-00002-of-00002.safetensors"), qPrintable(error));
+        QVERIFY(!window.trainPage()->monitor()->ownsProcess());
+    }
+
     void aDamagedRunStoreIsNamedAndTheWindowGoesOn() {
         QTemporaryDir dir;
         const QString output = dir.path() + "/runs";

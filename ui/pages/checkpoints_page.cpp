@@ -99,6 +99,12 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
         refresh();
     });
     connect(train_, &TrainPage::checkpointSaved, this, &CheckpointsPage::refresh);
+    // Another project: the page shows the run the Train page kept (none, unless the project's newest
+    // run is opened next), never the previous project's.
+    connect(session_, &ProjectSession::projectReplaced, this, [this] {
+        runDir_ = train_->monitor()->runDir();
+        refresh();
+    });
     connect(train_->monitor(), &RunMonitor::stateChanged, this, &CheckpointsPage::refresh);
     // A change of the project can change whether a resume is exact.
     connect(session_, &ProjectSession::changed, this, &CheckpointsPage::onSelectionChanged);
@@ -126,7 +132,7 @@ QWidget* CheckpointsPage::buildActions() {
     busyBar_->setMaximumWidth(160);
     connect(resumeButton_, &QPushButton::clicked, this, [this] {
         QString error;
-        if (!resumeSelected(&error)) QMessageBox::warning(this, tr("Cannot resume"), error);
+        if (confirmOutsideRun(tr("Resume from it")) && !resumeSelected(&error)) QMessageBox::warning(this, tr("Cannot resume"), error);
     });
     connect(exportButton_, &QPushButton::clicked, this, [this] {
         const QString dir = QFileDialog::getExistingDirectory(this, tr("Export into (an empty or new folder)"));
@@ -138,7 +144,7 @@ QWidget* CheckpointsPage::buildActions() {
         if (!compareSelectedWithSource(&error)) QMessageBox::information(this, tr("Cannot compare"), error);
     });
     connect(openButton_, &QPushButton::clicked, this, [this] {
-        if (!selectedPath().isEmpty()) QDesktopServices::openUrl(QUrl::fromLocalFile(selectedPath()));
+        if (!selectedPath().isEmpty() && confirmOutsideRun(tr("Open it"))) QDesktopServices::openUrl(QUrl::fromLocalFile(selectedPath()));
     });
     connect(deleteButton_, &QPushButton::clicked, this, [this] {
         const QString path = selectedPath();
@@ -294,6 +300,15 @@ bool CheckpointsPage::resumeSelected(QString* error) {
     if (path.isEmpty()) return refuse(tr("select a checkpoint"));
     if (resumeJob_.isPending()) return refuse(tr("still checking whether the resume is exact"));
     return train_->start(path, !resumeExact_, error);
+}
+
+bool CheckpointsPage::confirmOutsideRun(const QString& action) {
+    const QString path = selectedPath();
+    if (path.isEmpty() || runDir_.isEmpty() || api::insideRun(runDir_.toStdString(), path.toStdString())) return true;
+    const auto answer = QMessageBox::question(
+        this, tr("Outside this run"),
+        tr("%1 is not in this run's folder (%2): its record names a place outside it. %3 anyway?").arg(path, runDir_, action));
+    return answer == QMessageBox::Yes;
 }
 
 bool CheckpointsPage::deleteSelected(bool confirmed, QString* error) {

@@ -71,6 +71,9 @@ private slots:
 private:
     QWidget* buildActions();
     QString selectedPath() const;
+    // True when the selected checkpoint lies in the run's folder, or the user agrees to `action`
+    // on one outside it.
+    bool confirmOutsideRun(const QString& action);
     void showRecords(std::vector<CheckpointRecord> records, const QString& error);
     void checkResume(const QString& path, int64_t step);
     void runAction(const QString& title, std::function<QString()> work);

@@ -201,6 +201,7 @@ void ModelPage::describeCurrent() {
     statusLabel_->setStyleSheet("");
     // Replacing the watched future drops the result of a request still running.
     pending_ = true;
+    describedModel_ = session_->modelKey();
     const auto tokenizer = session_->project().get("model.tokenizer");
     const QString tokenizerDir =
         tokenizer.is_string() ? QString::fromStdString(session_->project().absolutePath(tokenizer.get<std::string>()).string()) : QString();
@@ -210,12 +211,17 @@ void ModelPage::describeCurrent() {
 void ModelPage::onDescribeDone() {
     const DescribeResult result = watcher_.result();
     pending_ = false;
+    QStringList problems;
     if (result.report) {
         showReport(*result.report);
         showFiles(result.files);
+        for (const std::string& p : result.files.problems) problems << QString::fromStdString(p);
     } else {
         showError(result.error);
+        problems << result.error;
     }
+    // The status bar and Start go by the same list the page shows.
+    session_->setModelProblems(describedModel_, problems);
     emit describeFinished();
 }
 

@@ -86,6 +86,7 @@ private:
     std::optional<api::ModelReport> report_;
     bool loading_ = false;
     bool pending_ = false;
+    QString describedModel_;  // session's modelKey() of the request in flight
 };
 
 }  // namespace hy3::ui

@@ -1,6 +1,7 @@
 #include "pages/train_page.h"
 
 #include "api/launch_tools.h"
+#include "api/model_report.h"
 #include "page_heading.h"
 #include "project_session.h"
 #include "run_monitor.h"
@@ -192,6 +193,15 @@ bool TrainPage::start(const QString& resumeFrom, bool weightsOnly, QString* erro
     if (!session_->hasProject()) return refuse(tr("no project is open"));
     if (session_->isUntitled()) return refuse(tr("save the project first (File > Save as)"));
     if (!session_->problems().empty()) return refuse(tr("the project has problems; see the Project page"));
+    // The model checked now, not as the Model page last saw it (files change): headers only, so a
+    // moment even for a model of hundreds of shards. Found problems join the status bar's list.
+    const QString model = session_->modelKey();
+    QStringList modelProblems;
+    for (const std::string& p : api::projectModelProblems(session_->project())) modelProblems << QString::fromStdString(p);
+    session_->setModelProblems(model, modelProblems);
+    if (!modelProblems.isEmpty())
+        return refuse(tr("the model has %n problem(s) (see the Model page):", nullptr, static_cast<int>(modelProblems.size())) + "\n" +
+                      modelProblems.mid(0, 3).join("\n"));
     QString saveError;
     if (session_->isDirty() && !session_->save(&saveError)) return refuse(saveError);
     const ProjectFile& p = session_->project();

@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QTextBrowser>
 #include <QVBoxLayout>
@@ -63,12 +64,21 @@ TryItView::TryItView(std::function<api::GenerateRequest()> baseRequest, QWidget*
     v->addLayout(replies, 1);
     connect(tryButton_, &QPushButton::clicked, this,
             [this] { ask(prompt_->toPlainText(), checkpointA_->currentData().toString(), checkpointB_->currentData().toString()); });
+    connect(checkpointA_, QOverload<int>::of(&QComboBox::currentIndexChanged), this, &TryItView::dropStaleReplies);
+    connect(checkpointB_, QOverload<int>::of(&QComboBox::currentIndexChanged), this, &TryItView::dropStaleReplies);
+}
+
+// A reply stays only beside the checkpoint it came from: choosing another one clears it.
+void TryItView::dropStaleReplies() {
+    if (checkpointA_->currentData().toString() != askedA_) replyA_->clear();
+    if (checkpointB_->currentData().toString() != askedB_) replyB_->clear();
 }
 
 TryItView::~TryItView() { job_.join(); }  // no generation outlives the window
 
 void TryItView::setCheckpoints(const std::vector<std::pair<QString, QString>>& checkpoints) {
     const QString keepA = checkpointA_->currentData().toString(), keepB = checkpointB_->currentData().toString();
+    const QSignalBlocker blockA(checkpointA_), blockB(checkpointB_);  // one check at the end, not one per item
     checkpointA_->clear();
     checkpointB_->clear();
     checkpointB_->addItem(tr("(none)"), QString());
@@ -80,10 +90,13 @@ void TryItView::setCheckpoints(const std::vector<std::pair<QString, QString>>& c
     if (checkpointA_->count() > 0)
         checkpointA_->setCurrentIndex(checkpointA_->findData(keepA) >= 0 ? checkpointA_->findData(keepA) : checkpointA_->count() - 1);
     if (checkpointB_->findData(keepB) >= 0) checkpointB_->setCurrentIndex(checkpointB_->findData(keepB));
+    dropStaleReplies();
 }
 
 void TryItView::ask(const QString& prompt, const QString& checkpointA, const QString& checkpointB) {
     if (prompt.trimmed().isEmpty() || checkpointA.isEmpty() || job_.isRunning()) return;
+    askedA_ = checkpointA;
+    askedB_ = checkpointB;
     // The form shows what is being asked, also when the request came from elsewhere.
     if (prompt_->toPlainText() != prompt) prompt_->setPlainText(prompt);
     if (checkpointA_->findData(checkpointA) >= 0) checkpointA_->setCurrentIndex(checkpointA_->findData(checkpointA));
@@ -118,7 +131,12 @@ void TryItView::ask(const QString& prompt, const QString& checkpointA, const QSt
 void TryItView::show(const TryResult& r) {
     tryButton_->setEnabled(true);
     QTextBrowser* views[] = {replyA_, replyB_};
+    const bool stillChosen[] = {checkpointA_->currentData().toString() == askedA_, checkpointB_->currentData().toString() == askedB_};
     for (int i = 0; i < 2; ++i) {
+        if (!stillChosen[i]) {  // another checkpoint was chosen while this one answered
+            views[i]->clear();
+            continue;
+        }
         if (!r.error.isEmpty()) {
             views[i]->setPlainText(i == 0 ? r.error : QString());
             continue;

@@ -43,6 +43,7 @@ signals:
 
 private:
     void show(const TryResult& result);
+    void dropStaleReplies();
 
     std::function<api::GenerateRequest()> baseRequest_;
     QPlainTextEdit* prompt_;
@@ -54,6 +55,7 @@ private:
     QPushButton* tryButton_;
     QTextBrowser* replyA_;
     QTextBrowser* replyB_;
+    QString askedA_, askedB_;  // the checkpoints of the replies shown
     JoinedJob<TryResult> job_{this};
 };
 
