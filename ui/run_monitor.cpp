@@ -78,6 +78,17 @@ void RunMonitor::startProcess(const QString& program, const QStringList& args, c
     process_->start(program, args);
 }
 
+void RunMonitor::loadHistory(const QString& runDir, int64_t step) {
+    // Read here, on the GUI thread, once: a resumed run's store is the one it is about to append
+    // to, and what it holds up to the checkpoint is read in well under a second for runs of
+    // thousands of steps (see the Train page's benchmark).
+    try {
+        publish(api::applyHistory(follower_, runDir.toStdString(), step));
+    } catch (const std::exception& e) {
+        addLog("warning", tr("the run's steps before %1 could not be read: %2").arg(step).arg(QString::fromUtf8(e.what())));
+    }
+}
+
 bool RunMonitor::stop() {
     if (!ownsProcess()) return false;
     addLog("info", "stop requested (SIGTERM): the run saves a checkpoint and ends");

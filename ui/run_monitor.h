@@ -31,6 +31,9 @@ public:
 
     // Starts `program args` and reads its events (stdout, one JSON object per line).
     void startProcess(const QString& program, const QStringList& args, const QString& workDir);
+    // After startProcess() of a run that continues `runDir` exactly from `step`: the run's steps
+    // up to there, from its store, so the charts and the log show the whole run live.
+    void loadHistory(const QString& runDir, int64_t step);
     // Follows an existing run directory through its run store, read on the poller's thread:
     // storeRead() follows each read, attachFailed() an unreadable store.
     void attach(const QString& runDir);

@@ -227,6 +227,19 @@ StoreDelta RunStoreReader::read() {
     return d;
 }
 
+FollowChanges applyHistory(RunFollower& follower, const std::string& runDir, int64_t step) {
+    RunStoreReader reader(runDir);
+    const StoreDelta d = reader.read();
+    FollowChanges c;
+    for (const auto& [name, p] : d.metrics)
+        if (p.step <= step) c.merge(follower.addMetric(name, p.step, p.value));
+    for (const RouterLoadRecord& r : d.router)
+        if (r.step <= step) c.merge(follower.addRouterLoad(r.step, static_cast<int>(r.layer), std::vector<double>(r.counts.begin(), r.counts.end())));
+    for (const RunEvent& e : d.events)
+        if (stepOf(e) <= step) c.merge(follower.applyStored(e));
+    return c;
+}
+
 FollowChanges applyDelta(RunFollower& follower, const StoreDelta& d) {
     FollowChanges c;
     follower.setTotalSteps(d.run.total_steps);

@@ -113,6 +113,11 @@ struct StoreDelta {
 };
 // Applies a delta read by a RunStoreReader.
 FollowChanges applyDelta(RunFollower& follower, const StoreDelta& delta);
+// A run's history up to `step` from its store, put before what a run resumed from that step
+// streams: metrics, router load and events at or before `step` (later steps of the stopped run are
+// written again by the resumed one). The follower's state, total and times stay. Throws
+// hy3::Error naming the store.
+FollowChanges applyHistory(RunFollower& follower, const std::string& runDir, int64_t step);
 
 // Reads what a run's store gained since the last read. It owns one read-only connection, which
 // belongs to the thread that created the reader (RunStore is thread-confined): create it on the

@@ -126,6 +126,14 @@ std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir) {
     return runs.empty() ? std::vector<CheckpointRecord>{} : store.checkpoints(runs.back().id);
 }
 
+CheckpointPlace placeOfCheckpoint(const std::string& checkpoint) {
+    CheckpointPlace place;
+    const std::optional<RunLayout> run = RunLayout::ofCheckpoint(checkpoint);
+    const std::optional<int64_t> step = CheckpointDirectory::stepOf(fs::path(checkpoint).lexically_normal().filename().string());
+    if (run && step) place = {run->root.string(), *step};
+    return place;
+}
+
 bool insideRun(const std::string& runDir, const std::string& path) { return RunLayout{runDir}.contains(path); }
 
 void deleteCheckpoint(const std::string& runDir, const std::string& checkpoint, bool runGoing) {

@@ -50,6 +50,13 @@ ExpertHistory expertHistory(const std::string& runDir, int64_t runId, int layer,
 
 // The checkpoints of a run directory as its run store records them (every status), by step.
 std::vector<CheckpointRecord> runCheckpoints(const std::string& runDir);
+// The run directory and step of a checkpoint folder RUN/checkpoints/step-N (runDir empty when the
+// folder is not laid out so).
+struct CheckpointPlace {
+    std::string runDir;
+    int64_t step = -1;
+};
+CheckpointPlace placeOfCheckpoint(const std::string& checkpoint);
 // Whether `path` lies inside the run directory (checkpoints of a copied or moved run resolve there;
 // a record that names a folder elsewhere does not).
 bool insideRun(const std::string& runDir, const std::string& path);

@@ -23,13 +23,6 @@ const char* const kDeletingPrefix = ".deleting-";
 
 bool startsWith(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
-std::optional<int64_t> stepOf(const std::string& name) {
-    if (!startsWith(name, "step-") || name.size() <= 5) return std::nullopt;
-    const std::string digits = name.substr(5);
-    if (digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::stoll(digits);
-}
-
 std::string isoTimeNow() {
     const std::time_t t = std::time(nullptr);
     char text[32];
@@ -48,6 +41,13 @@ std::optional<double> CheckpointInfo::evalLoss() const {
 
 CheckpointDirectory::CheckpointDirectory(fs::path root, RunStore* store, int64_t runId)
     : root_(std::move(root)), store_(store), runId_(runId) {}
+
+std::optional<int64_t> CheckpointDirectory::stepOf(const std::string& name) {
+    if (!startsWith(name, "step-") || name.size() <= 5 || name.size() > 5 + 18) return std::nullopt;
+    const std::string digits = name.substr(5);
+    if (digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoll(digits);
+}
 
 std::string CheckpointDirectory::stepName(int64_t step) {
     char name[32];

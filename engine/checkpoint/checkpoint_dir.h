@@ -33,7 +33,8 @@ public:
     // `root` is OUTPUT/checkpoints. `store` may be null (no catalog).
     explicit CheckpointDirectory(std::filesystem::path root, RunStore* store = nullptr, int64_t runId = 0);
 
-    static std::string stepName(int64_t step);  // "step-00001234"
+    static std::string stepName(int64_t step);                    // "step-00001234"
+    static std::optional<int64_t> stepOf(const std::string& name);  // of a folder name like that; none for others
     const std::filesystem::path& root() const { return root_; }
 
     // Removes what an interrupted save or deletion left behind and settles their catalog records

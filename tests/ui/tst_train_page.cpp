@@ -188,11 +188,19 @@ private slots:
         QVERIFY(waitFor([&] { return !checkpoints->resumeCheckPending(); }, 30000));
         QVERIFY2(checkpoints->resumeText().contains("exact"), qPrintable(checkpoints->resumeText()));
 
-        // Resume: steps continue from the saved one.
+        // Resume: steps continue from the saved one, and the charts keep the whole run (they started
+        // at the resumed step, the eval point gone, and the Runs tab said "stopped" meanwhile).
         QVERIFY2(checkpoints->resumeSelected(&error), qPrintable(error));
         QVERIFY2(waitForRun(m, [&] { return m->state() == "running" && m->step() >= saved + 2; }, 180000), qPrintable(logText(m)));
         const auto& loss = m->metrics().at("loss");
-        QCOMPARE(static_cast<int64_t>(loss.steps.front()), saved + 1);
+        QCOMPARE(static_cast<int64_t>(loss.steps.front()), int64_t(1));
+        QVERIFY(std::count(loss.steps.begin(), loss.steps.end(), static_cast<double>(saved + 1)) == 1);  // once, from the stream
+        QVERIFY(std::count(loss.steps.begin(), loss.steps.end(), static_cast<double>(saved)) == 1);
+        QCOMPARE(m->metrics().at("eval_loss").steps.front(), 4.0);
+        auto* runsList = page->findChild<QTableView*>("runsTable");
+        QVERIFY(runsList);
+        QVERIFY2(waitFor([&] { return runsList->model()->index(0, 1).data().toString().contains("running"); }, 20000),
+                 qPrintable(runsList->model()->index(0, 1).data().toString()));
         page->stop();
         QVERIFY2(waitForRun(m, [&] { return m->state() == "stopped"; }, 120000), qPrintable(logText(m)));
         QVERIFY(waitFor([&] { return checkpoints->records().size() >= 2; }, 10000));

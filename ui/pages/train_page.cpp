@@ -212,6 +212,11 @@ bool TrainPage::start(const QString& resumeFrom, bool weightsOnly, QString* erro
     log_->clear();
     openError_.clear();
     monitor_->startProcess(hy3Program(), args, QFileInfo(session_->filePath()).absolutePath());
+    // An exact resume continues the checkpoint's own run: its earlier steps belong on the charts.
+    if (!resumeFrom.isEmpty() && !weightsOnly) {
+        const api::CheckpointPlace place = api::placeOfCheckpoint(resumeFrom.toStdString());
+        if (!place.runDir.empty()) monitor_->loadHistory(QString::fromStdString(place.runDir), place.step);
+    }
     tabs_->setCurrentIndex(0);
     refreshNow();
     return true;
@@ -230,7 +235,7 @@ void TrainPage::onStateChanged(const QString& state) {
         tabs_->setCurrentIndex(2);
         log_->pinError(monitor_->lastError());
     }
-    if (state != "running" && state != "starting" && state != "idle") refreshRuns();
+    if (state != "starting" && state != "idle") refreshRuns();  // running too: a resumed run is no longer "stopped"
     refreshNow();
 }
 
@@ -262,6 +267,8 @@ void TrainPage::showMethod() {
 
 void TrainPage::refreshStatus() {
     const RunMonitor& m = *monitor_;
+    // The Runs tab follows a run that is going (its state and step), every ten seconds.
+    if (m.isRunning() && ++runsTicks_ % 10 == 0) refreshRuns();
     if (m.state() == "idle") {
         status_->setText(openError_.isEmpty() ? tr("No run yet.") : tr("Cannot open the run: %1").arg(openError_.toHtmlEscaped()));
         return;

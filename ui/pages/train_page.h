@@ -86,6 +86,7 @@ private:
     RouterView* router_;
     RunLogView* log_;
     RunsView* runs_;
+    int runsTicks_ = 0;  // status-clock ticks, for refreshing the runs list while a run goes
     QTimer* redraw_;
     QTimer* clock_;
     QString openError_;  // why the last run folder could not be opened
