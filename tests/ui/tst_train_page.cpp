@@ -12,6 +12,7 @@
 #include "project_session.h"
 #include "run_monitor.h"
 #include "synthetic_run.h"
+#include "widgets/train_charts.h"
 #include "test_support.h"
 #include "ui_support.h"
 
@@ -24,6 +25,7 @@
 #include <QListWidget>
 #include <QPushButton>
 #include <QFile>
+#include <QSlider>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTableView>
@@ -447,6 +449,22 @@ private slots:
         QVERIFY2(error.contains("the model has") && error.contains("tokenizer"), qPrintable(error));
         QVERIFY2(error.contains("model-00002-of-00002.safetensors"), qPrintable(error));
         QVERIFY(!window.trainPage()->monitor()->ownsProcess());
+    }
+
+    // The smoothed loss is TensorBoard's debiased EMA with its slider (a fixed 0.95 lagged far
+    // behind: raw 1.8 against smoothed 3.0 at step 25).
+    void lossSmoothingFollowsTheSlider() {
+        hy3::ui::TrainCharts charts;
+        std::map<std::string, hy3::api::Series> metrics;
+        for (int step = 1; step <= 25; ++step) metrics["loss"].add(step, step < 5 ? 5.0 : 1.8);
+        charts.show(metrics);
+        QVERIFY(charts.findChild<QSlider*>("smoothingSlider"));
+        QCOMPARE(charts.smoothing(), 0.6);
+        QCOMPARE(charts.smoothedLoss(), hy3::api::smoothed(metrics["loss"].values, 0.6));
+        QCOMPARE(charts.smoothedLoss().front(), 5.0);        // debiased: the first point is the first value
+        QVERIFY(std::abs(charts.smoothedLoss().back() - 1.8) < 0.01);  // caught up by step 25
+        charts.setSmoothing(0);
+        QCOMPARE(charts.smoothedLoss(), metrics["loss"].values);
     }
 
     void aDamagedRunStoreIsNamedAndTheWindowGoesOn() {

@@ -2,8 +2,13 @@
 
 #include <QCheckBox>
 #include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSlider>
 
 #include <qcustomplot.h>
+
+#include <cmath>
 
 
 namespace hy3::ui {
@@ -55,9 +60,28 @@ TrainCharts::TrainCharts(QWidget* parent) : QWidget(parent) {
         loss_->yAxis->setTicker(on ? QSharedPointer<QCPAxisTicker>(new QCPAxisTickerLog) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
         if (shown_) show(*shown_);
     });
+    smoothing_ = new QSlider(Qt::Horizontal);
+    smoothing_->setObjectName("smoothingSlider");
+    smoothing_->setRange(0, 99);
+    smoothing_->setValue(60);
+    smoothing_->setMaximumWidth(200);
+    smoothing_->setToolTip(tr("Weight of the exponential moving average, bias-corrected at the start as TensorBoard's"));
+    smoothingValue_ = new QLabel;
+    connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
+        smoothingValue_->setText(QString::number(v / 100.0, 'f', 2));
+        if (shown_) show(*shown_);
+    });
+    smoothingValue_->setText(QString::number(smoothing(), 'f', 2));
+    auto* lossOptions = new QHBoxLayout;
+    lossOptions->addWidget(logScale_);
+    lossOptions->addSpacing(20);
+    lossOptions->addWidget(new QLabel(tr("smoothing")));
+    lossOptions->addWidget(smoothing_);
+    lossOptions->addWidget(smoothingValue_);
+    lossOptions->addStretch();
     auto* grid = new QGridLayout(this);
     grid->addWidget(loss_, 0, 0, 1, 2);
-    grid->addWidget(logScale_, 1, 0);
+    grid->addLayout(lossOptions, 1, 0, 1, 2);
     grid->addWidget(lr_, 2, 0);
     grid->addWidget(grad_, 2, 1);
     grid->addWidget(speed_, 3, 0);
@@ -83,12 +107,12 @@ void TrainCharts::show(const std::map<std::string, api::Series>& metrics) {
         const auto it = metrics.find(key);
         return it == metrics.end() ? nullptr : &it->second;
     };
-    auto set = [](QCPGraph* graph, const api::Series* s, double scale = 1.0, bool smooth = false) {
+    auto set = [this](QCPGraph* graph, const api::Series* s, double scale = 1.0, bool smooth = false) {
         if (!s) {
             graph->data()->clear();
             return;
         }
-        std::vector<double> values = smooth ? api::smoothed(s->values) : s->values;
+        std::vector<double> values = smooth ? api::smoothed(s->values, smoothing()) : s->values;
         if (scale != 1.0)
             for (double& v : values) v *= scale;
         graph->setData(toQVector(s->steps), toQVector(values), true);
@@ -108,5 +132,15 @@ void TrainCharts::show(const std::map<std::string, api::Series>& metrics) {
 }
 
 int TrainCharts::lossPoints() const { return loss_->graph(0)->dataCount(); }
+
+double TrainCharts::smoothing() const { return smoothing_->value() / 100.0; }
+
+void TrainCharts::setSmoothing(double weight) { smoothing_->setValue(static_cast<int>(std::lround(weight * 100))); }
+
+std::vector<double> TrainCharts::smoothedLoss() const {
+    std::vector<double> out;
+    for (auto it = loss_->graph(1)->data()->constBegin(); it != loss_->graph(1)->data()->constEnd(); ++it) out.push_back(it->value);
+    return out;
+}
 
 }  // namespace hy3::ui

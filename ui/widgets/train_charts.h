@@ -8,8 +8,11 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 class QCheckBox;
+class QLabel;
+class QSlider;
 class QCustomPlot;
 
 namespace hy3::ui {
@@ -22,6 +25,11 @@ public:
     // Redraws from the run's series (kept by reference: the log-scale switch redraws them).
     void show(const std::map<std::string, api::Series>& metrics);
     int lossPoints() const;
+    // The smoothed loss's EMA weight (TensorBoard's slider: 0 none, 0.99 heavy; default 0.6).
+    double smoothing() const;
+    void setSmoothing(double weight);
+    // The smoothed loss as drawn (for tests).
+    std::vector<double> smoothedLoss() const;
 
 private:
     QCustomPlot* makePlot(const QString& name, const QString& title, const QString& yLabel);
@@ -32,6 +40,8 @@ private:
     QCustomPlot* speed_;
     QCustomPlot* memory_;
     QCheckBox* logScale_;
+    QSlider* smoothing_;  // weight x 100
+    QLabel* smoothingValue_;
     const std::map<std::string, api::Series>* shown_ = nullptr;
 };
 
