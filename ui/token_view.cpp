@@ -73,7 +73,7 @@ QString TokenView::toolTipFor(int i) const {
     const TokenViewItem& t = tokens_[static_cast<size_t>(i)];
     QString state = t.inLoss ? tr("in the loss") : tr("context only (not in the loss)");
     if (cutFrom_ >= 0 && i >= cutFrom_) state = tr("cut: past the sequence length, not trained");
-    return tr("position %1 · id %2 · %3\n%4").arg(i).arg(t.id).arg(t.entry.toHtmlEscaped(), state);
+    return tr("position %1 · id %2 · %3\n%4").arg(i).arg(t.id).arg(t.entry, state);  // a plain-text tooltip
 }
 
 bool TokenView::event(QEvent* e) {

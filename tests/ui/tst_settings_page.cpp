@@ -42,6 +42,24 @@ private slots:
         QCOMPARE(lineEdit(page, "training.seq_len")->text(), QString("4096"));  // the default shows
     }
 
+    // A project file's own wrong values show at their fields (they were listed only in the Project
+    // page's "Other problems", the fields blank of any reason).
+    void wrongValuesInTheFileShowAtTheirFields() {
+        QTemporaryDir dir;
+        const QString path = hy3::test::scratchProject(dir);
+        hy3::ProjectFile p = hy3::ProjectFile::load(path.toStdString());
+        p.set("training.learning_rate", "fast");
+        p.set("training.max_steps", -5);
+        p.save();
+        MainWindow window;
+        QVERIFY(window.openProject(path));
+        SettingsPage* page = window.settingsPage();
+        QVERIFY2(page->errorText("training.learning_rate").contains("expected a number"), qPrintable(page->errorText("training.learning_rate")));
+        QVERIFY2(!page->errorText("training.max_steps").isEmpty(), "max_steps -5 shows no reason");
+        QCOMPARE(lineEdit(page, "training.learning_rate")->text(), QString("fast"));
+        QVERIFY(page->errorText("training.seq_len").isEmpty());
+    }
+
     void settingsRoundTripThroughTheProjectFile() {
         QTemporaryDir dir;
         const QString path = hy3::test::scratchProject(dir);

@@ -28,6 +28,7 @@
 #include <QSlider>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTextDocument>
 #include <QTableView>
 #include <QTableWidget>
 
@@ -465,6 +466,28 @@ private slots:
         QVERIFY(std::abs(charts.smoothedLoss().back() - 1.8) < 0.01);  // caught up by step 25
         charts.setSmoothing(0);
         QCOMPARE(charts.smoothedLoss(), metrics["loss"].values);
+    }
+
+    // A message with quotes in it reads as written: the status line is HTML with the message
+    // escaped, and was shown as plain text when no tag was in it ("&quot;" on screen).
+    void statusMessagesShowTheirQuotes() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        TrainPage* page = window.trainPage();
+        const QString missing = dir.path() + "/no \"such\" run";
+        QSignalSpy failed(page->monitor(), &RunMonitor::attachFailed);
+        QString error;
+        QVERIFY(page->openRun(missing, &error));
+        QVERIFY(failed.wait(30000));
+        page->refreshNow();
+        auto* status = page->findChild<QLabel*>("trainStatus");
+        QTextDocument shown;
+        if (status->textFormat() == Qt::RichText || (status->textFormat() == Qt::AutoText && Qt::mightBeRichText(status->text())))
+            shown.setHtml(status->text());
+        else
+            shown.setPlainText(status->text());
+        QVERIFY2(shown.toPlainText().contains("no \"such\" run") && !shown.toPlainText().contains("&quot;"), qPrintable(shown.toPlainText()));
     }
 
     void aDamagedRunStoreIsNamedAndTheWindowGoesOn() {

@@ -56,10 +56,14 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
     table_ = newRecordTable("checkpointTable", model_);
     table_->setMinimumHeight(180);
     resumeInfo_ = new QLabel;
+    // These two are HTML with their messages escaped: rich text always, so an error without a tag
+    // does not show its quotes as &quot;.
+    resumeInfo_->setTextFormat(Qt::RichText);
     resumeInfo_->setObjectName("resumeInfo");
     resumeInfo_->setWordWrap(true);
     adapterInfo_ = new QLabel;
     adapterInfo_->setObjectName("adapterInfo");
+    adapterInfo_->setTextFormat(Qt::RichText);
     adapterInfo_->setWordWrap(true);
     adapterInfo_->setVisible(false);
     actionLabel_ = new QLabel;

@@ -199,7 +199,9 @@ void SettingsPage::reloadFields() {
         else if (auto* edit = qobject_cast<QLineEdit*>(editor)) {
             if (!edit->hasFocus() || errorText(key).isEmpty()) edit->setText(value.is_null() ? QString() : plainValue(value));
         }
-        showError(key, {});
+        // What the project file holds may itself be wrong (a hand-edited "fast", a -5): its
+        // problem shows at its field, as a typed one does.
+        showError(key, session_->problemsFor(QString::fromStdString(key)).join("\n"));
     }
     loading_ = false;
 }

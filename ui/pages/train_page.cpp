@@ -61,6 +61,7 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
     openRunButton->setObjectName("openRunButton");
     status_ = new QLabel(tr("No run yet."));
     status_->setObjectName("trainStatus");
+    status_->setTextFormat(Qt::RichText);  // HTML with its messages escaped, also when no tag is in it
     status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto* bar = new QHBoxLayout;
     bar->addWidget(startButton_);
@@ -287,7 +288,7 @@ void TrainPage::refreshStatus() {
     if (m.isRunning()) text += tr(" · ETA %1").arg(duration(eta));
     if (last("tokens_per_s") >= 0) text += tr(" · %1 tokens/s").arg(last("tokens_per_s"), 0, 'f', 0);
     if (last("mfu") >= 0) text += tr(" · MFU %1%").arg(100 * last("mfu"), 0, 'f', 1);
-    if (!m.runDir().isEmpty()) text += " · " + QFileInfo(m.runDir()).fileName();
+    if (!m.runDir().isEmpty()) text += " · " + QFileInfo(m.runDir()).fileName().toHtmlEscaped();
     status_->setText(text);
 }
 
