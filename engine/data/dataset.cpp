@@ -24,6 +24,16 @@ using json = nlohmann::json;
 
 namespace {
 
+// nlohmann counts lines within the one record it was given ("parse error at line 1, column 51:
+// ..."), which reads as the file's line 1: say the column of the record's line instead.
+std::string withinTheLine(const std::string& message) {
+    const size_t at = message.find("at line 1, column ");
+    const size_t colon = at == std::string::npos ? std::string::npos : message.find(": ", at);
+    if (colon == std::string::npos) return ": " + message;
+    const std::string column = message.substr(at + 18, colon - at - 18);
+    return " at column " + column + " of the line: " + message.substr(colon + 2);
+}
+
 constexpr size_t kChunkLines = 2048;
 constexpr int kHistogramBins = 16;
 constexpr size_t kSkippedInStats = 200;
@@ -118,7 +128,7 @@ LineOutcome tokenizeRecordLine(const std::string& line, std::optional<RecordForm
     try {
         value = json::parse(line);
     } catch (const json::exception& e) {  // syntax, or a number too large for a double
-        o.reason = std::string("not valid JSON: ") + e.what();
+        o.reason = "not valid JSON" + withinTheLine(e.what());
         return o;
     }
     try {

@@ -43,6 +43,22 @@ private slots:
         QVERIFY(page->findChild<QLabel*>("totalsLabel")->text().contains("active per token"));
     }
 
+    // FLOPs per token are given at the project's sequence length (the field said 4096 whatever
+    // the project trained at).
+    void flopsAtTheProjectsSequenceLength() {
+        QTemporaryDir dir;
+        const QString path = hy3::test::scratchProject(dir);
+        hy3::ProjectFile p = hy3::ProjectFile::load(path.toStdString());
+        p.set("training.seq_len", 512);
+        p.save();
+        MainWindow window;
+        window.openProject(path);
+        ModelPage* page = window.modelPage();
+        QVERIFY(waitForReport(page));
+        QCOMPARE(page->findChild<QSpinBox*>("seqLenSpin")->value(), 512);
+        QCOMPARE(page->report()->seq_len, int64_t(512));
+    }
+
     void choosingTheReleasedPresetUpdatesSummaryAndProject() {
         QTemporaryDir dir;
         MainWindow window;

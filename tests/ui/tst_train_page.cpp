@@ -466,6 +466,12 @@ private slots:
         QVERIFY(std::abs(charts.smoothedLoss().back() - 1.8) < 0.01);  // caught up by step 25
         charts.setSmoothing(0);
         QCOMPARE(charts.smoothedLoss(), metrics["loss"].values);
+        // Step ticks are whole numbers also when few steps are shown (they fell at 2.5 and 7.5).
+        QCustomPlot* plot = charts.findChild<QCustomPlot*>("lossPlot");
+        QVector<double> ticks;
+        plot->xAxis->ticker()->generate(QCPRange(1, 3), QLocale(), 'g', 6, ticks, nullptr, nullptr);
+        QVERIFY(!ticks.isEmpty());
+        for (double t : ticks) QVERIFY2(t == std::round(t), qPrintable(QString::number(t)));
     }
 
     // A message with quotes in it reads as written: the status line is HTML with the message

@@ -17,6 +17,7 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -150,6 +151,12 @@ void ModelPage::reloadFromProject() {
     }
     presetCombo_->setEnabled(presetRadio_->isChecked());
     directoryEdit_->setEnabled(directoryRadio_->isChecked());
+    // FLOPs at the length the project trains at (the user may still try others here).
+    const auto seqLen = session_->project().get("training.seq_len");
+    if (seqLen.is_number_integer() && seqLen.get<int64_t>() >= 1 && seqLen.get<int64_t>() <= seqLenSpin_->maximum()) {
+        const QSignalBlocker quiet(seqLenSpin_);  // one describe below, not two
+        seqLenSpin_->setValue(static_cast<int>(seqLen.get<int64_t>()));
+    }
     loading_ = false;
     whatTrains_->reload();
     describeCurrent();

@@ -96,6 +96,11 @@ QCustomPlot* TrainCharts::makePlot(const QString& name, const QString& title, co
     plot->plotLayout()->insertRow(0);
     plot->plotLayout()->addElement(0, 0, new QCPTextElement(plot, title, QFont(font().family(), 9, QFont::Bold)));
     plot->xAxis->setLabel(tr("step"));
+    // Steps are whole: ticks at integer multiples (1, 2, 5, 10, ... apart), never at 2.5.
+    auto steps = QSharedPointer<QCPAxisTickerFixed>::create();
+    steps->setTickStep(1.0);
+    steps->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    plot->xAxis->setTicker(steps);
     plot->yAxis->setLabel(yLabel);
     plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     return plot;
