@@ -29,11 +29,13 @@ QString ProjectSession::modelSource() const {
     return {};
 }
 
-QString ProjectSession::modelKey() const {
+QString ProjectSession::tokenizerDirectory() const {
     if (!project_) return {};
     const auto tokenizer = project_->get("model.tokenizer");
-    return modelSource() + "\n" + (tokenizer.is_string() ? QString::fromStdString(project_->absolutePath(tokenizer.get<std::string>()).string()) : QString());
+    return tokenizer.is_string() ? QString::fromStdString(project_->absolutePath(tokenizer.get<std::string>()).string()) : QString();
 }
+
+QString ProjectSession::modelKey() const { return project_ ? modelSource() + "\n" + tokenizerDirectory() : QString(); }
 
 void ProjectSession::setModelProblems(const QString& forModel, const QStringList& problems) {
     if (forModel != modelKey()) return;  // the project names another model by now

@@ -25,6 +25,8 @@ public:
     const std::vector<FieldError>& problems() const { return problems_; }
     // The project's model as the engine takes it: a preset name or an absolute directory ("" if unset).
     QString modelSource() const;
+    // The model.tokenizer folder the project sets, absolute ("" when it sets none).
+    QString tokenizerDirectory() const;
     // Problems whose key is `key` or lies below it ("datasets" covers "datasets[0].path").
     QStringList problemsFor(const QString& key) const;
     // The model's own problems (a truncated shard, no tokenizer), as the Model page or Start last

@@ -27,11 +27,12 @@ namespace {
 // nlohmann counts lines within the one record it was given ("parse error at line 1, column 51:
 // ..."), which reads as the file's line 1: say the column of the record's line instead.
 std::string withinTheLine(const std::string& message) {
-    const size_t at = message.find("at line 1, column ");
+    const std::string prefix = "at line 1, column ";
+    const size_t at = message.find(prefix);
     const size_t colon = at == std::string::npos ? std::string::npos : message.find(": ", at);
     if (colon == std::string::npos) return ": " + message;
-    const std::string column = message.substr(at + 18, colon - at - 18);
-    return " at column " + column + " of the line: " + message.substr(colon + 2);
+    const size_t digits = at + prefix.size();
+    return " at column " + message.substr(digits, colon - digits) + " of the line: " + message.substr(colon + 2);
 }
 
 constexpr size_t kChunkLines = 2048;

@@ -32,9 +32,9 @@ fs::path RunLayout::resolve(const fs::path& recorded) const {
     return recorded;
 }
 
-bool RunLayout::contains(const fs::path& path) const {
-    const fs::path relative = fs::absolute(path).lexically_normal().lexically_relative(fs::absolute(root).lexically_normal());
-    return !relative.empty() && *relative.begin() != "..";
+fs::path RunLayout::relativeInside(const fs::path& path) const {
+    fs::path relative = fs::absolute(path).lexically_normal().lexically_relative(fs::absolute(root).lexically_normal());
+    return !relative.empty() && *relative.begin() != ".." ? relative : fs::path();
 }
 
 }  // namespace hy3

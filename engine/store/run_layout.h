@@ -37,8 +37,9 @@ struct RunLayout {
     // of some other run directory is this run's checkpoints/NAME, since a run only ever saves into
     // its own folder and so was copied or moved since. Anything else comes back as it is.
     std::filesystem::path resolve(const std::filesystem::path& recorded) const;
-    // Whether `path` lies inside this run directory (by name; nothing is read).
-    bool contains(const std::filesystem::path& path) const;
+    // `path` relative to this run directory when it lies inside it, else empty (by name; nothing is read).
+    std::filesystem::path relativeInside(const std::filesystem::path& path) const;
+    bool contains(const std::filesystem::path& path) const { return !relativeInside(path).empty(); }
 
     static constexpr const char* kCheckpoints = "checkpoints";
     static constexpr const char* kLatest = "LATEST";  // inside checkpoints/

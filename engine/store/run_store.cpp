@@ -245,9 +245,8 @@ int64_t RunStore::addCheckpoint(int64_t run, int64_t step, const std::string& pa
                       "INSERT INTO checkpoints(run_id, step, path, status, parent_id, created_at, updated_at) "
                       "VALUES(?, ?, ?, 'in_progress', ?, ?, ?)");
     const double t = now();
-    const RunLayout layout{runDirectory()};
-    const std::string stored = layout.contains(path) ? std::filesystem::absolute(path).lexically_normal().lexically_relative(layout.root).generic_string() : path;
-    q.bind(1, run).bind(2, step).bind(3, stored);
+    const std::filesystem::path relative = RunLayout{runDirectory()}.relativeInside(path);
+    q.bind(1, run).bind(2, step).bind(3, relative.empty() ? path : relative.generic_string());
     if (parentId > 0) q.bind(4, parentId);
     else q.bindNull(4);
     q.bind(5, t).bind(6, t).run();

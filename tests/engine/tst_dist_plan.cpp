@@ -34,6 +34,18 @@ QString errorOf(const std::function<void()>& fn) {
 
 ModelConfig preset(const std::string& name) { return loadModelConfig(presetConfigPath(name)); }
 
+// hy3-cpu-256 as the CPU tests run it: fp32, 4 rows of 256 tokens, 8 rows a step, on 2 devices.
+PlanSettings cpuSettings() {
+    PlanSettings s;
+    s.device = "cpu";
+    s.dtype = "fp32";
+    s.seqLen = 256;
+    s.microBatch = 4;
+    s.globalBatch = 8;
+    s.devices = 2;
+    return s;
+}
+
 }  // namespace
 
 class TestDistPlan : public QObject {
@@ -186,13 +198,7 @@ private slots:
 
     void plannerShardsWhatItShould() {
         const ModelConfig c = preset("hy3-cpu-256");
-        PlanSettings s;
-        s.device = "cpu";
-        s.dtype = "fp32";
-        s.seqLen = 256;
-        s.microBatch = 4;
-        s.globalBatch = 8;
-        s.devices = 2;
+        PlanSettings s = cpuSettings();
         const MemoryBreakdown dp2 = estimateRankMemory(c, {1, 2, 1}, 0, s);
         const MemoryBreakdown ep2 = estimateRankMemory(c, {1, 2, 2}, 0, s);
         const MemoryBreakdown pp2first = estimateRankMemory(c, {2, 1, 1}, 0, s);
@@ -223,13 +229,7 @@ private slots:
     // parameter sharing after the update always shows.
     void plannerHidesTheGradientSumBehindTheBackward() {
         const ModelConfig c = preset("hy3-cpu-256");
-        PlanSettings s;
-        s.device = "cpu";
-        s.dtype = "fp32";
-        s.seqLen = 256;
-        s.microBatch = 4;
-        s.globalBatch = 8;
-        s.devices = 2;
+        PlanSettings s = cpuSettings();
         const double params = static_cast<double>(countParameters(c).total);
         const double sharing = params * 4, gradients = params * 4 * 2 / 2;  // bytes: fp32, ring all-reduce over 2
         auto stepOfDp2 = [&](double flops, double link) {

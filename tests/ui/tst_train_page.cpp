@@ -6,6 +6,7 @@
 // shows every layer and step; one expert's history is read while the page follows a growing run; a
 // damaged run store is named in the Runs tab and on the page while the window goes on.
 // Timings of these pages are a benchmark (tests/ui/bench_train_page.cpp), not asserted here.
+#include "checkpoint/checkpoint_dir.h"
 #include "main_window.h"
 #include "pages/checkpoints_page.h"
 #include "pages/train_page.h"
@@ -122,9 +123,7 @@ std::vector<std::filesystem::path> runWithCheckpoints(const std::filesystem::pat
     hy3::RunStore store = hy3::RunStore::open(runDir / "run.sqlite", hy3::RunStore::Mode::ReadWrite);
     std::vector<std::filesystem::path> out;
     for (int64_t step : steps) {
-        char name[32];
-        std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
-        out.push_back(runDir / "checkpoints" / name);
+        out.push_back(runDir / "checkpoints" / hy3::CheckpointDirectory::stepName(step));
         std::filesystem::create_directories(out.back());
         std::ofstream(out.back() / "meta.json") << "{\"step\": " << step << "}";
         store.setCheckpointStatus(store.addCheckpoint(store.runs().back().id, step, out.back().string(), 0), "complete", 11, "{}");

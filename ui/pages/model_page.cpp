@@ -209,10 +209,7 @@ void ModelPage::describeCurrent() {
     // Replacing the watched future drops the result of a request still running.
     pending_ = true;
     describedModel_ = session_->modelKey();
-    const auto tokenizer = session_->project().get("model.tokenizer");
-    const QString tokenizerDir =
-        tokenizer.is_string() ? QString::fromStdString(session_->project().absolutePath(tokenizer.get<std::string>()).string()) : QString();
-    watcher_.setFuture(QtConcurrent::run(describe, source, tokenizerDir, seqLenSpin_->value()));
+    watcher_.setFuture(QtConcurrent::run(describe, source, session_->tokenizerDirectory(), seqLenSpin_->value()));
 }
 
 void ModelPage::onDescribeDone() {
