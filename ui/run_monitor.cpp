@@ -3,6 +3,9 @@
 #include "store_poller.h"
 
 #include <QDateTime>
+#include <QRegularExpression>
+
+#include <utility>
 
 namespace hy3::ui {
 namespace {
@@ -60,17 +63,12 @@ void RunMonitor::startProcess(const QString& program, const QStringList& args, c
     if (!process_) {
         process_ = new QProcess(this);
         connect(process_, &QProcess::readyReadStandardOutput, this, &RunMonitor::readProcessOutput);
-        connect(process_, &QProcess::readyReadStandardError, this, [this] {
-            // Human progress and the ranks' messages: the log keeps the lines that say something.
-            for (const QByteArray& line : process_->readAllStandardError().split('\n')) {
-                const QString text = QString::fromUtf8(line).trimmed();
-                if (text.isEmpty() || text.startsWith("step ") || text.contains('\r')) continue;
-                addLog(text.startsWith("error") ? "error" : "info", text);
-            }
-        });
+        connect(process_, &QProcess::readyReadStandardError, this, &RunMonitor::readProcessErrors);
         connect(process_, &QProcess::finished, this, &RunMonitor::onProcessFinished);
     }
     pending_.clear();
+    pendingErrors_.clear();
+    lastErrorLine_.clear();
     follower_.setTimes(nowSeconds(), 0);
     publish(follower_.setState("starting"));
     addLog("info", "started: " + program + " " + args.join(' '));
@@ -110,12 +108,40 @@ void RunMonitor::readProcessOutput() {
     }
 }
 
+// Human progress and the ranks' messages, whole lines only: the log keeps the lines that say
+// something, an error's reason kept for the banner.
+void RunMonitor::readProcessErrors() {
+    pendingErrors_ += process_->readAllStandardError();
+    int newline;
+    while ((newline = pendingErrors_.indexOf('\n')) >= 0) {
+        addErrorLine(pendingErrors_.left(newline));
+        pendingErrors_.remove(0, newline + 1);
+    }
+}
+
+void RunMonitor::addErrorLine(const QByteArray& line) {
+    // A progress line redraws itself with a carriage return and a terminal's erase-line code;
+    // what follows the last return is the line.
+    static const QRegularExpression terminalCode("\x1b\\[[0-9;]*[A-Za-z]");
+    const QString text = QString::fromUtf8(line.mid(line.lastIndexOf('\r') + 1)).remove(terminalCode).trimmed();
+    if (text.isEmpty() || text.startsWith("step ")) return;
+    // "error: ..." from hy3 itself, "[rank 1] error: ..." from a launched rank.
+    const bool error = text.startsWith("error") || text.contains("] error:");
+    const bool warning = !error && (text.startsWith("warning") || text.contains("] warning:"));
+    if (error) lastErrorLine_ = text;
+    addLog(error ? "error" : warning ? "warning" : "info", text);
+}
+
 void RunMonitor::onProcessFinished(int exitCode, QProcess::ExitStatus status) {
     readProcessOutput();
+    readProcessErrors();
+    if (!pendingErrors_.isEmpty()) addErrorLine(std::exchange(pendingErrors_, {}));  // a last line without its newline
     follower_.setTimes(follower_.startedAt(), nowSeconds());
     if (follower_.isRunning()) {
-        // The child ended without an end event: it crashed or could not start.
-        const QString error = status == QProcess::CrashExit ? "the training process crashed" : QString("hy3 exited with status %1").arg(exitCode);
+        // The child ended without an end event: it crashed or could not start. Its last error
+        // line says why.
+        QString error = status == QProcess::CrashExit ? "the training process crashed" : QString("hy3 exited with status %1").arg(exitCode);
+        if (!lastErrorLine_.isEmpty()) error += ": " + lastErrorLine_;
         follower_.setLastError(error.toStdString());
         addLog("error", error);
         publish(follower_.setState("failed"));

@@ -77,14 +77,18 @@ signals:
 
 private slots:
     void readProcessOutput();
+    void readProcessErrors();
     void onProcessFinished(int exitCode, QProcess::ExitStatus status);
 
 private:
     void publish(const api::FollowChanges& changes);
     void addLog(const QString& level, const QString& text);
+    void addErrorLine(const QByteArray& line);
 
     QProcess* process_ = nullptr;
-    QByteArray pending_;  // a partial stdout line
+    QByteArray pending_;        // a partial stdout line
+    QByteArray pendingErrors_;  // a partial stderr line: a chunk may end anywhere, even inside "error:"
+    QString lastErrorLine_;     // the child's last "error: ..." line, the reason when it exits early
     api::RunFollower follower_;
     // Following a run through its store: the poller owns the connection on its own thread; its
     // deltas are applied here. clear() joins the poller; `generation_` drops a delta still queued

@@ -13,6 +13,7 @@
 #include "project_session.h"
 #include "run_monitor.h"
 #include "synthetic_run.h"
+#include "widgets/run_log_view.h"
 #include "widgets/train_charts.h"
 #include "test_support.h"
 #include "ui_support.h"
@@ -23,7 +24,9 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QLabel>
+#include <QListView>
 #include <QListWidget>
+#include <QScrollBar>
 #include <QPushButton>
 #include <QFile>
 #include <QSlider>
@@ -453,6 +456,31 @@ private slots:
 
     // The smoothed loss is TensorBoard's debiased EMA with its slider (a fixed 0.95 lagged far
     // behind: raw 1.8 against smoothed 3.0 at step 25).
+    // The Log tab on a real child process whose stderr arrives in pieces: "err" and "or: ..." are
+    // one line, the failed run's banner says why it ended, and a long line scrolls sideways.
+    void theLogKeepsWholeLinesAndTheReason() {
+        RunMonitor monitor;
+        const QString script =
+            "printf 'reading the project\\nerr' >&2; sleep 0.3; "
+            "printf 'or: p.hy3proj: training.learning_rate: expected a number\\n' >&2; "
+            "printf '%0300d\\n' 7 >&2; exit 2";
+        monitor.startProcess("/bin/sh", {"-c", script}, QDir::tempPath());
+        QVERIFY(waitFor([&] { return monitor.state() == "failed"; }, 20000));
+        QStringList lines;
+        for (const auto& line : monitor.log()) lines << QString::fromStdString(line.level + " " + line.text);
+        QVERIFY2(lines.contains("error error: p.hy3proj: training.learning_rate: expected a number"), qPrintable(lines.join("\n")));
+        QVERIFY2(!lines.contains("info err"), qPrintable(lines.join("\n")));
+        QVERIFY2(lines.contains("info reading the project"), qPrintable(lines.join("\n")));
+        QCOMPARE(monitor.lastError(), QString("hy3 exited with status 2: error: p.hy3proj: training.learning_rate: expected a number"));
+
+        hy3::ui::RunLogView view;
+        view.setLines(monitor.log());
+        view.resize(500, 300);
+        view.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&view));
+        QVERIFY(waitFor([&] { return view.list()->horizontalScrollBar()->maximum() > 0; }, 5000));
+    }
+
     void lossSmoothingFollowsTheSlider() {
         hy3::ui::TrainCharts charts;
         std::map<std::string, hy3::api::Series> metrics;

@@ -24,7 +24,13 @@ RunLogView::RunLogView(QWidget* parent) : QWidget(parent) {
     list_->setObjectName("logList");
     list_->setFont(QFont("monospace", 9));
     list_->setModel(filtered_);
-    list_->setUniformItemSizes(true);  // thousands of lines stay cheap to lay out
+    // One row per line, never wrapped or cut: a long line scrolls sideways. Rows are measured one
+    // by one (uniform sizes would take every row's width from the first) in batches, so thousands
+    // of lines stay cheap to lay out.
+    list_->setWordWrap(false);
+    list_->setTextElideMode(Qt::ElideNone);
+    list_->setLayoutMode(QListView::Batched);
+    list_->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
     connect(filter_, &QLineEdit::textChanged, filtered_, &LogFilter::setText);
     connect(level_, &QComboBox::currentIndexChanged, filtered_, &LogFilter::setMinimumLevel);
     auto* v = new QVBoxLayout(this);

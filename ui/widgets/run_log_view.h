@@ -23,6 +23,7 @@ public:
     void clear();
     void pinError(const QString& error);
     int shownRows() const;  // after the filter
+    QListView* list() const { return list_; }
 
 private:
     QLineEdit* filter_;
