@@ -93,20 +93,63 @@ private slots:
                 QCOMPARE(cell(table, row, LayoutTableModel::CheckpointedColumn),
                          QString::number(layout["memory"]["total_checkpointed"].get<double>() / gib, 'f', 2));
                 const QString fits = cell(table, row, LayoutTableModel::FitsColumn);
-                QCOMPARE(fits == "yes", layout["fits"].get<bool>());
-                QCOMPARE(fits != "no", layout["fits"].get<bool>() || layout["fits_checkpointed"].get<bool>());
+                QCOMPARE(fits == "yes, without checkpointing", layout["fits"].get<bool>());
+                QCOMPARE(!fits.startsWith("no"), layout["fits"].get<bool>() || layout["fits_checkpointed"].get<bool>());
             }
             QVERIFY2(matched, layout.dump().c_str());
         }
-        QCOMPARE(table->model()->rowCount(), valid);
-        QCOMPARE(child<QLabel>(page, "planSummary")->text().toStdString(), plan["summary"].get<std::string>());
+        // The layouts that cannot run are listed too, each with its reason.
+        QCOMPARE(table->model()->rowCount(), static_cast<int>(plan["layouts"].size()));
+        int whyNot = 0;
+        for (int row = 0; row < table->model()->rowCount(); ++row)
+            whyNot += !cell(table, row, LayoutTableModel::WhyNotColumn).isEmpty();
+        QCOMPARE(whyNot, static_cast<int>(plan["layouts"].size()) - valid);
+        QVERIFY(child<QLabel>(page, "planSummary")->text().startsWith(QString::fromStdString(plan["summary"].get<std::string>())));
         QVERIFY(child<QCustomPlot>(page, "memoryPlot")->plottableCount() == 6);  // the stacked parts
 
         // Sorting by memory puts the smallest first.
         table->sortByColumn(LayoutTableModel::CheckpointedColumn, Qt::AscendingOrder);
-        for (int row = 1; row < table->model()->rowCount(); ++row)
-            QVERIFY(cell(table, row - 1, LayoutTableModel::CheckpointedColumn).toDouble() <=
-                    cell(table, row, LayoutTableModel::CheckpointedColumn).toDouble());
+        // Sorting by memory puts the smallest first, and the layouts that cannot run (no memory) last.
+        for (int row = 1; row < table->model()->rowCount(); ++row) {
+            const QString before = cell(table, row - 1, LayoutTableModel::CheckpointedColumn), here = cell(table, row, LayoutTableModel::CheckpointedColumn);
+            if (here == "-") continue;
+            QVERIFY(before != "-");
+            QVERIFY(before.toDouble() <= here.toDouble());
+        }
+    }
+
+    // hy3-preview on one node of 8 x 80 GiB: nothing fits. Every tried layout is in the table (the
+    // ones 8 devices cannot run greyed, with why), the chart shows the layouts that come closest
+    // instead of nothing, and the line under the spin boxes does not call the layout fine.
+    void nothingFitsIsSaidEverywhere() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        window.session()->setModelPreset("hy3-preview");
+        window.session()->setValue("training.global_batch", 16);
+        window.session()->setValue("training.micro_batch", 8);
+        LayoutPage* page = window.layoutPage();
+        QTRY_VERIFY(page->modelKnown());
+        page->setCluster(1, 8, 80, "cuda");
+        page->setLayout(8, 1, 1);
+        QVERIFY(page->plan().has_value());
+        QCOMPARE(page->plan()->recommended, -1);
+        QTableView* table = page->table();
+        QCOMPARE(table->model()->rowCount(), static_cast<int>(page->plan()->layouts.size()));
+        QStringList reasons;
+        for (int row = 0; row < table->model()->rowCount(); ++row)
+            if (!cell(table, row, LayoutTableModel::WhyNotColumn).isEmpty()) reasons << cell(table, row, LayoutTableModel::WhyNotColumn);
+        QVERIFY2(!reasons.isEmpty() && reasons.size() < table->model()->rowCount(), qPrintable(reasons.join("\n")));
+        QVERIFY2(child<QLabel>(page, "planSummary")->text().contains(QString("%1 cannot").arg(reasons.size())),
+                 qPrintable(child<QLabel>(page, "planSummary")->text()));
+
+        auto* plot = child<QCustomPlot>(page, "memoryPlot");
+        QVERIFY(plot->plottableCount() == 6);
+        QVERIFY(qobject_cast<QCPBars*>(plot->plottable(0))->data()->size() > 0);
+
+        QVERIFY2(page->layoutProblem().isEmpty(), qPrintable(page->layoutProblem()));  // pp8 is a valid layout of 8 devices...
+        QVERIFY2(page->layoutStateText().contains("does not fit"), qPrintable(page->layoutStateText()));  // ...that does not fit
+        QVERIFY(!page->layoutStateText().contains("can run and fits"));
     }
 
     void useThisLayoutAndTheLaunchCommands() {

@@ -147,6 +147,7 @@ QGroupBox* LayoutPage::buildCommands() {
 }
 
 QTableView* LayoutPage::table() const { return planView_->table(); }
+QString LayoutPage::layoutStateText() const { return problemLabel_->text(); }
 
 void LayoutPage::onDevicesDone(const SystemInfo& info) {
     devicesKnown_ = true;
@@ -242,9 +243,40 @@ void LayoutPage::checkLayout() {
     problem_ = QString::fromStdString(api::layoutProblemFor(config_ ? *config_ : unknown, spinLayout(), devices(),
                                                             p.get("training.global_batch").get<int64_t>(), p.get("training.micro_batch").get<int64_t>()));
     if (problem_.isEmpty() && !config_ && !configJob_.isPending()) problem_ = configError_;
-    problemLabel_->setText(problem_.isEmpty() ? tr("This layout can run: %n rank(s).", nullptr, static_cast<int>(devices()))
-                                              : tr("Cannot run: %1").arg(problem_));
-    problemLabel_->setStyleSheet(problem_.isEmpty() ? "color: #27ae60;" : "color: #c0392b;");
+    showLayoutState();
+}
+
+// One line on the project's layout that agrees with the plan below it: it cannot run (why), it
+// runs but does not fit in memory, it fits only with activation checkpointing (which the project
+// has off), or it can run.
+void LayoutPage::showLayoutState() {
+    const auto line = [this](const QString& text, const char* color) {
+        problemLabel_->setText(text);
+        problemLabel_->setStyleSheet(QString("color: %1;").arg(color));
+    };
+    if (!problem_.isEmpty()) return line(tr("Cannot run: %1").arg(problem_), "#c0392b");
+    const int ranks = static_cast<int>(devices());
+    const LayoutEstimate* mine = nullptr;
+    if (plan_)
+        for (const LayoutEstimate& e : plan_->layouts)
+            if (e.valid() && e.layout.pp == ppSpin_->value() && e.layout.dp == dpSpin_->value() && e.layout.ep == epSpin_->value()) mine = &e;
+    const bool checkpointing = session_->project().get("training.activation_checkpointing").get<bool>();
+    const double available = memorySpin_->value();
+    if (mine && !mine->fits && !mine->fitsCheckpointed)
+        return line(tr("This layout is valid for %n rank(s) but does not fit: %1 GiB per device of %2, even with activation checkpointing.",
+                       nullptr, ranks)
+                        .arg(mine->memory.total(true) / kGiB, 0, 'f', 1)
+                        .arg(available, 0, 'f', 1),
+                    "#c0392b");
+    if (mine && !mine->fits && !checkpointing)
+        return line(tr("This layout fits only with activation checkpointing (%1 GiB per device of %2; %3 GiB without it): turn it on "
+                       "under Memory on the Training page.")
+                        .arg(mine->memory.total(true) / kGiB, 0, 'f', 1)
+                        .arg(available, 0, 'f', 1)
+                        .arg(mine->memory.total(false) / kGiB, 0, 'f', 1),
+                    "#b9770e");
+    line(mine ? tr("This layout can run and fits: %n rank(s).", nullptr, ranks) : tr("This layout can run: %n rank(s).", nullptr, ranks),
+         "#27ae60");
 }
 
 // The spin boxes changed: a layout that can run goes into the project; one that cannot shows why
@@ -293,6 +325,7 @@ void LayoutPage::planAndShow() {
         }
     }
     planView_->showPlan(plan_, error, spinLayout(), p.get("training.activation_checkpointing").get<bool>(), memorySpin_->value());
+    showLayoutState();
     updateCommand();
     emit planned();
 }

@@ -33,6 +33,7 @@ public:
     const std::optional<LayoutPlanResult>& plan() const { return plan_; }
     bool modelKnown() const { return config_.has_value(); }  // the model's config has been read
     QString layoutProblem() const { return problem_; }        // the reason shown for the spin boxes' layout, or empty
+    QString layoutStateText() const;                          // the line shown under the spin boxes
     QString launchCommand() const;                            // hy3 launch and srun lines
     QTableView* table() const;
     bool devicesKnown() const { return devicesKnown_; }
@@ -58,6 +59,7 @@ private:
     void readModelConfig(const QString& source);
     Layout spinLayout() const;
     void checkLayout();  // sets problem_ and its label for the spin boxes' layout
+    void showLayoutState();
     void planAndShow();  // plans from the model's config and shows the answer and the commands
     int64_t devices() const;
     void updateCommand();

@@ -42,7 +42,8 @@ const Part kParts[] = {
     {"runtime overhead", QColor(0x95, 0xa5, 0xa6), [](const MemoryBreakdown& m, bool) { return m.overhead; }},
 };
 
-// The project's layout, then the (up to) four fastest that fit.
+// The project's layout, then the (up to) four fastest that fit; when none fits, the three that
+// come closest (the least memory with checkpointing), so the chart shows how far over they are.
 std::vector<Bar> barsOf(const LayoutPlanResult& plan, const Layout& project, bool projectCheckpointing) {
     std::vector<Bar> bars;
     for (const LayoutEstimate& e : plan.layouts)
@@ -63,7 +64,28 @@ std::vector<Bar> barsOf(const LayoutPlanResult& plan, const Layout& project, boo
                             .arg(ckpt ? QObject::tr("\n+checkpointing") : QString()),
                         e.memory, ckpt});
     }
+    if (!fitting.empty()) return bars;
+    std::vector<const LayoutEstimate*> closest;
+    for (const LayoutEstimate& e : plan.layouts)
+        if (e.valid() && !(e.layout.pp == project.pp && e.layout.dp == project.dp && e.layout.ep == project.ep)) closest.push_back(&e);
+    std::sort(closest.begin(), closest.end(), [](auto* a, auto* b) { return a->memory.total(true) < b->memory.total(true); });
+    for (size_t i = 0; i < closest.size() && i < 3; ++i)
+        bars.push_back({QObject::tr("%1pp%2 dp%3 ep%4\n+checkpointing")
+                            .arg(i == 0 ? QObject::tr("least memory\n") : QString())
+                            .arg(closest[i]->layout.pp)
+                            .arg(closest[i]->layout.dp)
+                            .arg(closest[i]->layout.ep),
+                        closest[i]->memory, true});
     return bars;
+}
+
+// "10 layouts of 8 devices tried: 3 can run, 7 cannot (the last column says why)."
+QString countsText(const LayoutPlanResult& plan) {
+    const auto valid = std::count_if(plan.layouts.begin(), plan.layouts.end(), [](const LayoutEstimate& e) { return e.valid(); });
+    const auto total = static_cast<int64_t>(plan.layouts.size());
+    QString text = QObject::tr("%1 layouts of %2 devices tried: %3 can run").arg(total).arg(plan.settings.devices).arg(valid);
+    if (valid < total) text += QObject::tr(", %1 cannot (greyed; the last column says why)").arg(total - valid);
+    return text + ".";
 }
 
 }  // namespace
@@ -84,7 +106,13 @@ LayoutPlanView::LayoutPlanView(QWidget* parent) : QWidget(parent) {
     table_->setMinimumHeight(200);
     useButton_ = new QPushButton(tr("Use this layout"));
     useButton_->setObjectName("useLayoutButton");
+    useButton_->setEnabled(false);
     connect(useButton_, &QPushButton::clicked, this, &LayoutPlanView::onUseClicked);
+    // Only a layout these devices can run can be used.
+    connect(table_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
+        const auto rows = table_->selectionModel()->selectedRows();
+        useButton_->setEnabled(!rows.isEmpty() && model_->layoutAt(sorted_->mapToSource(rows.front()).row()).valid());
+    });
 
     auto* v = new QVBoxLayout(this);
     v->setContentsMargins(0, 0, 0, 0);
@@ -99,7 +127,7 @@ LayoutPlanView::LayoutPlanView(QWidget* parent) : QWidget(parent) {
 
 void LayoutPlanView::showPlan(const std::optional<LayoutPlanResult>& plan, const QString& error, const Layout& project,
                               bool projectCheckpointing, double deviceGiB) {
-    summary_->setText(plan ? QString::fromStdString(plan->summary) : error);
+    summary_->setText(plan ? QString::fromStdString(plan->summary) + "\n" + countsText(*plan) : error);
     summary_->setStyleSheet(plan && plan->recommended >= 0 ? "" : "color: #c0392b;");
     model_->setPlan(plan ? &*plan : nullptr);
     table_->sortByColumn(LayoutTableModel::FitsColumn, Qt::AscendingOrder);
@@ -111,6 +139,19 @@ void LayoutPlanView::showPlan(const std::optional<LayoutPlanResult>& plan, const
 
 void LayoutPlanView::plotMemory(const LayoutPlanResult& plan, const Layout& project, bool projectCheckpointing, double deviceGiB) {
     const std::vector<Bar> bars = barsOf(plan, project, projectCheckpointing);
+    if (bars.empty()) {  // an empty chart would look like a drawing fault: say why it is empty
+        auto* note = new QCPItemText(plot_);
+        note->position->setType(QCPItemPosition::ptAxisRectRatio);
+        note->position->setCoords(0.5, 0.5);
+        note->setText(tr("No layout can run on %1 devices; the table says why.").arg(plan.settings.devices));
+        note->setColor(QColor(0xc0, 0x39, 0x2b));
+        plot_->legend->setVisible(false);
+        plot_->xAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
+        plot_->xAxis->setTickLabels(false);
+        plot_->yAxis->setRange(0, deviceGiB * 1.12);
+        return;
+    }
+    plot_->xAxis->setTickLabels(true);
     QVector<double> ticks;
     QVector<QString> labels;
     for (size_t i = 0; i < bars.size(); ++i) ticks << static_cast<double>(i + 1), labels << bars[i].label;
@@ -158,6 +199,7 @@ void LayoutPlanView::onUseClicked() {
     const auto rows = table_->selectionModel()->selectedRows();
     if (rows.isEmpty()) return;
     const LayoutEstimate& e = model_->layoutAt(sorted_->mapToSource(rows.front()).row());
+    if (!e.valid()) return;  // greyed: it cannot run here
     emit layoutChosen(static_cast<int>(e.layout.pp), static_cast<int>(e.layout.dp), static_cast<int>(e.layout.ep));
 }
 
