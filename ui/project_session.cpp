@@ -145,6 +145,19 @@ void ProjectSession::setModelDirectory(const QString& directory) {
     afterEdit();
 }
 
+void ProjectSession::setTokenizerDirectory(const QString& directory) {
+    if (!project_ || QDir::cleanPath(directory) == QDir::cleanPath(tokenizerDirectory())) return;
+    if (directory.isEmpty()) {
+        nlohmann::json model = project_->get("model");
+        if (!model.is_object() || !model.contains("tokenizer")) return;
+        model.erase("tokenizer");
+        project_->set("model", model);
+    } else {
+        project_->setPath("model.tokenizer", directory.toStdString());
+    }
+    afterEdit();
+}
+
 void ProjectSession::addDataset(const QString& path, const QString& format, const QString& split) {
     if (!project_) return;
     project_->addDataset(path.toStdString(), format.toStdString(), split.toStdString());

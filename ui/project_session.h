@@ -51,6 +51,9 @@ public:
     void setPath(const std::string& key, const QString& absolutePath);
     void setModelPreset(const QString& preset);
     void setModelDirectory(const QString& directory);
+    // model.tokenizer: a tokenizer folder, stored relative to the project; "" removes the key, so
+    // the model's own tokenizer is used again.
+    void setTokenizerDirectory(const QString& directory);
     void addDataset(const QString& path, const QString& format, const QString& split);
     void removeDataset(int index);
 

@@ -9,6 +9,7 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -67,6 +68,29 @@ ModelPage::ModelPage(ProjectSession* session, QWidget* parent)
     dirLayout->addWidget(directoryEdit_);
     dirLayout->addWidget(browse);
     sourceGrid->addRow(directoryRadio_, dirRow);
+    // The tokenizer, for a model without its own (a preset with none bundled, a directory without
+    // tokenizer.json): empty uses the model's.
+    tokenizerEdit_ = new QLineEdit;
+    tokenizerEdit_->setObjectName("tokenizerEdit");
+    tokenizerEdit_->setPlaceholderText(tr("the model's own (tokenizer.json beside config.json, or the preset's bundled one)"));
+    tokenizerEdit_->setToolTip(tr("model.tokenizer: a folder with tokenizer.json (and tokenizer_config.json for its chat template)"));
+    auto* browseTokenizer = new QPushButton(tr("Browse…"));
+    browseTokenizer->setObjectName("browseTokenizerButton");
+    auto* ownTokenizer = new QPushButton(tr("Use the model's"));
+    ownTokenizer->setObjectName("ownTokenizerButton");
+    auto* tokenizerRow = new QWidget;
+    auto* tokenizerLayout = new QHBoxLayout(tokenizerRow);
+    tokenizerLayout->setContentsMargins(0, 0, 0, 0);
+    tokenizerLayout->addWidget(tokenizerEdit_);
+    tokenizerLayout->addWidget(browseTokenizer);
+    tokenizerLayout->addWidget(ownTokenizer);
+    sourceGrid->addRow(tr("Tokenizer"), tokenizerRow);
+    connect(tokenizerEdit_, &QLineEdit::editingFinished, this, &ModelPage::onTokenizerEdited);
+    connect(browseTokenizer, &QPushButton::clicked, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Tokenizer folder (holds tokenizer.json)"), tokenizerEdit_->text());
+        if (!dir.isEmpty()) chooseTokenizer(dir);
+    });
+    connect(ownTokenizer, &QPushButton::clicked, this, [this] { chooseTokenizer(QString()); });
     sourceGrid->addRow(tr("Sequence length for FLOPs"), seqLenSpin_);
 
     statusLabel_ = new QLabel;
@@ -151,6 +175,7 @@ void ModelPage::reloadFromProject() {
     }
     presetCombo_->setEnabled(presetRadio_->isChecked());
     directoryEdit_->setEnabled(directoryRadio_->isChecked());
+    tokenizerEdit_->setText(session_->tokenizerDirectory());
     // FLOPs at the length the project trains at (the user may still try others here).
     const auto seqLen = session_->project().get("training.seq_len");
     if (seqLen.is_number_integer() && seqLen.get<int64_t>() >= 1 && seqLen.get<int64_t>() <= seqLenSpin_->maximum()) {
@@ -192,6 +217,19 @@ void ModelPage::chooseDirectory(const QString& directory) {
     directoryRadio_->setChecked(true);
     directoryEdit_->setText(directory);
     onDirectoryEdited();
+}
+
+void ModelPage::chooseTokenizer(const QString& directory) {
+    tokenizerEdit_->setText(directory);
+    onTokenizerEdited();
+}
+
+void ModelPage::onTokenizerEdited() {
+    if (loading_) return;
+    const QString dir = tokenizerEdit_->text().trimmed();
+    if (QDir::cleanPath(dir) == QDir::cleanPath(session_->tokenizerDirectory())) return;
+    session_->setTokenizerDirectory(dir.isEmpty() ? QString() : QFileInfo(dir).absoluteFilePath());
+    describeCurrent();
 }
 
 void ModelPage::onBrowseClicked() {

@@ -48,6 +48,8 @@ public:
 
     // What the Browse button does after its dialog; public so tests can drive it.
     void chooseDirectory(const QString& directory);
+    // model.tokenizer: a tokenizer folder for a model that has none of its own ("" for the model's).
+    void chooseTokenizer(const QString& directory);
 
 signals:
     void describeFinished();
@@ -58,6 +60,7 @@ private slots:
     void onPresetChosen(int index);
     void onDirectoryEdited();
     void onBrowseClicked();
+    void onTokenizerEdited();
     void onSeqLenChanged(int value);
     void onDescribeDone();
 
@@ -73,6 +76,7 @@ private:
     QRadioButton* directoryRadio_;
     QComboBox* presetCombo_;
     QLineEdit* directoryEdit_;
+    QLineEdit* tokenizerEdit_;
     QSpinBox* seqLenSpin_;
     QLabel* statusLabel_;
     QFormLayout* architecture_;
