@@ -51,6 +51,12 @@ QStringList ProjectSession::allProblems() const {
     return out + modelProblems();
 }
 
+nlohmann::json ProjectSession::settingValue(const std::string& key) const {
+    const SettingSpec* spec = findSetting(key);
+    if (!project_) return spec ? spec->defaultValue : nlohmann::json();
+    return problemsFor(QString::fromStdString(key)).isEmpty() || !spec ? project_->get(key) : spec->defaultValue;
+}
+
 QStringList ProjectSession::problemsFor(const QString& key) const {
     QStringList out;
     const std::string k = key.toStdString();

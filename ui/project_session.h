@@ -29,6 +29,10 @@ public:
     QString tokenizerDirectory() const;
     // Problems whose key is `key` or lies below it ("datasets" covers "datasets[0].path").
     QStringList problemsFor(const QString& key) const;
+    // A setting's value when the project's is valid, else the setting's default: pages that
+    // compute from settings (the planner, the preview) go on while a hand-edited file holds
+    // "fast" or -5, whose problems the Project and Training pages show.
+    nlohmann::json settingValue(const std::string& key) const;
     // The model's own problems (a truncated shard, no tokenizer), as the Model page or Start last
     // found them for the model the project names; with problems(), the one list the status bar
     // and Start go by.

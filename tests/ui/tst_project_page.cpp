@@ -106,6 +106,26 @@ private slots:
         QVERIFY2(other.contains("layout.ep: 4 does not divide dp (2)"), qPrintable(other));
     }
 
+    // Many problems without a field, in the window at 1200x800: the list gets the height its
+    // lines need (it was squeezed into one form row and cut).
+    void otherProblemsAreNotCut() {
+        QTemporaryDir dir;
+        const QString path = dir.path() + "/bad.hy3proj";
+        std::ofstream(path.toStdString()) << R"({"schema_version": 1, "name": "bad", "model": {"preset": "hy3-tiny"},
+            "output_dir": "runs", "training": {"learning_rate": "fast", "max_steps": -5, "warmup_steps": -1, "weight_decay": "lots",
+            "micro_batch": 0, "seq_len": "long"}, "layout": {"dp": 2, "ep": 4}})";
+        MainWindow window;
+        QVERIFY(window.openProject(path));
+        window.resize(1200, 800);
+        window.showPage("Project");
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto* other = child<QLabel>(window.projectPage(), "otherProblems");
+        QVERIFY2(other->text().count('\n') >= 5, qPrintable(other->text()));
+        QTRY_VERIFY2(other->height() >= other->heightForWidth(other->width()),
+                     qPrintable(QString("%1 < %2").arg(other->height()).arg(other->heightForWidth(other->width()))));
+    }
+
     void datasetsAreAddedRelativeAndEditable() {
         QTemporaryDir dir;
         const QString data = dir.path() + "/data/chat.jsonl";

@@ -85,7 +85,7 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
         api::GenerateRequest request;
         if (!session_->hasProject()) return request;
         const ProjectFile& p = session_->project();
-        request.reasoningEffort = p.get("data.reasoning_effort").get<std::string>();
+        request.reasoningEffort = session_->settingValue("data.reasoning_effort").get<std::string>();
         request.chatTemplate = p.chatTemplate();
         return request;
     });

@@ -141,7 +141,7 @@ void DataPage::findNext(const QString& text) { preview_->findNext(text); }
 void DataPage::reloadFields() {
     if (!session_->hasProject()) return;
     loading_ = true;
-    const std::string effort = session_->project().get("data.reasoning_effort").get<std::string>();
+    const std::string effort = session_->settingValue("data.reasoning_effort").get<std::string>();
     effortCombo_->setCurrentIndex(std::max<int>(0, static_cast<int>(kEfforts.indexOf(QString::fromStdString(effort)))));
     const auto fraction = session_->project().get("data.validation_fraction");
     validationSpin_->setValue(fraction.is_number() ? 100.0 * fraction.get<double>() : 0.0);

@@ -237,11 +237,11 @@ void LayoutPage::setLayout(int pp, int dp, int ep) {
 }
 
 void LayoutPage::checkLayout() {
-    const ProjectFile& p = session_->project();
     // Until the model's config has been read, only the rules that do not need it are checked.
     const ModelConfig unknown;
     problem_ = QString::fromStdString(api::layoutProblemFor(config_ ? *config_ : unknown, spinLayout(), devices(),
-                                                            p.get("training.global_batch").get<int64_t>(), p.get("training.micro_batch").get<int64_t>()));
+                                                            session_->settingValue("training.global_batch").get<int64_t>(),
+                                                            session_->settingValue("training.micro_batch").get<int64_t>()));
     if (problem_.isEmpty() && !config_ && !configJob_.isPending()) problem_ = configError_;
     showLayoutState();
 }
@@ -260,7 +260,7 @@ void LayoutPage::showLayoutState() {
     if (plan_)
         for (const LayoutEstimate& e : plan_->layouts)
             if (e.valid() && e.layout.pp == ppSpin_->value() && e.layout.dp == dpSpin_->value() && e.layout.ep == epSpin_->value()) mine = &e;
-    const bool checkpointing = session_->project().get("training.activation_checkpointing").get<bool>();
+    const bool checkpointing = session_->settingValue("training.activation_checkpointing").get<bool>();
     const double available = memorySpin_->value();
     if (mine && !mine->fits && !mine->fitsCheckpointed)
         return line(tr("This layout is valid for %n rank(s) but does not fit: %1 GiB per device of %2, even with activation checkpointing.",
@@ -301,10 +301,10 @@ void LayoutPage::planAndShow() {
     PlanSettings s;
     s.devices = devices();
     s.deviceMemoryBytes = memorySpin_->value() * kGiB;
-    s.seqLen = p.get("training.seq_len").get<int64_t>();
-    s.microBatch = p.get("training.micro_batch").get<int64_t>();
-    s.globalBatch = p.get("training.global_batch").get<int64_t>();
-    s.dtype = p.get("training.dtype").get<std::string>();
+    s.seqLen = session_->settingValue("training.seq_len").get<int64_t>();
+    s.microBatch = session_->settingValue("training.micro_batch").get<int64_t>();
+    s.globalBatch = session_->settingValue("training.global_batch").get<int64_t>();
+    s.dtype = session_->settingValue("training.dtype").get<std::string>();
     s.device = deviceKindCombo_->currentData().toString().toStdString();
     // What trains changes the memory: frozen tensors hold weights only; LoRA adds its adapters.
     try {
@@ -324,7 +324,8 @@ void LayoutPage::planAndShow() {
             error = QString::fromStdString(e.what());
         }
     }
-    planView_->showPlan(plan_, error, spinLayout(), p.get("training.activation_checkpointing").get<bool>(), memorySpin_->value());
+    planView_->showPlan(plan_, error, spinLayout(), session_->settingValue("training.activation_checkpointing").get<bool>(),
+                        memorySpin_->value());
     showLayoutState();
     updateCommand();
     emit planned();

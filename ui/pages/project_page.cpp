@@ -8,6 +8,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -76,6 +77,13 @@ ProjectPage::ProjectPage(ProjectSession* session, QWidget* parent)
     otherProblems_->setObjectName("otherProblems");
     otherProblems_->setWordWrap(true);
     otherProblems_->setStyleSheet("color: #c0392b;");
+    otherProblems_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // Its own full-width box below the form: a wrapping label in a form row got the row's height
+    // for one line and cut the rest.
+    otherProblems_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Minimum);
+    auto* otherBox = new QGroupBox(tr("Other problems"));
+    otherBox->setObjectName("otherProblemsBox");
+    (new QVBoxLayout(otherBox))->addWidget(otherProblems_);
 
     auto* form = new QFormLayout;
     form->setFieldGrowthPolicy(QFormLayout::ExpandingFieldsGrow);
@@ -86,13 +94,13 @@ ProjectPage::ProjectPage(ProjectSession* session, QWidget* parent)
     form->addRow(tr("Chat template"),
                  withError(row({templateCombo_, templatePathEdit_, templateBrowseButton_}), "chat_template", session_));
     form->addRow(tr("Output folder"), withError(row({outputDirEdit_, outputBrowse}), "output_dir", session_));
-    form->addRow(tr("Other problems"), otherProblems_);
 
     auto* title = new QLabel(tr("<h2>Project</h2><p>What to train on, and where runs and checkpoints go. "
                                 "Paths are stored relative to the project file.</p>"));
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(title);
     layout->addLayout(form);
+    layout->addWidget(otherBox);
     layout->addStretch();
 
     connect(nameEdit_, &QLineEdit::textEdited, this, &ProjectPage::onNameEdited);
