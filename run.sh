@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds (Release) and opens the workbench on the bundled default project.
+# Installs what is missing, builds (Release) and opens the workbench on your copy of the bundled
+# default project (~/hy3-workbench/default, copied on the first start; HY3_WORKBENCH_HOME moves it).
 #   ./run.sh                      the workbench (needs a display; on a server: xvfb-run ./run.sh)
 #   ./run.sh PROJECT.hy3proj      the workbench on another project
 #   ./run.sh --headless ARGS...   the headless CLI instead: hy3 ARGS...
@@ -18,4 +19,4 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ "${QT_QPA_PLATFOR
   echo "run.sh: no display found; run 'xvfb-run -a ./run.sh' or use './run.sh --headless ...'" >&2
   exit 1
 fi
-exec build/app/hy3-workbench "${1:-resources/projects/default/default.hy3proj}"
+exec build/app/hy3-workbench "$@"

@@ -1,7 +1,8 @@
-// hy3-workbench: the desktop workbench. Opens the project given on the command line, or the bundled
-// default project.
+// hy3-workbench: the desktop workbench. Opens the project given on the command line, or the user's
+// copy of the bundled default project (made on the first start, see ui/user_project.h).
 #include "api/project_api.h"
 #include "main_window.h"
+#include "user_project.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -18,7 +19,8 @@ int main(int argc, char** argv) {
     parser.setApplicationDescription("Hy3 fine-tuning workbench");
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument("project", "project file (*.hy3proj) to open; default: the bundled project");
+    parser.addPositionalArgument("project", "project file (*.hy3proj) to open; default: your copy of the bundled project "
+                                            "(~/hy3-workbench/default, made on the first start)");
     QCommandLineOption page("page", "page to show first (Project, Model, ...)", "name");
     parser.addOption(page);
     QCommandLineOption size("size", "window size, e.g. 1400x1000", "WxH");
@@ -26,9 +28,14 @@ int main(int argc, char** argv) {
     parser.process(app);
 
     hy3::ui::MainWindow window;
-    const QString project = parser.positionalArguments().value(
-        0, QString::fromStdString(hy3::defaultProjectPath().string()));
-    if (!window.openProject(project)) window.newProject();
+    QString project = parser.positionalArguments().value(0);
+    if (project.isEmpty()) {
+        const hy3::ui::UserProject user = hy3::ui::userDefaultProject();
+        if (user.copied) qInfo("hy3-workbench: copied the bundled default project to %s; its runs go there", qPrintable(user.file));
+        if (!user.error.isEmpty()) qWarning("hy3-workbench: cannot copy the bundled default project: %s", qPrintable(user.error));
+        project = user.file;
+    }
+    if (project.isEmpty() || !window.openProject(project)) window.newProject();
     if (parser.isSet(page)) window.showPage(parser.value(page));
     if (parser.isSet(size)) {
         const QStringList wh = parser.value(size).split('x');

@@ -6,9 +6,12 @@
 #include "pages/project_page.h"
 #include "project_session.h"
 #include "recent_files.h"
+#include "user_project.h"
 #include "ui_support.h"
 
 #include <QComboBox>
+#include <QDir>
+#include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
 #include <QTableView>
@@ -124,6 +127,40 @@ private slots:
         QVERIFY2(other->text().count('\n') >= 5, qPrintable(other->text()));
         QTRY_VERIFY2(other->height() >= other->heightForWidth(other->width()),
                      qPrintable(QString("%1 < %2").arg(other->height()).arg(other->heightForWidth(other->width()))));
+    }
+
+    // The first start copies the bundled default project (file and data, no runs) to the user's
+    // folder and works there; later starts open that copy as the user left it.
+    void theDefaultProjectIsCopiedToTheUsersFolder() {
+        QTemporaryDir home;
+        qputenv("HY3_WORKBENCH_HOME", (home.path() + "/wb").toUtf8());
+        const hy3::ui::UserProject first = hy3::ui::userDefaultProject();
+        QVERIFY2(first.error.isEmpty(), qPrintable(first.error));
+        QVERIFY(first.copied);
+        QCOMPARE(first.file, home.path() + "/wb/default/default.hy3proj");
+        QVERIFY(QFileInfo(home.path() + "/wb/default/data/train.jsonl").isFile());
+        QVERIFY(!QFileInfo::exists(home.path() + "/wb/default/runs"));
+        QCOMPARE(QDir(home.path() + "/wb").entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList{"default"});
+
+        MainWindow window;
+        QVERIFY(window.openProject(first.file));
+        QVERIFY(window.session()->problems().empty());
+        QCOMPARE(QString::fromStdString(window.session()->project().absolutePath("runs").string()), home.path() + "/wb/default/runs");
+        window.session()->setValue("name", "mine");
+        QVERIFY(window.session()->save(nullptr));
+
+        const hy3::ui::UserProject again = hy3::ui::userDefaultProject();
+        QVERIFY(!again.copied && again.error.isEmpty());
+        QCOMPARE(again.file, first.file);
+        QCOMPARE(hy3::ProjectFile::load(again.file.toStdString()).get("name"), nlohmann::json("mine"));
+
+        // A folder of that name without the project is named, not overwritten.
+        qputenv("HY3_WORKBENCH_HOME", (home.path() + "/other").toUtf8());
+        QDir().mkpath(home.path() + "/other/default");
+        const hy3::ui::UserProject blocked = hy3::ui::userDefaultProject();
+        QVERIFY(blocked.file.isEmpty());
+        QVERIFY2(blocked.error.contains("holds no default.hy3proj"), qPrintable(blocked.error));
+        qunsetenv("HY3_WORKBENCH_HOME");
     }
 
     void datasetsAreAddedRelativeAndEditable() {
