@@ -14,6 +14,7 @@ set(HY3_ENGINE_PLAIN_SOURCES
   store/run_store.cpp
   store/run_layout.cpp
   store/run_events.cpp
+  store/router_watch.cpp
   runtime/process_setup.cpp
   model/kernels/cpu_kernels.cpp
   model/kernels/cpu_kernels_baseline.cpp

@@ -30,6 +30,7 @@ RunMonitor::~RunMonitor() {
 
 void RunMonitor::publish(const api::FollowChanges& c) {
     for (const LogLine& line : c.log) emit logAdded(line);
+    if (!c.alerts.empty()) emit alertsChanged();
     if (c.runDir) emit runDirKnown(runDir());
     for (const std::string& path : c.checkpoints) emit checkpointSaved(QString::fromStdString(path));
     if (c.metrics) emit updated();
@@ -50,6 +51,7 @@ void RunMonitor::clear() {
     if (!wasIdle) emit stateChanged(state());
     emit updated();
     emit routerUpdated();
+    emit alertsChanged();
 }
 
 double RunMonitor::elapsedSeconds() const {

@@ -54,6 +54,7 @@ public:
     const std::vector<LayerLoad>& layers() const { return follower_.layers(); }
     std::vector<int> layerNumbers() const { return follower_.layerNumbers(); }
     const std::vector<LogLine>& log() const { return follower_.log(); }
+    const std::vector<RouterAlert>& alerts() const { return follower_.alerts(); }
     QString lastError() const { return QString::fromStdString(follower_.lastError()); }
     int64_t routerSteps() const { return follower_.routerSteps(); }
     // The run store's id of the run followed (0 when following a child's events: the directory's
@@ -71,6 +72,7 @@ signals:
     void stateChanged(const QString& state);
     void checkpointSaved(const QString& path);
     void logAdded(const LogLine& line);
+    void alertsChanged();  // a router collapse warning arrived, or the alerts were cleared
     void runDirKnown(const QString& dir);
     void storeRead();                       // a read of the followed run's store was applied
     void attachFailed(const QString& error);  // the run store cannot be read

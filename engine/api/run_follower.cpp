@@ -53,6 +53,7 @@ void FollowChanges::merge(const FollowChanges& o) {
     runDir = runDir || o.runDir;
     log.insert(log.end(), o.log.begin(), o.log.end());
     checkpoints.insert(checkpoints.end(), o.checkpoints.begin(), o.checkpoints.end());
+    alerts.insert(alerts.end(), o.alerts.begin(), o.alerts.end());
 }
 
 void RunFollower::clear() { *this = RunFollower(); }
@@ -69,6 +70,8 @@ FollowChanges RunFollower::addLog(double step, const std::string& level, const s
     log_.push_back({step, level, text});
     FollowChanges c;
     c.log.push_back(log_.back());
+    if (level == "warning")
+        if (auto alert = parseRouterAlert(static_cast<int64_t>(step), text)) alerts_.push_back(*alert), c.alerts.push_back(*alert);
     return c;
 }
 

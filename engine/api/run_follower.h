@@ -5,6 +5,7 @@
 // `hy3 train --events jsonl` process (feedLine) or from the run's run.sqlite (RunStoreReader,
 // polled), so both ways of following a run show the same thing. The workbench's RunMonitor is a
 // thin Qt adapter over it. No torch headers.
+#include "store/router_watch.h"
 #include "store/run_events.h"
 #include "store/run_store.h"
 
@@ -52,6 +53,7 @@ struct FollowChanges {
     bool runDir = false;                  // runDir() became known
     std::vector<LogLine> log;             // lines added
     std::vector<std::string> checkpoints; // checkpoint folders saved
+    std::vector<RouterAlert> alerts;      // router collapse warnings raised
     void merge(const FollowChanges& other);
 };
 
@@ -89,6 +91,8 @@ public:
     const std::vector<LayerLoad>& layers() const { return layers_; }
     const std::vector<int>& layerNumbers() const { return layerNumbers_; }  // the model's MoE layer indexes, by position
     const std::vector<LogLine>& log() const { return log_; }
+    // The run's router collapse warnings, in order (from the stream's or the store's warnings).
+    const std::vector<RouterAlert>& alerts() const { return alerts_; }
     const std::string& lastError() const { return lastError_; }
     int64_t routerSteps() const { return routerSteps_; }
 
@@ -100,6 +104,7 @@ private:
     std::vector<LayerLoad> layers_;  // by position in layerNumbers_
     std::vector<int> layerNumbers_;
     std::vector<LogLine> log_;
+    std::vector<RouterAlert> alerts_;
 };
 
 // What a run's store gained since the last read: plain data, so it can be read on one thread and

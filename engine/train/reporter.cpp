@@ -67,6 +67,18 @@ void RunReporter::router(const RouterEvent& e) {
     pendingRouter_.push_back(summarizeLoad(e.load));
     publish(e);
     if (store_) store_->addRouterLoad(runId_, e.step, e.layer, std::vector<uint32_t>(e.load.begin(), e.load.end()), e.bias);
+    for (const RouterAlert& alert : routerWatch_.observe(e.step, e.layer, e.load)) warning(e.step, alert.text());
+}
+
+// A warning goes to the store and the events stream; the terminal and the log file get it as a
+// line (not with --events jsonl, whose reader has it from the stream already).
+void RunReporter::warning(int64_t step, const std::string& text) {
+    if (!primary_) return;
+    const LogEvent event{step, "warning", text};
+    publish(event);
+    record(event);
+    if (!jsonl_) humanLine("warning: " + text);
+    else if (logFile_.is_open()) logFile_ << "warning: " << text << std::endl;
 }
 
 void RunReporter::step(StepEvent m) {

@@ -2,6 +2,7 @@
 // Where a run's progress goes: the run store (metrics, router load, events), one JSON object per
 // line on stdout with --events jsonl (typed in store/run_events.h; the schema is in the README), a
 // progress line with ETA on a terminal otherwise, and the rank's log file.
+#include "store/router_watch.h"
 #include "store/run_events.h"
 #include "store/run_store.h"
 
@@ -27,6 +28,7 @@ public:
     void start(const StartEvent& e);
     // The step's router summary is filled in from the router() calls since the last step.
     void step(StepEvent e);
+    // A layer's load; a collapse it shows (store/router_watch.h) becomes a warning event.
     void router(const RouterEvent& e);
     void eval(const EvalEvent& e);
     void checkpoint(const CheckpointEvent& e);
@@ -44,6 +46,7 @@ private:
     void publish(const RunEvent& event);
     void record(const RunEvent& event);
     void humanLine(const std::string& line);
+    void warning(int64_t step, const std::string& text);
 
     RunStore* store_;
     int64_t runId_;
@@ -57,6 +60,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     int64_t firstStep_ = -1;
     std::vector<RouterSummary> pendingRouter_;
+    RouterWatch routerWatch_;
 };
 
 }  // namespace hy3

@@ -1,6 +1,7 @@
 // The run store on real SQLite files: schema and migration from an empty file, every table written
 // and read back, refusal of foreign or newer files, a reader polling while a writer inserts, and a
 // store refusing a thread that did not open it.
+#include "store/router_watch.h"
 #include "store/run_events.h"
 #include "store/run_store.h"
 #include "util/error.h"
@@ -11,6 +12,7 @@
 #include <QtTest>
 
 #include <atomic>
+#include <cmath>
 #include <fstream>
 #include <thread>
 
@@ -222,6 +224,53 @@ private slots:
     }
 
     // Every kind of run event survives both encodings: the stream's JSON and the store's row.
+    // A collapsing layer raises each alert once: an expert idle for 20 steps in a row (again only
+    // after it got a token), one expert taking >= 3x the mean over 20 steps (again only after the
+    // layer recovered); the warning's text reads back as the same alert.
+    void routerWatchRaisesEachCollapseOnce() {
+        hy3::RouterWatch watch;
+        std::vector<hy3::RouterAlert> raised;
+        auto feed = [&](int64_t from, int64_t to, const std::vector<int64_t>& load) {
+            for (int64_t step = from; step <= to; ++step)
+                for (const auto& a : watch.observe(step, 3, load)) raised.push_back(a);
+        };
+        feed(1, 19, {10, 10, 0, 10});   // expert 2 idle for 19 steps: nothing yet
+        QVERIFY(raised.empty());
+        feed(20, 40, {10, 10, 0, 10});  // the 20th idle step raises it, once
+        QCOMPARE(raised.size(), size_t(1));
+        QCOMPARE(raised[0].kind, std::string("idle"));
+        QCOMPARE(raised[0].step, int64_t(20));
+        QCOMPARE(raised[0].layer, int64_t(3));
+        QCOMPARE(raised[0].expert, int64_t(2));
+        feed(41, 41, {10, 10, 1, 10});  // a token ends the stretch
+        feed(42, 61, {10, 10, 0, 10});  // a new stretch of 20 is news again
+        QCOMPARE(raised.size(), size_t(2));
+        QCOMPARE(raised[1].step, int64_t(61));
+
+        raised.clear();
+        hy3::RouterWatch overload;
+        for (int64_t step = 1; step <= 30; ++step)
+            for (const auto& a : overload.observe(step, 1, {70, 10, 10, 10})) raised.push_back(a);  // 70 / 25 = 2.8x
+        QVERIFY(raised.empty());
+        for (int64_t step = 31; step <= 80; ++step)
+            for (const auto& a : overload.observe(step, 1, {85, 5, 5, 5})) raised.push_back(a);  // 85 / 25 = 3.4x
+        QCOMPARE(raised.size(), size_t(1));
+        QCOMPARE(raised[0].kind, std::string("overloaded"));
+        QCOMPARE(raised[0].expert, int64_t(0));
+        QVERIFY(raised[0].value >= 3.0);
+
+        const auto back = hy3::parseRouterAlert(raised[0].step, raised[0].text());
+        QVERIFY(back.has_value());
+        QCOMPARE(back->kind, raised[0].kind);
+        QCOMPARE(back->layer, int64_t(1));
+        QCOMPARE(back->expert, int64_t(0));
+        QVERIFY(std::abs(back->value - raised[0].value) < 0.01);
+        QVERIFY(!hy3::parseRouterAlert(1, "a human line").has_value());
+        const hy3::RouterAlert idle{5, 7, 190, "idle", 20};
+        QCOMPARE(idle.text(), std::string("router collapse: layer 7, expert 190 got no token for 20 steps"));
+        QCOMPARE(hy3::parseRouterAlert(5, idle.text())->expert, int64_t(190));
+    }
+
     void runEventsRoundTrip() {
         hy3::StepEvent step;
         step.step = 7, step.totalSteps = 10, step.loss = 2.5, step.lr = 1e-4, step.gradNorm = 0.75, step.mfu = 0.4;

@@ -33,6 +33,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTextDocument>
+#include <QTextDocumentFragment>
 #include <QTableView>
 #include <QTableWidget>
 
@@ -458,6 +459,40 @@ private slots:
     // behind: raw 1.8 against smoothed 3.0 at step 25).
     // The Log tab on a real child process whose stderr arrives in pieces: "err" and "or: ..." are
     // one line, the failed run's banner says why it ended, and a long line scrolls sideways.
+    // A run whose store holds router collapse warnings (as the trainer writes them): the Train
+    // page raises a banner naming the step, the layer and the expert of the latest, and its link
+    // shows that expert's history on the Router load tab.
+    void routerCollapseRaisesAnAlert() {
+        QTemporaryDir dir;
+        const QString runDir = dir.path() + "/runs/collapsed";
+        hy3::test::writeSyntheticRun(runDir, 40, 2, 8, "stopped");
+        {
+            hy3::RunStore store = hy3::RunStore::open((runDir + "/run.sqlite").toStdString(), hy3::RunStore::Mode::ReadWrite);
+            const int64_t run = store.runs().back().id;
+            const hy3::RouterAlert idle{20, 1, 3, "idle", 20}, overloaded{31, 2, 6, "overloaded", 3.4};
+            for (const auto& a : {idle, overloaded}) store.addEvent(run, a.step, "log", "warning", a.text(), "{}");
+        }
+        auto window = windowOnRun(dir, runDir);
+        TrainPage* page = window->trainPage();
+        QVERIFY(waitFor([&] { return !page->alertText().isEmpty(); }, 10000));
+        const QString text = QTextDocumentFragment::fromHtml(page->alertText()).toPlainText();
+        QVERIFY2(text.contains("step 31 in MoE layer 2: expert 6 took 3.4x the mean load"), qPrintable(text));
+        QVERIFY2(text.contains("2 warnings"), qPrintable(text));
+        QSignalSpy shown(page, &TrainPage::expertShown);
+        emit window->findChild<QLabel*>("routerAlert")->linkActivated("expert");
+        QCOMPARE(window->findChild<QTabWidget*>("trainTabs")->currentIndex(), 1);
+        QVERIFY(shown.wait(20000));
+        QCOMPARE(page->expertPlot()->graph(0)->dataCount(), 40);
+        QVERIFY2(window->findChild<QLabel*>("expertLabel")->text().contains("Layer 2, expert 6"),
+                 qPrintable(window->findChild<QLabel*>("expertLabel")->text()));
+
+        // Another run without warnings: the banner goes.
+        const QString quiet = dir.path() + "/runs/quiet";
+        hy3::test::writeSyntheticRun(quiet, 5, 1, 4, "stopped");
+        openAndRead(page, quiet);
+        QVERIFY(page->alertText().isEmpty());
+    }
+
     void theLogKeepsWholeLinesAndTheReason() {
         RunMonitor monitor;
         const QString script =

@@ -25,6 +25,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace hy3::ui {
@@ -88,6 +89,13 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
     method_->setObjectName("trainMethod");
     method_->setWordWrap(true);
     layout->addWidget(method_);
+    alert_ = new QLabel;
+    alert_->setObjectName("routerAlert");
+    alert_->setTextFormat(Qt::RichText);
+    alert_->setWordWrap(true);
+    alert_->setStyleSheet("QLabel { background: #fdebd0; border: 1px solid #e67e22; border-radius: 3px; padding: 6px; }");
+    alert_->hide();
+    layout->addWidget(alert_);
     layout->addWidget(tabs_, 1);
     connect(session_, &ProjectSession::changed, this, &TrainPage::showMethod);
     connect(session_, &ProjectSession::projectReplaced, this, &TrainPage::showMethod);
@@ -122,6 +130,16 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
     connect(monitor_, &RunMonitor::routerUpdated, this, [this] { heatmapDirty_ = true; });
     connect(monitor_, &RunMonitor::stateChanged, this, &TrainPage::onStateChanged);
     connect(monitor_, &RunMonitor::logAdded, this, &TrainPage::onLogAdded);
+    connect(monitor_, &RunMonitor::alertsChanged, this, &TrainPage::showAlerts);
+    connect(alert_, &QLabel::linkActivated, this, [this] {
+        if (monitor_->alerts().empty()) return;
+        const RouterAlert& a = monitor_->alerts().back();
+        const std::vector<int> layers = monitor_->layerNumbers();
+        const auto at = std::find(layers.begin(), layers.end(), static_cast<int>(a.layer));
+        if (at == layers.end()) return;
+        tabs_->setCurrentIndex(1);
+        showExpert(static_cast<int>(at - layers.begin()), static_cast<int>(a.expert));
+    });
     connect(monitor_, &RunMonitor::runDirKnown, this, &TrainPage::runDirChanged);
     connect(monitor_, &RunMonitor::checkpointSaved, this, &TrainPage::checkpointSaved);
     connect(monitor_, &RunMonitor::attachFailed, this, [this](const QString& error) {
@@ -241,6 +259,27 @@ void TrainPage::onStateChanged(const QString& state) {
 }
 
 void TrainPage::onLogAdded(const api::LogLine& line) { log_->append(line); }
+
+// The run's latest router collapse warning, in a banner above the tabs, with a link to that
+// expert's history; every warning is also in the Log.
+void TrainPage::showAlerts() {
+    const std::vector<RouterAlert>& alerts = monitor_->alerts();
+    alert_->setVisible(!alerts.empty());
+    if (alerts.empty()) return alert_->clear();
+    const RouterAlert& a = alerts.back();
+    const QString what = a.kind == "idle" ? tr("expert %1 got no token for %2 steps").arg(a.expert).arg(a.value)
+                                          : tr("expert %1 took %2x the mean load over %3 steps").arg(a.expert).arg(a.value, 0, 'f', 1).arg(RouterWatch::kWindow);
+    QString text = tr("⚠ <b>Router collapse</b> at step %1 in MoE layer %2: %3. <a href=\"expert\">Show this expert</a>")
+                       .arg(a.step)
+                       .arg(a.layer)
+                       .arg(what);
+    if (alerts.size() > 1) text += tr(" · %1 warnings in this run, each in the Log").arg(alerts.size());
+    text += tr("<br><span style='color:#666'>Balancing steers tokens back: training.expert_bias_update (aux-loss-free, 0.001 in the "
+               "default project) or training.aux_loss_coef, under Mixture of experts on the Training page.</span>");
+    alert_->setText(text);
+}
+
+QString TrainPage::alertText() const { return alert_->isHidden() ? QString() : alert_->text(); }
 
 void TrainPage::refreshNow() {
     charts_->show(monitor_->metrics());

@@ -55,6 +55,7 @@ public:
     QString methodText() const;  // what Start trains: full fine-tuning, or LoRA's targets and groups
     QTableView* runsTable() const;
     void showExpert(int layerPosition, int expert);
+    QString alertText() const;  // the router collapse banner's text, empty while hidden
     QCustomPlot* expertPlot() const;
     void compareRuns(const QStringList& runDirs);
 
@@ -74,6 +75,7 @@ private slots:
 
 private:
     QString outputDir() const;
+    void showAlerts();
 
     ProjectSession* session_;
     RunMonitor* monitor_;
@@ -81,6 +83,7 @@ private:
     QPushButton* stopButton_;
     QLabel* status_;
     QLabel* method_;
+    QLabel* alert_;  // the latest router collapse warning of the run shown
     QTabWidget* tabs_;
     TrainCharts* charts_;
     RouterView* router_;
