@@ -29,6 +29,7 @@
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/format.h"
+#include "util/host.h"
 
 #include <ATen/Parallel.h>
 
@@ -86,6 +87,7 @@ private:
     std::string resumeAfterFailure() const;
     void abandonSave();
     bool agreeToStop();
+    double biasUpdate() const;
     // Training FLOPs per token of this run (LoRA computes no weight gradients for the base).
     double flopsPerToken() const {
         const TrainingSettings& t = project_.training;
@@ -314,6 +316,9 @@ void Trainer::openRunRecord() {
     }
     store_->setDataStats(runId_, data_.stats.toJson().dump());
     reporter_ = std::make_unique<RunReporter>(&*store_, runId_, request_.eventsJsonl, events_, human_, logFile);
+    reporter_->appendEventsTo(run.eventsLog());
+    std::error_code noStopFile;
+    std::filesystem::remove(run.stopRequest(), noStopFile);  // one left from a stop before this resume
     checkpoints_ = std::make_unique<CheckpointDirectory>(run.checkpoints(), &*store_, runId_);
     for (const std::string& removed : checkpoints_->cleanLeftovers()) reporter_->log(state_.step, "removed an interrupted save: " + removed);
     // If another rank fails, rank 0 records why before its watchdog ends the process. This runs on
@@ -452,8 +457,17 @@ void Trainer::finish(const std::string& status, const std::string& message) {
     reporter_->end({state_.step, status, message});
 }
 
-// Ranks see a signal at slightly different moments; they stop after the same step.
+// The aux-loss-free bias step: none under LoRA, whose checkpoints hold the adapter only.
+double Trainer::biasUpdate() const { return project_.training.isLora() ? 0.0 : project_.training.expert_bias_update; }
+
+// Ranks see a signal at slightly different moments; they stop after the same step. Rank 0 also
+// looks for a stop-request file, how a follower on another machine asks (one stat per step).
 bool Trainer::agreeToStop() {
+    std::error_code ec;
+    if (primary() && !stopRequested() && std::filesystem::exists(RunLayout{runDir_}.stopRequest(), ec)) {
+        reporter_->log(state_.step, "stop requested (" + RunLayout{runDir_}.stopRequest().string() + "): saving a checkpoint and ending");
+        requestStop();
+    }
     std::vector<double> stop{stopRequested() ? 1.0 : 0.0};
     sumOver(dist_->world(), stop);
     return stop[0] > 0;
@@ -469,7 +483,7 @@ std::string Trainer::loop() {
         StepSettings settings;
         settings.lr = schedule_.at(step);
         settings.gradClip = t.grad_clip;
-        settings.expertBiasUpdate = t.expert_bias_update;
+        settings.expertBiasUpdate = biasUpdate();
         settings.injectNan = std::find(request_.injectNanAt.begin(), request_.injectNanAt.end(), step) != request_.injectNanAt.end();
         const std::vector<MicroBatch> batches = train_->nextGlobalBatch(t.global_batch, t.micro_batch, p.dpRank, project_.layout.dp);
         const StepResult r = trainStep(context, batches, settings);
@@ -544,6 +558,9 @@ void Trainer::announce() {
     std::string map = formatParameterMap(parameterMap_);
     map.pop_back();  // the log line ends it
     reporter_->log(state_.step, "what trains:\n" + map);
+    if (t.isLora() && t.expert_bias_update > 0)
+        reporter_->log(state_.step, "LoRA keeps the whole base frozen, its expert bias too: training.expert_bias_update is not applied "
+                                    "(an adapter checkpoint holds no bias to resume or merge)");
     if (validation_.empty()) reporter_->log(state_.step, "no validation rows (data.validation_fraction is 0 and no validation dataset): no eval");
     reporter_->start({state_.step, runDir_.string(), schedule_.totalSteps,
                                   {{"parameters", total},
@@ -553,6 +570,7 @@ void Trainer::announce() {
                                    {"rows_per_epoch", train_->rowsPerEpoch()},
                                    {"threads", at::get_num_threads()},
                                    {"world_size", dist_->worldSize()},
+                                   {"host", hostName()},
                                    {"layout", fingerprint_["layout"]},
                                    {"resumed_from", resumeFrom_ && !weightsOnlyStart_ ? resumeFrom_->string() : ""}}});
 }

@@ -2,6 +2,11 @@
 // The files of a run directory and of a checkpoint folder, named in one place:
 //
 //   RUN/run.sqlite                         the run store (metrics, router load, events, checkpoints)
+//   RUN/events.jsonl                       rank 0's events, one JSON object per line, flushed per event:
+//                                          what a follower on another machine reads (SQLite's WAL
+//                                          does not work across machines on NFS, Lustre or GPFS)
+//   RUN/stop-request                       made by a follower: the run stops after its step with a
+//                                          checkpoint, as on SIGTERM
 //   RUN/logs/rank00000.log                 each rank's log
 //   RUN/checkpoints/LATEST                 names the newest complete checkpoint
 //   RUN/checkpoints/step-00001234/         a checkpoint:
@@ -22,6 +27,8 @@ struct RunLayout {
 
     std::filesystem::path store() const { return root / "run.sqlite"; }
     std::filesystem::path logs() const { return root / "logs"; }
+    std::filesystem::path eventsLog() const { return root / "events.jsonl"; }
+    std::filesystem::path stopRequest() const { return root / "stop-request"; }
     std::filesystem::path rankLog(int rank) const;
     std::filesystem::path checkpoints() const { return root / kCheckpoints; }
     std::filesystem::path finalModel() const { return root / "model"; }

@@ -1,10 +1,14 @@
 #include "train/reporter.h"
 
+#include "store/run_layout.h"
+#include "util/error.h"
 #include "util/format.h"
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 
@@ -36,6 +40,20 @@ RunReporter::RunReporter(RunStore* store, int64_t runId, bool jsonl, std::ostrea
 
 void RunReporter::publish(const RunEvent& event) {
     if (jsonl_) events_ << eventToJson(event).dump() << std::endl;
+    appendToEventsFile(event);
+}
+
+void RunReporter::appendEventsTo(const std::filesystem::path& file) {
+    if (!primary_) return;
+    eventsFile_.open(file, std::ios::app);
+    if (!eventsFile_) throw Error(file.string() + ": cannot open for appending: " + std::strerror(errno));
+}
+
+// One whole line per event, flushed: a reader on another machine sees whole events or none.
+void RunReporter::appendToEventsFile(const RunEvent& event) {
+    if (!eventsFile_.is_open()) return;
+    eventsFile_ << eventToJson(event).dump() << '\n';
+    eventsFile_.flush();
 }
 
 void RunReporter::record(const RunEvent& event) {
@@ -53,7 +71,9 @@ void RunReporter::humanLine(const std::string& line) {
 
 void RunReporter::log(int64_t step, const std::string& line) {
     humanLine(line);
-    record(LogEvent{step, "info", line});
+    const LogEvent event{step, "info", line};
+    record(event);
+    appendToEventsFile(event);
 }
 
 void RunReporter::start(const StartEvent& e) {
@@ -163,7 +183,13 @@ void RunReporter::recordAbort(const std::filesystem::path& storeFile, int64_t ru
     } catch (const std::exception&) {
         // The store is unreachable too: the events stream and the exit status still tell.
     }
-    if (jsonl) events << eventToJson(ErrorEvent{step, message}).dump() << "\n" << eventToJson(EndEvent{step, "failed", message}).dump() << std::endl;
+    const std::string lines = eventToJson(ErrorEvent{step, message}).dump() + "\n" + eventToJson(EndEvent{step, "failed", message}).dump() + "\n";
+    if (jsonl) events << lines << std::flush;
+    // The events file's followers learn the end too (the run's own stream of it is not flushed
+    // from this thread; appending whole lines after it keeps every line whole).
+    const std::filesystem::path file = RunLayout{storeFile.parent_path()}.eventsLog();
+    std::error_code ec;
+    if (std::filesystem::exists(file, ec)) std::ofstream(file, std::ios::app) << lines << std::flush;
 }
 
 }  // namespace hy3

@@ -35,6 +35,10 @@ public:
     void end(const EndEvent& e);
     void error(const ErrorEvent& e);
     void log(int64_t step, const std::string& line);
+    // Rank 0 also appends every event (log lines too) to `file`, flushed per event, so that a
+    // follower that cannot share the SQLite store (another machine, a network filesystem) reads
+    // the run from it.
+    void appendEventsTo(const std::filesystem::path& file);
 
     // Rank 0's last words when its watchdog ends the job because another rank failed: the error
     // and the end of the run, in the store (through a connection of its own: this runs on the
@@ -47,6 +51,7 @@ private:
     void record(const RunEvent& event);
     void humanLine(const std::string& line);
     void warning(int64_t step, const std::string& text);
+    void appendToEventsFile(const RunEvent& event);
 
     RunStore* store_;
     int64_t runId_;
@@ -54,6 +59,7 @@ private:
     std::ostream& events_;
     std::ostream& human_;
     std::ofstream logFile_;
+    std::ofstream eventsFile_;
     bool tty_;
     bool primary_;
     bool progressShown_ = false;
