@@ -2,6 +2,7 @@
 
 #include "checkpoint/checkpoint_dir.h"
 #include "config/model_source.h"
+#include "config/settings_schema.h"
 #include "data/project_data.h"
 #include "store/run_layout.h"
 #include "train/fingerprint.h"
@@ -13,6 +14,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
+#include <set>
 
 namespace hy3::api {
 namespace fs = std::filesystem;
@@ -184,14 +187,23 @@ std::vector<std::string> settingsDiff(const std::string& a, const std::string& b
     std::map<std::string, std::string> left, right;
     flatten(json::parse(a.empty() ? "{}" : a, nullptr, false), "", left);
     flatten(json::parse(b.empty() ? "{}" : b, nullptr, false), "", right);
+    // A setting one run's file leaves out has its default there: the same value set explicitly
+    // on the other side is no difference, and a different one is shown against that default.
+    auto side = [](const std::map<std::string, std::string>& values, const std::string& key) -> std::optional<std::string> {
+        if (const auto it = values.find(key); it != values.end()) return it->second;
+        if (const SettingSpec* spec = findSetting(key)) return spec->defaultValue.dump() + " (default)";
+        return std::nullopt;
+    };
+    auto plain = [](const std::string& v) { return v.substr(0, v.find(" (default)")); };
+    std::set<std::string> keys;
+    for (const auto& [k, v] : left) keys.insert(k);
+    for (const auto& [k, v] : right) keys.insert(k);
     std::vector<std::string> out;
-    for (const auto& [k, v] : left) {
-        const auto it = right.find(k);
-        if (it == right.end()) out.push_back(k + ": " + v + " vs (not set)");
-        else if (it->second != v) out.push_back(k + ": " + v + " vs " + it->second);
+    for (const std::string& k : keys) {
+        const auto l = side(left, k), r = side(right, k);
+        if (l && r && plain(*l) == plain(*r)) continue;
+        out.push_back(k + ": " + l.value_or("(not set)") + " vs " + r.value_or("(not set)"));
     }
-    for (const auto& [k, v] : right)
-        if (!left.count(k)) out.push_back(k + ": (not set) vs " + v);
     return out;
 }
 

@@ -1,6 +1,8 @@
 // The run store on real SQLite files: schema and migration from an empty file, every table written
 // and read back, refusal of foreign or newer files, a reader polling while a writer inserts, and a
 // store refusing a thread that did not open it.
+#include "api/run_tools.h"
+#include "config/settings_schema.h"
 #include "store/router_watch.h"
 #include "store/run_events.h"
 #include "store/run_store.h"
@@ -269,6 +271,22 @@ private slots:
         const hy3::RouterAlert idle{5, 7, 190, "idle", 20};
         QCOMPARE(idle.text(), std::string("router collapse: layer 7, expert 190 got no token for 20 steps"));
         QCOMPARE(hy3::parseRouterAlert(5, idle.text())->expert, int64_t(190));
+    }
+
+    // The run comparison's settings difference: a setting one run leaves at its default and the
+    // other sets to that same value is no difference (it was listed as "0.9 vs (not set)"); one
+    // set to another value is shown against the default.
+    void settingsDiffKnowsTheDefaults() {
+        const nlohmann::json lr = hy3::findSetting("training.learning_rate")->defaultValue;
+        const std::string same = nlohmann::json{{"training", {{"learning_rate", lr}}}}.dump();
+        QVERIFY(hy3::api::settingsDiff(same, "{}").empty());
+        QVERIFY(hy3::api::settingsDiff("{}", same).empty());
+        const auto changed = hy3::api::settingsDiff(R"({"training": {"learning_rate": 0.5}})", "{}");
+        QCOMPARE(changed.size(), size_t(1));
+        QCOMPARE(changed[0], "training.learning_rate: 0.5 vs " + lr.dump() + " (default)");
+        const auto unknown = hy3::api::settingsDiff("{}", R"({"notes": "x"})");
+        QCOMPARE(unknown.size(), size_t(1));
+        QCOMPARE(unknown[0], std::string(R"(notes: (not set) vs "x")"));
     }
 
     void runEventsRoundTrip() {
