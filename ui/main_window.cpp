@@ -10,6 +10,7 @@
 #include "project_session.h"
 #include "recent_files.h"
 #include "run_monitor.h"
+#include "api/system_report.h"
 
 #include <QAction>
 #include <QApplication>
@@ -100,6 +101,43 @@ void MainWindow::createMenus() {
     file->addAction(tr("Save &as…"), QKeySequence::SaveAs, this, &MainWindow::onSaveAsTriggered);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    // Ctrl+1 ... Ctrl+7 show the pages in the list's order.
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (int i = 0; i < pageList_->count(); ++i) {
+        const QString name = pageList_->item(i)->text();
+        view->addAction(name, QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)), this, [this, name] { showPage(name); });
+    }
+    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    run->addAction(tr("&Start training"), QKeySequence(Qt::Key_F5), this, [this] {
+        showPage(tr("Train"));
+        trainPage_->onStartClicked();
+    });
+    run->addAction(tr("S&top training"), QKeySequence(Qt::SHIFT | Qt::Key_F5), trainPage_, &TrainPage::stop);
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard shortcuts"), QKeySequence::HelpContents, this,
+                    [this] { QMessageBox::information(this, tr("Keyboard shortcuts"), shortcutsText()); });
+    help->addAction(tr("&About Hy3 Workbench"), this, [this] { QMessageBox::about(this, tr("About Hy3 Workbench"), aboutText()); });
+}
+
+QString MainWindow::shortcutsText() const {
+    QStringList lines;
+    for (QAction* menu : menuBar()->actions())
+        for (QAction* action : menu->menu()->actions())
+            if (!action->shortcut().isEmpty())
+                lines << action->shortcut().toString(QKeySequence::NativeText) + "\t" + action->text().remove('&');
+    return lines.join("\n");
+}
+
+QString MainWindow::aboutText() const {
+    const SystemInfo info = api::systemInfo(false);  // versions and devices only, no timing
+    QString devices = info.cuda_built ? tr("CUDA build, %n GPU(s) found", nullptr, static_cast<int>(info.gpus.size())) : tr("CPU build (no CUDA)");
+    return tr("<h3>Hy3 Workbench %1</h3><p>Supervised fine-tuning of Hy3 mixture-of-experts models.</p>"
+              "<table><tr><td>engine</td><td>%2</td></tr><tr><td>LibTorch</td><td>%3, %4</td></tr>"
+              "<tr><td>Qt</td><td>%5 (built with %6)</td></tr></table>")
+        .arg(QCoreApplication::applicationVersion().isEmpty() ? QString::fromStdString(info.engine_version) : QCoreApplication::applicationVersion(),
+             QString::fromStdString(info.engine_version), QString::fromStdString(info.torch_version), devices, QString(qVersion()),
+             QString(QT_VERSION_STR));
 }
 
 void MainWindow::rebuildRecentMenu() {

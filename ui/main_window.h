@@ -44,6 +44,10 @@ public:
     // True (after saying why) while a run started from this window goes on: another project
     // would leave the pages showing a run that is not the open project's.
     bool runStartedHereGoesOn();
+    // Help > About: the versions of the workbench, the engine, LibTorch (and CUDA) and Qt.
+    QString aboutText() const;
+    // Help > Keyboard shortcuts: one line per shortcut.
+    QString shortcutsText() const;
 
 protected:
     void closeEvent(QCloseEvent* event) override;

@@ -14,6 +14,7 @@
 #include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QTableView>
 
 #include <fstream>
@@ -161,6 +162,26 @@ private slots:
         QVERIFY(blocked.file.isEmpty());
         QVERIFY2(blocked.error.contains("holds no default.hy3proj"), qPrintable(blocked.error));
         qunsetenv("HY3_WORKBENCH_HOME");
+    }
+
+    // Help > About names the versions; Ctrl+1 ... Ctrl+7 show the pages, F5 / Shift+F5 start and
+    // stop, and Help > Keyboard shortcuts lists them.
+    void aboutAndShortcuts() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        const QString about = window.aboutText();
+        QVERIFY2(about.contains("LibTorch") && about.contains(QString(qVersion())) && about.contains("engine"), qPrintable(about));
+        const QString keys = window.shortcutsText();
+        QVERIFY2(keys.contains("Ctrl+1\tProject") && keys.contains("Ctrl+7\tCheckpoints") && keys.contains("F5\tStart training") &&
+                     keys.contains("Shift+F5\tStop training"),
+                 qPrintable(keys));
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QTest::keyClick(&window, Qt::Key_3, Qt::ControlModifier);
+        QCOMPARE(window.findChild<QListWidget*>("pageList")->currentItem()->text(), QString("Data"));
+        QTest::keyClick(&window, Qt::Key_6, Qt::ControlModifier);
+        QCOMPARE(window.findChild<QListWidget*>("pageList")->currentItem()->text(), QString("Train"));
     }
 
     void datasetsAreAddedRelativeAndEditable() {

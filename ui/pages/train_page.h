@@ -40,6 +40,8 @@ public:
     // Starts the project's run; `resumeFrom` a checkpoint folder, `weightsOnly` for a new run from it.
     bool start(const QString& resumeFrom = {}, bool weightsOnly = false, QString* error = nullptr);
     void stop();
+    // Start as the button does: a refusal is said in a message box.
+    void onStartClicked();
     // Follows a run directory through its store, read on a worker (the monitor's storeRead() and
     // attachFailed() follow); refused while a run started here is going.
     bool openRun(const QString& runDir, QString* error = nullptr);
@@ -65,7 +67,6 @@ signals:
     void expertShown();
 
 private slots:
-    void onStartClicked();
     void onStateChanged(const QString& state);
     void onLogAdded(const api::LogLine& line);
     void refreshStatus();
