@@ -1,6 +1,10 @@
 #include "widgets/train_charts.h"
 
 #include <QCheckBox>
+#include <QFileDialog>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSaveFile>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -79,6 +83,16 @@ TrainCharts::TrainCharts(QWidget* parent) : QWidget(parent) {
     lossOptions->addWidget(smoothing_);
     lossOptions->addWidget(smoothingValue_);
     lossOptions->addStretch();
+    auto* savePng = new QPushButton(tr("Save PNG…"));
+    savePng->setObjectName("saveChartsPngButton");
+    savePng->setToolTip(tr("The charts as one picture"));
+    auto* saveCsv = new QPushButton(tr("Save CSV…"));
+    saveCsv->setObjectName("saveChartsCsvButton");
+    saveCsv->setToolTip(tr("Every point of every series: one row per step, one column per metric"));
+    connect(savePng, &QPushButton::clicked, this, [this] { askAndSave(true); });
+    connect(saveCsv, &QPushButton::clicked, this, [this] { askAndSave(false); });
+    lossOptions->addWidget(savePng);
+    lossOptions->addWidget(saveCsv);
     auto* grid = new QGridLayout(this);
     grid->addWidget(loss_, 0, 0, 1, 2);
     grid->addLayout(lossOptions, 1, 0, 1, 2);
@@ -131,7 +145,14 @@ void TrainCharts::show(const std::map<std::string, api::Series>& metrics) {
     set(memory_->graph(0), series("rss_bytes"), 1.0 / 1048576.0);
     set(memory_->graph(1), series("cuda_allocated_bytes"), 1.0 / 1048576.0);
     for (QCustomPlot* plot : {loss_, lr_, grad_, speed_, memory_}) {
-        plot->rescaleAxes(true);
+        bool empty = true;
+        for (int g = 0; g < plot->graphCount(); ++g) empty = empty && plot->graph(g)->data()->isEmpty();
+        if (empty) {  // no run shown: empty axes, not the last run's ranges
+            plot->xAxis->setRange(0, 1);
+            plot->yAxis->setRange(plot->yAxis->scaleType() == QCPAxis::stLogarithmic ? 0.1 : 0, 1);
+        } else {
+            plot->rescaleAxes(true);
+        }
         plot->replot(QCustomPlot::rpQueuedReplot);
     }
 }
@@ -146,6 +167,57 @@ std::vector<double> TrainCharts::smoothedLoss() const {
     std::vector<double> out;
     for (auto it = loss_->graph(1)->data()->constBegin(); it != loss_->graph(1)->data()->constEnd(); ++it) out.push_back(it->value);
     return out;
+}
+
+void TrainCharts::askAndSave(bool png) {
+    const QString path = QFileDialog::getSaveFileName(this, png ? tr("Save the charts as PNG") : tr("Save the series as CSV"),
+                                                      png ? "charts.png" : "metrics.csv", png ? tr("PNG (*.png)") : tr("CSV (*.csv)"));
+    if (path.isEmpty()) return;
+    QString error;
+    if (!(png ? savePng(path, &error) : saveCsv(path, &error))) QMessageBox::warning(this, tr("Cannot save"), error);
+}
+
+bool TrainCharts::savePng(const QString& path, QString* error) {
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || !grab().save(&file, "PNG") || !file.commit()) {
+        if (error) *error = tr("%1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+bool TrainCharts::saveCsv(const QString& path, QString* error) const {
+    static const std::map<std::string, api::Series> none;
+    const auto& metrics = shown_ ? *shown_ : none;
+    // Rows by step; a metric's column is empty at the steps it was not measured (eval, say).
+    std::map<double, std::vector<const double*>> rows;
+    size_t column = 0;
+    for (const auto& [name, series] : metrics) {
+        for (size_t i = 0; i < series.size(); ++i) {
+            auto& row = rows[series.steps[i]];
+            row.resize(metrics.size(), nullptr);
+            row[column] = &series.values[i];
+        }
+        ++column;
+    }
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Text)) {
+        if (error) *error = tr("%1: %2").arg(path, file.errorString());
+        return false;
+    }
+    QByteArray header = "step";
+    for (const auto& entry : metrics) header += "," + QByteArray::fromStdString(entry.first);
+    file.write(header + "\n");
+    for (const auto& [step, values] : rows) {
+        QByteArray line = QByteArray::number(step, 'g', 12);
+        for (size_t c = 0; c < metrics.size(); ++c) line += "," + (c < values.size() && values[c] ? QByteArray::number(*values[c], 'g', 9) : "");
+        file.write(line + "\n");
+    }
+    if (!file.commit()) {
+        if (error) *error = tr("%1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
 }
 
 }  // namespace hy3::ui

@@ -30,9 +30,15 @@ public:
     void setSmoothing(double weight);
     // The smoothed loss as drawn (for tests).
     std::vector<double> smoothedLoss() const;
+    // The charts as one PNG picture; every series as CSV (a step column, one column per metric,
+    // empty where a metric has no point at that step). Both written atomically; false with
+    // `error` set when the file cannot be written.
+    bool savePng(const QString& path, QString* error);
+    bool saveCsv(const QString& path, QString* error) const;
 
 private:
     QCustomPlot* makePlot(const QString& name, const QString& title, const QString& yLabel);
+    void askAndSave(bool png);
 
     QCustomPlot* loss_;
     QCustomPlot* lr_;
