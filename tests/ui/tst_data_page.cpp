@@ -10,6 +10,7 @@
 #include "ui_support.h"
 
 #include <QComboBox>
+#include <QProgressBar>
 #include <QDir>
 #include <QFile>
 #include <QLabel>
@@ -133,10 +134,34 @@ private slots:
             return text;
         };
         QVERIFY(rendered().contains("no_think"));
+        f.page->showRecord(41);
+        QCOMPARE(f.page->currentRecord(), 41);
         child<QComboBox>(f.page, "effortCombo")->setCurrentIndex(2);  // high
         QCOMPARE(f.window.session()->project().get("data.reasoning_effort").get<std::string>(), std::string("high"));
         QVERIFY(waitForRecords(f.page));  // the project's data changed: the preview reopens
         QVERIFY2(!rendered().contains("no_think"), qPrintable(rendered()));
+        QCOMPARE(f.page->currentRecord(), 41);  // on the record it showed, not back at the first
+    }
+
+    // Before anything is prepared there is no progress bar (it stood at 100% beside "not prepared
+    // yet") and no empty histogram box; both come with Prepare.
+    void nothingPreparedShowsNoBarAndNoBox() {
+        Fixture f(bundledDataset());
+        QVERIFY(waitForRecords(f.page));
+        QVERIFY(child<QLabel>(f.page, "prepareStatus")->text().contains("Not prepared"));
+        QVERIFY(child<QProgressBar>(f.page, "prepareProgress")->isHidden());
+        QVERIFY(child<QCustomPlot>(f.page, "lengthPlot")->isHidden());
+        f.page->prepare();
+        QVERIFY(waitForPrepare(f.page));
+        QVERIFY(f.page->stats().has_value());
+        QVERIFY(!child<QCustomPlot>(f.page, "lengthPlot")->isHidden());
+        QVERIFY(child<QProgressBar>(f.page, "prepareProgress")->isHidden());  // done: the status says so
+        // Another sequence length is not prepared yet: the bar and the box go again.
+        f.window.session()->setValue("training.seq_len", 128);
+        QVERIFY(waitForRecords(f.page));
+        QVERIFY(child<QLabel>(f.page, "prepareStatus")->text().contains("Not prepared"));
+        QVERIFY(child<QProgressBar>(f.page, "prepareProgress")->isHidden());
+        QVERIFY(child<QCustomPlot>(f.page, "lengthPlot")->isHidden());
     }
 
     void prepareShowsStatisticsAndReusesTheCache() {

@@ -13,6 +13,8 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QRadioButton>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTableView>
@@ -44,6 +46,24 @@ private slots:
         QVERIFY(page->report().has_value());
         QCOMPARE(page->findChild<QComboBox*>("presetCombo")->currentText(), QString("hy3-tiny"));
         QVERIFY(page->findChild<QLabel*>("totalsLabel")->text().contains("active per token"));
+    }
+
+    // At 1200x800 the page is no wider than the window: the "What trains" row added a
+    // horizontal scrollbar.
+    void noSidewaysScrollingAt1200x800() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        window.session()->setModelPreset("hy3-preview");
+        window.resize(1200, 800);
+        window.showPage("Model");
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(waitForReport(window.modelPage()));
+        QTest::qWait(100);
+        QScrollArea* area = hy3::test::scrollAreaOf(window.modelPage());
+        QVERIFY(area);
+        QCOMPARE(area->horizontalScrollBar()->maximum(), 0);
     }
 
     // FLOPs per token are given at the project's sequence length (the field said 4096 whatever

@@ -29,6 +29,7 @@
 #include <QScrollBar>
 #include <QPushButton>
 #include <QFile>
+#include <QImage>
 #include <QSlider>
 #include <QStatusBar>
 #include <QTabWidget>
@@ -493,6 +494,21 @@ private slots:
         QVERIFY(page->alertText().isEmpty());
     }
 
+    // At 1200x800 the Runs tab's buttons show without scrolling (they sat below the fold).
+    void runsButtonsShowAt1200x800() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        window.resize(1200, 800);
+        window.showPage("Train");
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        window.trainPage()->findChild<QTabWidget*>("trainTabs")->setCurrentIndex(3);
+        QTest::qWait(100);
+        for (const char* name : {"openSelectedRunButton", "compareButton"})
+            QVERIFY2(hy3::test::visibleWithoutScrolling(window.trainPage()->findChild<QPushButton*>(name), window.trainPage()), name);
+    }
+
     void theLogKeepsWholeLinesAndTheReason() {
         RunMonitor monitor;
         const QString script =
@@ -534,6 +550,56 @@ private slots:
         plot->xAxis->ticker()->generate(QCPRange(1, 3), QLocale(), 'g', 6, ticks, nullptr, nullptr);
         QVERIFY(!ticks.isEmpty());
         for (double t : ticks) QVERIFY2(t == std::round(t), qPrintable(QString::number(t)));
+    }
+
+    // The charts export: every series as CSV (a row per step, empty where a metric has no point)
+    // and the charts as a PNG; with no run shown the axes are empty, not the last run's.
+    void chartsExportAndEmptyAxes() {
+        hy3::ui::TrainCharts charts;
+        charts.resize(900, 700);
+        std::map<std::string, hy3::api::Series> metrics;
+        for (int step = 1; step <= 50; ++step) metrics["loss"].add(step, 3.0 - step * 0.01), metrics["lr"].add(step, 1e-3);
+        metrics["eval_loss"].add(50, 2.25);
+        charts.show(metrics);
+        QTemporaryDir dir;
+        QString error;
+        QVERIFY2(charts.saveCsv(dir.path() + "/m.csv", &error), qPrintable(error));
+        QFile csv(dir.path() + "/m.csv");
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        const QStringList lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 51);
+        QCOMPARE(lines[0], QString("step,eval_loss,loss,lr"));
+        QCOMPARE(lines[1], QString("1,,2.99,0.001"));
+        QCOMPARE(lines[50], QString("50,2.25,2.5,0.001"));
+        QVERIFY2(charts.savePng(dir.path() + "/c.png", &error), qPrintable(error));
+        QImage png(dir.path() + "/c.png");
+        QCOMPARE(png.size(), charts.size() * charts.devicePixelRatio());
+        QVERIFY(!charts.saveCsv(dir.path() + "/no/such/folder/m.csv", &error));
+        QVERIFY2(error.contains("no/such/folder"), qPrintable(error));
+
+        QCustomPlot* loss = charts.findChild<QCustomPlot*>("lossPlot");
+        QVERIFY(loss->xAxis->range().upper >= 50);
+        const std::map<std::string, hy3::api::Series> none;
+        charts.show(none);
+        QCOMPARE(loss->xAxis->range().upper, 1.0);  // it kept 1..50 from the run shown before
+    }
+
+    // The router view: the busiest cells are coloured (the thermal gradient drew them white, like
+    // cells without data), and the per-layer imbalance lines have a legend naming each layer.
+    void routerColoursAndLegend() {
+        QTemporaryDir dir;
+        const QString runDir = dir.path() + "/runs/r";
+        hy3::test::writeSyntheticRun(runDir, 30, 3, 8, "stopped");
+        auto window = windowOnRun(dir, runDir);
+        TrainPage* page = window->trainPage();
+        const QColor top = page->heatmap()->gradient().color(1.0, QCPRange(0, 1));
+        QVERIFY2(top.lightness() < 240, qPrintable(top.name()));
+        auto* imbalance = page->findChild<QCustomPlot*>("imbalancePlot");
+        QVERIFY(imbalance->legend->visible());
+        QCOMPARE(imbalance->legend->itemCount(), 3);
+        QCOMPARE(imbalance->graph(0)->name(), QString("layer 1"));
+        // The status line names the step the chart shows.
+        QVERIFY2(page->statusText().contains("step 30 / 30"), qPrintable(page->statusText()));
     }
 
     // A message with quotes in it reads as written: the status line is HTML with the message

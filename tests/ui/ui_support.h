@@ -7,6 +7,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QScrollArea>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTimer>
@@ -36,6 +37,20 @@ inline void isolateSettings() {
     QStandardPaths::setTestModeEnabled(true);
     QApplication::setOrganizationName("hy3-tests");
     QApplication::setApplicationName("hy3-" + QFileInfo(QCoreApplication::applicationFilePath()).fileName());
+}
+
+// The scroll area the main window shows `page` in.
+inline QScrollArea* scrollAreaOf(QWidget* page) {
+    for (QWidget* w = page; w; w = w->parentWidget())
+        if (auto* area = qobject_cast<QScrollArea*>(w)) return area;
+    return nullptr;
+}
+
+// Whether `widget` lies wholly inside what its page's scroll area shows, without scrolling.
+inline bool visibleWithoutScrolling(QWidget* widget, QWidget* page) {
+    QScrollArea* area = scrollAreaOf(page);
+    const QRect inViewport(widget->mapTo(area->viewport(), QPoint(0, 0)), widget->size());
+    return area->viewport()->rect().contains(inViewport);
 }
 
 // Writes a valid project into `dir` (tiny preset, no datasets) and returns its path.

@@ -1,6 +1,9 @@
 #include "models/run_list_model.h"
 
 #include <QDateTime>
+#include <QGuiApplication>
+#include <QIcon>
+#include <QPalette>
 #include <QPainter>
 
 #include <algorithm>
@@ -8,15 +11,15 @@
 namespace hy3::ui {
 namespace {
 
-// A tiny loss curve for the runs table.
-QPixmap sparkline(const std::vector<double>& values) {
+// A tiny loss curve in `colour`.
+QPixmap sparklinePixmap(const std::vector<double>& values, const QColor& colour) {
     QPixmap pixmap(90, 22);
     pixmap.fill(Qt::transparent);
     if (values.size() < 2) return pixmap;
     const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
     QPainter p(&pixmap);
     p.setRenderHint(QPainter::Antialiasing);
-    p.setPen(QPen(QColor(0x4a, 0x90, 0xd9), 1.5));
+    p.setPen(QPen(colour, 1.5));
     QPolygonF line;
     for (size_t i = 0; i < values.size(); ++i) {
         const double y = *hi > *lo ? (values[i] - *lo) / (*hi - *lo) : 0.5;
@@ -24,6 +27,15 @@ QPixmap sparkline(const std::vector<double>& values) {
     }
     p.drawPolyline(line);
     return pixmap;
+}
+
+// The runs table's loss curve: blue, and in the highlight's text colour on a selected row (blue
+// on the blue selection could not be seen).
+QIcon sparkline(const std::vector<double>& values, const QPalette& palette) {
+    QIcon icon;
+    icon.addPixmap(sparklinePixmap(values, QColor(0x4a, 0x90, 0xd9)), QIcon::Normal);
+    icon.addPixmap(sparklinePixmap(values, palette.color(QPalette::HighlightedText)), QIcon::Selected);
+    return icon;
 }
 
 QString lossText(double loss) { return loss >= 0 ? QString::number(loss, 'f', 4) : QString("-"); }
@@ -36,7 +48,7 @@ void RunListModel::setRuns(std::vector<api::RunSummary> runs) {
     beginResetModel();
     runs_ = std::move(runs);
     sparklines_.clear();
-    for (const api::RunSummary& r : runs_) sparklines_.push_back(sparkline(r.lossSketch));
+    for (const api::RunSummary& r : runs_) sparklines_.push_back(sparkline(r.lossSketch, QGuiApplication::palette()));
     endResetModel();
 }
 

@@ -4,6 +4,7 @@
 #include "api/run_tools.h"
 
 #include <QAbstractTableModel>
+#include <QIcon>
 #include <QPixmap>
 
 #include <vector>
@@ -27,7 +28,7 @@ public:
 
 private:
     std::vector<api::RunSummary> runs_;
-    std::vector<QPixmap> sparklines_;
+    std::vector<QIcon> sparklines_;
 };
 
 }  // namespace hy3::ui

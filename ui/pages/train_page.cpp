@@ -103,12 +103,17 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
 
     redraw_->setInterval(250);
     connect(redraw_, &QTimer::timeout, this, [this] {
-        if (chartsDirty_) charts_->show(monitor_->metrics()), chartsDirty_ = false;
+        // The status line is drawn with the charts, so it never names an older step than they show.
+        if (chartsDirty_) charts_->show(monitor_->metrics()), refreshStatus(), chartsDirty_ = false;
         if (heatmapDirty_) router_->refresh(), heatmapDirty_ = false;
     });
     redraw_->start();
     clock_->setInterval(1000);
-    connect(clock_, &QTimer::timeout, this, &TrainPage::refreshStatus);
+    connect(clock_, &QTimer::timeout, this, [this] {
+        // The Runs tab follows a run that is going (its state and step), every ten seconds.
+        if (monitor_->isRunning() && ++runsTicks_ % 10 == 0) refreshRuns();
+        refreshStatus();
+    });
     clock_->start();
 
     connect(startButton_, &QPushButton::clicked, this, &TrainPage::onStartClicked);
@@ -307,8 +312,6 @@ void TrainPage::showMethod() {
 
 void TrainPage::refreshStatus() {
     const RunMonitor& m = *monitor_;
-    // The Runs tab follows a run that is going (its state and step), every ten seconds.
-    if (m.isRunning() && ++runsTicks_ % 10 == 0) refreshRuns();
     if (m.state() == "idle") {
         status_->setText(openError_.isEmpty() ? tr("No run yet.") : tr("Cannot open the run: %1").arg(openError_.toHtmlEscaped()));
         return;

@@ -58,6 +58,7 @@ DataStatsView::DataStatsView(QWidget* parent) : QWidget(parent) {
     progress_->setObjectName("prepareProgress");
     progress_->setRange(0, 1000);
     progress_->setValue(0);
+    progress_->setVisible(false);  // shown while preparing only: beside "not prepared yet" a full bar misleads
     status_ = new QLabel;
     status_->setObjectName("prepareStatus");
     status_->setWordWrap(true);
@@ -68,6 +69,7 @@ DataStatsView::DataStatsView(QWidget* parent) : QWidget(parent) {
     lengthPlot_ = new QCustomPlot;
     lengthPlot_->setObjectName("lengthPlot");
     lengthPlot_->setMinimumSize(360, 220);
+    lengthPlot_->setVisible(false);  // an empty box until there is a histogram
     skippedList_ = new QListWidget;
     skippedList_->setObjectName("skippedList");
     skippedList_->setMinimumHeight(80);
@@ -96,6 +98,7 @@ DataStatsView::DataStatsView(QWidget* parent) : QWidget(parent) {
 void DataStatsView::setPreparing(bool preparing) {
     prepareButton_->setEnabled(!preparing);
     cancelButton_->setEnabled(preparing);
+    progress_->setVisible(preparing);
     if (preparing) {
         progress_->setValue(0);
         status_->setText(tr("Preparing…"));
@@ -112,6 +115,7 @@ void DataStatsView::setCancelling() { cancelButton_->setEnabled(false); }
 
 void DataStatsView::showFailure(const QString& message, bool isError) {
     progress_->setValue(0);
+    progress_->setVisible(false);
     status_->setText(message);
     status_->setStyleSheet(isError ? "color: #c0392b;" : "");
 }
@@ -124,12 +128,14 @@ void DataStatsView::clear(const QString& message, bool isError) {
     lengthPlot_->clearPlottables();
     lengthPlot_->clearItems();
     lengthPlot_->replot();
+    lengthPlot_->setVisible(false);
 }
 
 void DataStatsView::showStats(const PrepareResult& result) {
     stats_ = result;
     const DataStats& s = result.stats;
     progress_->setValue(1000);
+    progress_->setVisible(false);
     status_->setText((result.reused ? tr("Token cache reused (inputs unchanged): %1") : tr("Token cache written: %1"))
                          .arg(QString::fromStdString(result.cacheDir.string())));
     status_->setStyleSheet("");
@@ -162,6 +168,7 @@ void DataStatsView::plotLengths(const DataStats& s) {
     lengthPlot_->clearPlottables();
     lengthPlot_->clearItems();
     const auto& histogram = s.train.histogram;
+    lengthPlot_->setVisible(!histogram.empty() && s.histogramWidth > 0);
     if (histogram.empty() || s.histogramWidth <= 0) {
         lengthPlot_->replot();
         return;

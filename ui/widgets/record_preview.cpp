@@ -95,6 +95,9 @@ void RecordPreview::setStatus(const QString& text) {
 }
 
 void RecordPreview::setBrowser(std::shared_ptr<RecordBrowser> browser, const QString& error) {
+    // The same files read again (a reasoning mode or template changed): stay on the record shown.
+    const bool sameFiles = browser_ && browser && browser_->files() == browser->files();
+    const int keep = sameFiles ? current_ : 0;
     browser_ = std::move(browser);
     shown_.reset();
     current_ = -1;
@@ -113,7 +116,7 @@ void RecordPreview::setBrowser(std::shared_ptr<RecordBrowser> browser, const QSt
     recordSpin_->setRange(browser_->size() > 0 ? 1 : 0, static_cast<int>(std::min<int64_t>(browser_->size(), INT32_MAX)));
     settingSpin_ = false;
     recordCountLabel_->setText(tr("of %1").arg(groupedNumber(browser_->size())));
-    if (browser_->size() > 0) showRecord(0);
+    if (browser_->size() > 0) showRecord(keep >= 0 && keep < browser_->size() ? keep : 0);
 }
 
 int64_t RecordPreview::recordCount() const { return browser_ ? browser_->size() : 0; }

@@ -30,7 +30,15 @@ RouterView::RouterView(const RunMonitor* monitor, QWidget* parent) : QWidget(par
     heatmapPlot_->plotLayout()->addElement(0, 1, scale);
     scale->setLabel(tr("share of the layer's token slots"));
     heatmap_->setColorScale(scale);
-    heatmap_->setGradient(QCPColorGradient::gpThermal);
+    // Viridis-like: the largest share is yellow. (QCustomPlot's thermal gradient ends in white, so
+    // the busiest experts looked like cells with no data.)
+    QCPColorGradient gradient;
+    gradient.setColorStopAt(0.0, QColor(0x44, 0x01, 0x54));
+    gradient.setColorStopAt(0.25, QColor(0x3b, 0x52, 0x8b));
+    gradient.setColorStopAt(0.5, QColor(0x21, 0x91, 0x8c));
+    gradient.setColorStopAt(0.75, QColor(0x5e, 0xc9, 0x62));
+    gradient.setColorStopAt(1.0, QColor(0xfd, 0xe7, 0x25));
+    heatmap_->setGradient(gradient);
     connect(heatmapPlot_, &QCustomPlot::mousePress, this, &RouterView::onHeatmapClicked);
 
     imbalanceMetric_ = new QComboBox;
@@ -42,6 +50,11 @@ RouterView::RouterView(const RunMonitor* monitor, QWidget* parent) : QWidget(par
     imbalancePlot_->setMinimumHeight(170);
     imbalancePlot_->xAxis->setLabel(tr("step"));
     imbalancePlot_->yAxis->setLabel(tr("per layer"));
+    imbalancePlot_->legend->setFont(QFont(font().family(), 7));
+    imbalancePlot_->legend->setRowSpacing(0);
+    imbalanceNote_ = new QLabel;
+    imbalanceNote_->setObjectName("imbalanceNote");
+    imbalanceNote_->setStyleSheet("color: #666;");
     expertLabel_ = new QLabel(tr("Click a cell of the heatmap to see that expert's load and bias over time."));
     expertLabel_->setObjectName("expertLabel");
     expertPlot_ = new QCustomPlot;
@@ -62,6 +75,7 @@ RouterView::RouterView(const RunMonitor* monitor, QWidget* parent) : QWidget(par
     auto* mid = new QHBoxLayout;
     mid->addWidget(new QLabel(tr("Imbalance over time, one line per layer:")));
     mid->addWidget(imbalanceMetric_);
+    mid->addWidget(imbalanceNote_);
     mid->addStretch();
     v->addLayout(mid);
     v->addWidget(imbalancePlot_, 2);
@@ -103,11 +117,17 @@ void RouterView::refreshImbalance() {
     if (imbalancePlot_->graphCount() != static_cast<int>(layers.size()) || metric != imbalanceShown_) {
         imbalancePlot_->clearGraphs();
         imbalanceShown_ = metric;
+        const auto numbers = monitor_->layerNumbers();
         for (size_t l = 0; l < layers.size(); ++l) {
             QCPGraph* g = imbalancePlot_->addGraph();
+            g->setName(tr("layer %1").arg(l < numbers.size() ? numbers[l] : static_cast<int>(l)));
             g->setPen(QPen(QColor::fromHsv(static_cast<int>(300 * l / std::max<size_t>(1, layers.size())), 180, 200, 140), 1));
             g->setAdaptiveSampling(true);
         }
+        // A legend names each line while it fits; beyond that the hue says where a layer sits
+        // (red first, violet last), which the note beside the metric says.
+        imbalancePlot_->legend->setVisible(!layers.empty() && layers.size() <= kLegendLayers);
+        imbalanceNote_->setText(layers.size() > kLegendLayers ? tr("colour: first MoE layer red … last violet") : QString());
     }
     for (size_t l = 0; l < layers.size(); ++l) {
         const api::Series& s = metric == 0 ? layers[l].maxOverMean : metric == 1 ? layers[l].cv : layers[l].idleExperts;
@@ -119,7 +139,12 @@ void RouterView::refreshImbalance() {
             g->addData(QVector<double>(s.steps.begin() + static_cast<std::ptrdiff_t>(from), s.steps.end()),
                        QVector<double>(s.values.begin() + static_cast<std::ptrdiff_t>(from), s.values.end()), true);
     }
-    imbalancePlot_->rescaleAxes();
+    if (layers.empty()) {  // no run shown: empty axes, not the last run's ranges
+        imbalancePlot_->xAxis->setRange(0, 1);
+        imbalancePlot_->yAxis->setRange(0, 1);
+    } else {
+        imbalancePlot_->rescaleAxes();
+    }
     imbalancePlot_->replot(QCustomPlot::rpImmediateRefresh);
 }
 

@@ -44,6 +44,8 @@ private:
     QCPColorMap* heatmap_;
     QComboBox* imbalanceMetric_;
     QCustomPlot* imbalancePlot_;
+    QLabel* imbalanceNote_;
+    static constexpr size_t kLegendLayers = 12;
     QLabel* expertLabel_;
     QCustomPlot* expertPlot_;
     int imbalanceShown_ = -1;  // the metric the imbalance lines hold

@@ -28,14 +28,15 @@ RunsView::RunsView(QWidget* parent) : QWidget(parent) {
     });
     connect(compare, &QPushButton::clicked, this, [this] { emit compareRequested(selectedDirs()); });
     connect(table_, &QTableView::doubleClicked, this, [this](const QModelIndex& index) { emit openRequested(index.data(Qt::UserRole).toString()); });
+    // The buttons above the table: below it they were under the fold of a 1200x800 window.
     auto* v = new QVBoxLayout(this);
-    v->addWidget(table_, 1);
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(open);
     buttons->addWidget(compare);
     buttons->addWidget(refreshButton);
     buttons->addStretch();
     v->addLayout(buttons);
+    v->addWidget(table_, 1);
 }
 
 void RunsView::refresh(const QString& outputDir) {

@@ -7,12 +7,17 @@
 #include <QCheckBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QVBoxLayout>
 
 namespace hy3::ui {
 
 WhatTrainsView::WhatTrainsView(ProjectSession* session, QWidget* parent) : QWidget(parent), session_(session) {
-    auto* layout = new QHBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
+    // The boxes on one line, what they add up to on the next: on one line together they made the
+    // page wider than a 1200-pixel window.
+    auto* rows = new QVBoxLayout(this);
+    rows->setContentsMargins(0, 0, 0, 0);
+    auto* layout = new QHBoxLayout;
+    rows->addLayout(layout);
     const std::pair<const char*, QString> groups[] = {{"embeddings", tr("embeddings")}, {"attention", tr("attention")},
                                                       {"router", tr("router")},         {"shared_expert", tr("shared expert")},
                                                       {"experts", tr("routed experts")}, {"lm_head", tr("LM head")}};
@@ -35,7 +40,8 @@ WhatTrainsView::WhatTrainsView(ProjectSession* session, QWidget* parent) : QWidg
     loraLabel_->setWordWrap(true);
     layout->addWidget(loraLabel_, 1);
     layout->addStretch();
-    layout->addWidget(countLabel_);
+    countLabel_->setWordWrap(true);
+    rows->addWidget(countLabel_);
     // The method and the adapters are set on the Settings page; follow them.
     connect(session_, &ProjectSession::changed, this, [this] {
         if (!loading_) reload();
