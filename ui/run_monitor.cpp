@@ -46,6 +46,7 @@ void RunMonitor::clear() {
     poller_.reset();
     ++generation_;
     storeRunId_ = 0;
+    source_ = {};
     const bool wasIdle = follower_.state() == "idle";
     follower_.clear();
     if (!wasIdle) emit stateChanged(state());
@@ -89,10 +90,21 @@ void RunMonitor::loadHistory(const QString& runDir, int64_t step) {
     }
 }
 
-bool RunMonitor::stop() {
-    if (!ownsProcess()) return false;
-    addLog("info", "stop requested (SIGTERM): the run saves a checkpoint and ends");
-    process_->terminate();  // SIGTERM
+bool RunMonitor::stop(QString* error) {
+    if (ownsProcess()) {
+        addLog("info", "stop requested (SIGTERM): the run saves a checkpoint and ends");
+        process_->terminate();  // SIGTERM
+        return true;
+    }
+    // A run started elsewhere (a terminal, a cluster node) is asked through its stop-request file.
+    if (!isRunning() || runDir().isEmpty()) return false;
+    try {
+        api::requestRunStop(runDir().toStdString());
+    } catch (const std::exception& e) {
+        if (error) *error = QString::fromUtf8(e.what());
+        return false;
+    }
+    addLog("info", tr("stop requested (%1/stop-request): the run saves a checkpoint after its step and ends").arg(runDir()));
     return true;
 }
 
@@ -164,19 +176,33 @@ void RunMonitor::attach(const QString& runDir) {
     follower_.setRunDir(runDir.toStdString());
     emit runDirKnown(runDir);
     const int generation = generation_;
+    auto onFail = [this, generation](const QString& error) {
+        if (generation != generation_) return;  // from a run followed before
+        addLog("error", error);
+        emit attachFailed(error);
+    };
+    source_ = api::chooseFollowSource(runDir.toStdString());
+    if (source_.eventsFile) {
+        addLog("info", tr("following the run's events.jsonl: %1").arg(QString::fromStdString(source_.why)));
+        poller_ = std::make_unique<StorePoller>(
+            runDir, this,
+            [this, generation](std::shared_ptr<const std::vector<RunEvent>> events) {
+                if (generation != generation_) return;
+                for (const RunEvent& event : *events) publish(follower_.apply(event));
+                emit storeRead();
+            },
+            onFail);
+        return;
+    }
     poller_ = std::make_unique<StorePoller>(
         runDir, this,
         [this, generation](std::shared_ptr<const api::StoreDelta> delta) {
-            if (generation != generation_) return;  // from a run followed before
+            if (generation != generation_) return;
             storeRunId_ = delta->run.id;
             publish(api::applyDelta(follower_, *delta));
             emit storeRead();
         },
-        [this, generation](const QString& error) {
-            if (generation != generation_) return;
-            addLog("error", error);
-            emit attachFailed(error);
-        });
+        onFail);
 }
 
 }  // namespace hy3::ui

@@ -37,8 +37,12 @@ public:
     // Follows an existing run directory through its run store, read on the poller's thread:
     // storeRead() follows each read, attachFailed() an unreadable store.
     void attach(const QString& runDir);
-    // SIGTERM to the child (a stop that saves a checkpoint); false when the run is not ours.
-    bool stop();
+    // Stops the run after its step with a checkpoint: SIGTERM to our child, or for a run followed
+    // from its folder a stop-request file in it. False when there is no run going to stop (or,
+    // with `error` set, when the file cannot be written).
+    bool stop(QString* error = nullptr);
+    // Through what a run opened from its folder is followed, and why (see api::chooseFollowSource).
+    const api::FollowSource& followSource() const { return source_; }
     // Waits (processing nothing) up to `ms` for the child to exit after its run ended.
     void waitForExit(int ms);
     void clear();
@@ -98,6 +102,7 @@ private:
     std::unique_ptr<StorePoller> poller_;
     int generation_ = 0;
     int64_t storeRunId_ = 0;
+    api::FollowSource source_;
 };
 
 }  // namespace hy3::ui

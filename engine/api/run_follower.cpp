@@ -1,10 +1,18 @@
 #include "api/run_follower.h"
 
 #include "store/run_layout.h"
+#include "util/atomic_file.h"
 #include "util/error.h"
+#include "util/host.h"
 #include "util/format.h"
 
+#include <sys/vfs.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <chrono>
 #include <cmath>
 
@@ -253,6 +261,89 @@ FollowChanges applyDelta(RunFollower& follower, const StoreDelta& d) {
     for (const RunEvent& e : d.events) c.merge(follower.applyStored(e));
     c.merge(follower.setState(d.run.state));
     return c;
+}
+
+namespace {
+
+// The filesystems whose files other machines write too (statfs f_type, from linux/magic.h and the
+// projects' own headers): SQLite's WAL is not safe on them across machines.
+const char* networkFilesystem(const std::string& dir) {
+    struct statfs fs {};
+    if (statfs(dir.c_str(), &fs) != 0) return nullptr;
+    switch (static_cast<unsigned long>(fs.f_type)) {
+        case 0x6969: return "NFS";
+        case 0x0BD00BD0: return "Lustre";
+        case 0x47504653: return "GPFS";
+        case 0xFF534D42: return "CIFS";
+        case 0xFE534D42: return "SMB";
+        case 0x65735546: return "a FUSE filesystem";
+        case 0x00C36400: return "CephFS";
+        case 0x013111A8: return "IBRIX";
+        default: return nullptr;
+    }
+}
+
+// The host the run's start event names (empty when the file has none yet).
+std::string startHost(const std::filesystem::path& eventsFile) {
+    std::ifstream in(eventsFile);
+    std::string line;
+    for (int i = 0; i < 64 && std::getline(in, line); ++i) {  // the start event follows a few log lines
+        const auto event = eventFromJson(nlohmann::json::parse(line, nullptr, false));
+        if (const auto* start = event ? std::get_if<StartEvent>(&*event) : nullptr)
+            return start->info.is_object() ? start->info.value("host", "") : "";
+    }
+    return "";
+}
+
+}  // namespace
+
+FollowSource chooseFollowSource(const std::string& runDir) {
+    const RunLayout run{runDir};
+    std::error_code ec;
+    const bool haveEvents = std::filesystem::is_regular_file(run.eventsLog(), ec);
+    const char* forced = std::getenv("HY3_FOLLOW");
+    if (forced && std::string(forced) == "store") return {false, "HY3_FOLLOW=store"};
+    if (!haveEvents) return {false, "the run has no events.jsonl"};
+    if (forced && std::string(forced) == "events") return {true, "HY3_FOLLOW=events"};
+    if (const char* fs = networkFilesystem(runDir)) return {true, std::string("the run directory is on ") + fs};
+    const std::string host = startHost(run.eventsLog());
+    if (!host.empty() && host != hostName()) return {true, "the run was written on host " + host};
+    return {false, "the run directory is local"};
+}
+
+EventsFileReader::EventsFileReader(const std::string& runDir) : path_(RunLayout{runDir}.eventsLog().string()) {
+    std::ifstream probe(path_);
+    if (!probe) throw Error(path_ + ": cannot open: " + std::strerror(errno));
+}
+
+std::vector<RunEvent> EventsFileReader::read() {
+    std::vector<RunEvent> events;
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) throw Error(path_ + ": cannot open: " + std::strerror(errno));
+    in.seekg(static_cast<std::streamoff>(offset_));
+    char buffer[1 << 16];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+        const auto got = static_cast<size_t>(in.gcount());
+        offset_ += got;
+        partial_.append(buffer, got);
+        size_t start = 0, newline;
+        while ((newline = partial_.find('\n', start)) != std::string::npos) {
+            const auto event = eventFromJson(nlohmann::json::parse(partial_.begin() + static_cast<std::ptrdiff_t>(start),
+                                                                   partial_.begin() + static_cast<std::ptrdiff_t>(newline), nullptr, false));
+            if (event) {
+                ended_ = ended_ || std::holds_alternative<EndEvent>(*event);
+                events.push_back(*event);
+            }
+            start = newline + 1;
+        }
+        partial_.erase(0, start);
+        if (partial_.size() > kMaxLineBytes) throw Error(path_ + ": a line longer than " + std::to_string(kMaxLineBytes) + " bytes");
+    }
+    return events;
+}
+
+void requestRunStop(const std::string& runDir) {
+    writeFileAtomic(RunLayout{runDir}.stopRequest(), "stop requested by a follower on " + hostName() + "\n");
 }
 
 }  // namespace hy3::api

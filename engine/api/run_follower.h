@@ -124,6 +124,37 @@ FollowChanges applyDelta(RunFollower& follower, const StoreDelta& delta);
 // hy3::Error naming the store.
 FollowChanges applyHistory(RunFollower& follower, const std::string& runDir, int64_t step);
 
+// How a run directory is followed: through its run.sqlite, or through its events.jsonl when the
+// store cannot be shared safely: the directory is on a network filesystem (NFS, Lustre, GPFS,
+// CIFS, FUSE; SQLite's WAL needs one machine's shared memory), or another machine wrote the run.
+// HY3_FOLLOW=events or =store overrides the choice. A run without an events file (older builds)
+// is followed through its store.
+struct FollowSource {
+    bool eventsFile = false;
+    std::string why;  // e.g. "the run directory is on NFS", "written on host node17"
+};
+FollowSource chooseFollowSource(const std::string& runDir);
+
+// Reads the events RUN/events.jsonl gained since the last read: whole lines only (a line being
+// written is read once it is complete); lines that are not events are skipped.
+class EventsFileReader {
+public:
+    // Throws hy3::Error naming the file when it cannot be opened.
+    explicit EventsFileReader(const std::string& runDir);
+    std::vector<RunEvent> read();
+    bool ended() const { return ended_; }  // an end event was read
+
+private:
+    std::string path_;
+    uint64_t offset_ = 0;
+    std::string partial_;
+    bool ended_ = false;
+};
+
+// Asks a run to stop after its current step with a checkpoint (as SIGTERM does), from any machine
+// that sees its directory: writes RUN/stop-request. Throws hy3::Error naming the file.
+void requestRunStop(const std::string& runDir);
+
 // Reads what a run's store gained since the last read. It owns one read-only connection, which
 // belongs to the thread that created the reader (RunStore is thread-confined): create it on the
 // thread that reads.

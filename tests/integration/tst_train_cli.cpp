@@ -123,6 +123,20 @@ private slots:
             const auto storeLines = eventLines(fromStore);
             QVERIFY2(std::find(storeLines.begin(), storeLines.end(), line) != storeLines.end(), line.c_str());
         }
+
+        // The third way, for a follower on another machine: RUN/events.jsonl holds the stream's
+        // events (and the log lines the store keeps), so it shows the same run.
+        hy3::api::RunFollower fromFile;
+        hy3::api::EventsFileReader file(runDirOf(tmp_.path() + "/followed").toStdString());
+        for (const hy3::RunEvent& e : file.read()) fromFile.apply(e);
+        QVERIFY(file.ended());
+        QCOMPARE(fromFile.state(), fromStream.state());
+        QCOMPARE(fromFile.step(), fromStream.step());
+        for (const char* name : {"loss", "lr", "grad_norm", "eval_loss"}) QCOMPARE(fromFile.metrics().at(name).values, fromStream.metrics().at(name).values);
+        QCOMPARE(fromFile.routerSteps(), fromStream.routerSteps());
+        QCOMPARE(fromFile.layers().back().latest, fromStream.layers().back().latest);
+        QCOMPARE(eventLines(fromFile), eventLines(fromStore));
+        QVERIFY(file.read().empty());  // nothing new: read from where it stopped
     }
 
     void eventsAndRunStoreAgree() {

@@ -27,6 +27,7 @@
 #include <QListView>
 #include <QListWidget>
 #include <QScrollBar>
+#include <QProcess>
 #include <QPushButton>
 #include <QFile>
 #include <QImage>
@@ -332,6 +333,9 @@ private slots:
         window.openProject(hy3::test::scratchProject(other));
         TrainPage* page = window.trainPage();
         openAndRead(page, runDir);
+        // A local run written on this host is followed through its store.
+        QVERIFY(QFileInfo(runDir + "/events.jsonl").size() > 0);
+        QVERIFY2(!page->monitor()->followSource().eventsFile, page->monitor()->followSource().why.c_str());
         const hy3::RunStore store = hy3::RunStore::open((runDir + "/run.sqlite").toStdString(), hy3::RunStore::Mode::ReadOnly);
         const int64_t run = store.runs().back().id;
         QCOMPARE(page->lossPoints(), static_cast<int>(store.metric(run, "loss").size()));
@@ -363,6 +367,48 @@ private slots:
         page->showExpert(0, 3);
         QVERIFY(shown.wait(20000));
         QCOMPARE(page->expertPlot()->graph(0)->dataCount(), 12);
+    }
+
+    // A run started elsewhere, followed as from another machine: through its events.jsonl
+    // (HY3_FOLLOW=events stands in for NFS or another host), with the same live charts; Stop
+    // writes the run's stop-request file, and the run saves a checkpoint and ends as on SIGTERM.
+    void followsARunThroughItsEventsFileAndStopsIt() {
+        QTemporaryDir dir;
+        const QString project = copyDefaultProject(dir, {{"training.max_steps", 3000}, {"training.eval_every", 0}, {"training.checkpoint_every", 0}});
+        QProcess headless;
+        headless.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        headless.setStandardOutputFile(QProcess::nullDevice());
+        headless.start(hy3::test::hy3Binary(), {"train", project, "--output", dir.path() + "/cluster", "--run-name", "node17"});
+        const QString runDir = dir.path() + "/cluster/node17";
+        QVERIFY(waitFor([&] { return QFileInfo(runDir + "/events.jsonl").size() > 0; }, 60000));
+
+        qputenv("HY3_FOLLOW", "events");
+        QTemporaryDir other;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(other));
+        TrainPage* page = window.trainPage();
+        QString error;
+        QVERIFY2(page->openRun(runDir, &error), qPrintable(error));
+        qunsetenv("HY3_FOLLOW");
+        QVERIFY(page->monitor()->followSource().eventsFile);
+        QVERIFY(waitFor([&] { page->refreshNow(); return page->lossPoints() >= 3 && page->monitor()->routerSteps() >= 3; }, 120000));
+        QCOMPARE(page->monitor()->state(), QString("running"));
+        QVERIFY(page->heatmap()->data()->valueSize() == 3);
+        auto* stopButton = page->findChild<QPushButton*>("stopButton");
+        QVERIFY(stopButton->isEnabled());  // a run started elsewhere can be stopped from here now
+        QTest::mouseClick(stopButton, Qt::LeftButton);
+        QVERIFY(QFileInfo::exists(runDir + "/stop-request"));
+        QVERIFY(headless.waitForFinished(120000));
+        QCOMPARE(headless.exitCode(), 0);
+        QVERIFY(waitFor([&] { return page->monitor()->state() == "stopped"; }, 10000));
+        // It stopped with a checkpoint at the step it reached, which the page followed to the end.
+        const auto checkpoints = QDir(runDir + "/checkpoints").entryList({"step-*"});
+        QCOMPARE(checkpoints.size(), 1);
+        page->refreshNow();
+        QVERIFY2(page->statusText().contains(QString("step %1 /").arg(checkpoints.front().mid(5).toInt())), qPrintable(page->statusText()));
+        // The events file holds what the store holds.
+        const hy3::RunStore store = hy3::RunStore::open((runDir + "/run.sqlite").toStdString(), hy3::RunStore::Mode::ReadOnly);
+        QCOMPARE(static_cast<size_t>(page->lossPoints()), store.metric(store.runs().back().id, "loss").size());
     }
 
     // A damaged run store beside a good run: the Runs tab lists it as damaged with the reason naming

@@ -246,14 +246,21 @@ bool TrainPage::start(const QString& resumeFrom, bool weightsOnly, QString* erro
     return true;
 }
 
-void TrainPage::stop() { monitor_->stop(); }
+void TrainPage::stop() {
+    QString error;
+    if (monitor_->stop(&error)) stopButton_->setEnabled(monitor_->ownsProcess());  // a stop file is asked once
+    else if (!error.isEmpty()) QMessageBox::warning(this, tr("Cannot stop the run"), error);
+}
 
 void TrainPage::onStateChanged(const QString& state) {
     const bool ours = monitor_->ownsProcess() || state == "starting";
     startButton_->setEnabled(!ours && !monitor_->isRunning());
-    stopButton_->setEnabled(ours && monitor_->isRunning());
-    stopButton_->setToolTip(monitor_->isRunning() && !ours ? tr("This run was started elsewhere; stop it where it runs")
-                                                            : tr("SIGTERM: the current step finishes, a checkpoint is saved, the run ends"));
+    // A run started elsewhere (a terminal, a cluster node) is stopped through its folder.
+    stopButton_->setEnabled(monitor_->isRunning() && (ours || !monitor_->runDir().isEmpty()));
+    stopButton_->setToolTip(monitor_->isRunning() && !ours
+                                ? tr("Writes stop-request in the run's folder: wherever the run goes, it finishes its step, saves a "
+                                     "checkpoint and ends")
+                                : tr("SIGTERM: the current step finishes, a checkpoint is saved, the run ends"));
     if (state == "failed") {
         // A failed run opens on its log, the error first.
         tabs_->setCurrentIndex(2);
