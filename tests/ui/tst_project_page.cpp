@@ -184,6 +184,30 @@ private slots:
         QCOMPARE(window.findChild<QListWidget*>("pageList")->currentItem()->text(), QString("Train"));
     }
 
+    // Opening a project and visiting every page changes nothing in it: saving writes back what
+    // the user set and no default they never set.
+    void savingWritesOnlyWhatWasSet() {
+        QTemporaryDir home;
+        qputenv("HY3_WORKBENCH_HOME", home.path().toUtf8());
+        const QString file = hy3::ui::userDefaultProject().file;
+        qunsetenv("HY3_WORKBENCH_HOME");
+        const auto before = hy3::ProjectFile::load(file.toStdString()).document();
+        MainWindow window;
+        QVERIFY(window.openProject(file));
+        window.resize(1200, 800);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        for (const QString& page : window.pageNames()) {
+            window.showPage(page);
+            QTest::qWait(300);
+        }
+        QTest::qWait(1500);  // the pages' workers (model, records, devices) report back
+        QVERIFY2(!window.session()->isDirty(), window.session()->project().document().dump().c_str());
+        QString error;
+        QVERIFY(window.session()->save(&error));
+        QCOMPARE(hy3::ProjectFile::load(file.toStdString()).document().dump(), before.dump());
+    }
+
     void datasetsAreAddedRelativeAndEditable() {
         QTemporaryDir dir;
         const QString data = dir.path() + "/data/chat.jsonl";
