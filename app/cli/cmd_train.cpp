@@ -59,21 +59,18 @@ void addGenerateCommand(CLI::App& app, Action& action) {
         if (req->prompts.empty() && questions->empty()) throw CLI::RequiredError("--prompt or --questions");
         action = [req, questions, json] {
             std::vector<api::Question> asked;
-            if (!questions->empty()) {
-                asked = api::readQuestions(*questions);
-                for (const auto& q : asked) req->prompts.push_back(q.question);
-            } else {
+            if (!questions->empty()) asked = api::readQuestions(*questions);
+            else
                 for (const auto& p : req->prompts) asked.push_back({p, ""});
-            }
-            const auto replies = api::generate(*req);
-            int64_t scored = 0, correct = 0, newTokens = 0;
+            const api::QuestionScore score = api::scoreQuestions(*req, asked);
+            const auto& replies = score.replies;
+            const int64_t scored = score.scored, correct = score.right;
+            int64_t newTokens = 0;
             double seconds = 0;
             for (size_t i = 0; i < replies.size(); ++i) {
                 const auto& r = replies[i];
                 const std::string& expected = asked[i].answer;
-                const bool match = !expected.empty() && r.text == expected;
-                scored += !expected.empty();
-                correct += match;
+                const bool match = score.correct[i];
                 newTokens += r.newTokens;
                 seconds += r.seconds;
                 if (*json) {

@@ -94,4 +94,20 @@ std::vector<Question> readQuestions(const std::string& file) {
     return out;
 }
 
+QuestionScore scoreQuestions(GenerateRequest request, const std::vector<Question>& questions) {
+    QuestionScore score;
+    score.questions = questions;
+    request.prompts.clear();
+    for (const Question& q : questions) request.prompts.push_back(q.question);
+    score.replies = generate(request);
+    for (size_t i = 0; i < questions.size(); ++i) {
+        const std::string& expected = questions[i].answer;
+        const bool match = !expected.empty() && i < score.replies.size() && score.replies[i].text == expected;
+        score.correct.push_back(match);
+        score.scored += !expected.empty();
+        score.right += match;
+    }
+    return score;
+}
+
 }  // namespace hy3::api

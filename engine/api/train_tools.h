@@ -44,4 +44,14 @@ struct Question {
 };
 std::vector<Question> readQuestions(const std::string& file);
 
+// Every question asked (as a user turn, with `request`'s model and decoding), each reply scored as
+// an exact match of its answer (questions without an answer are asked, not scored).
+struct QuestionScore {
+    std::vector<Question> questions;
+    std::vector<GenerateResult> replies;  // in the questions' order
+    std::vector<bool> correct;            // per question; false where there is no answer
+    int64_t scored = 0, right = 0;
+};
+QuestionScore scoreQuestions(GenerateRequest request, const std::vector<Question>& questions);
+
 }  // namespace hy3::api

@@ -14,6 +14,7 @@
 #include "run_monitor.h"
 #include "synthetic_run.h"
 #include "widgets/run_log_view.h"
+#include "widgets/try_it_view.h"
 #include "widgets/train_charts.h"
 #include "test_support.h"
 #include "ui_support.h"
@@ -285,6 +286,32 @@ private slots:
         QVERIFY2(checkpoints->replyText(0).contains("new tokens"), qPrintable(checkpoints->replyText(0)));
         // Greedy: the same checkpoint gives the same reply (the timing line below it may differ).
         QCOMPARE(checkpoints->replyText(0).section('\n', 0, 0), checkpoints->replyText(1).section('\n', 0, 0));
+
+        // Held-out questions scored on the checkpoint: the same replies and score as
+        // `hy3 generate --questions` for the project's chat settings.
+        const QString questions = dir.path() + "/questions.jsonl";
+        std::ofstream(questions.toStdString()) << R"({"question": "What is 'gvij' in upper case?", "answer": "GVIJ"})" "\n"
+                                               << R"({"question": "How many cm are in 324 m?", "answer": "32400 cm"})" "\n"
+                                               << R"({"question": "Say hello."})" "\n";
+        hy3::ui::TryItView* tryIt = checkpoints->tryIt();
+        QSignalSpy scored(tryIt, &hy3::ui::TryItView::scored);
+        tryIt->score(questions, path, QString());
+        QVERIFY(scored.wait(120000));
+        const auto reference = hy3::test::runHy3({"generate", path, "--questions", questions, "--json", "--max-new-tokens", "64",
+                                                  "--reasoning-effort", "no_think"});
+        QVERIFY2(reference.exitCode == 0, reference.err.constData());
+        int right = 0, row = 0;
+        for (const QByteArray& line : reference.out.split('\n')) {
+            if (line.trimmed().isEmpty()) continue;
+            const auto j = nlohmann::json::parse(line.toStdString());
+            QCOMPARE(tryIt->scoreTable()->item(row, 2)->text().toStdString(), j["reply"].get<std::string>());
+            right += j.value("correct", false);
+            ++row;
+        }
+        QCOMPARE(row, 3);
+        QCOMPARE(tryIt->scoreTable()->rowCount(), 3);
+        const QString summary = QTextDocumentFragment::fromHtml(tryIt->scoreSummary()).toPlainText();
+        QVERIFY2(summary.contains(QString("%1 of 2 correct").arg(right)), qPrintable(summary));
     }
 
     // A LoRA run: the Train page says before Start what trains; its checkpoint shows the adapter's

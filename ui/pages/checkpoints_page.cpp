@@ -108,7 +108,9 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
     connect(session_, &ProjectSession::projectReplaced, this, [this] {
         runDir_ = train_->monitor()->runDir();
         refresh();
+        offerHeldOutQuestions();
     });
+    offerHeldOutQuestions();
     connect(train_->monitor(), &RunMonitor::stateChanged, this, &CheckpointsPage::refresh);
     // A change of the project can change whether a resume is exact.
     connect(session_, &ProjectSession::changed, this, &CheckpointsPage::onSelectionChanged);
@@ -116,6 +118,14 @@ CheckpointsPage::CheckpointsPage(ProjectSession* session, TrainPage* train, QWid
 }
 
 CheckpointsPage::~CheckpointsPage() { actionJob_.join(); }  // no export outlives the window
+
+// A project with data/heldout.jsonl beside it (the bundled one has 100 questions training never
+// saw) offers it for scoring.
+void CheckpointsPage::offerHeldOutQuestions() {
+    if (!session_->hasProject()) return;
+    const QString file = QDir(QFileInfo(session_->filePath()).absolutePath()).filePath("data/heldout.jsonl");
+    tryIt_->setQuestionsFile(QFileInfo(file).isFile() ? file : QString());
+}
 
 QWidget* CheckpointsPage::buildActions() {
     auto button = [](const QString& text, const char* name) {

@@ -54,6 +54,7 @@ public:
     void tryPrompt(const QString& prompt, const QString& checkpointA, const QString& checkpointB);
     bool isBusy() const { return busy_; }
     QString replyText(int side) const;
+    TryItView* tryIt() const { return tryIt_; }
     QString actionResult() const;
 
 signals:
@@ -69,6 +70,7 @@ private slots:
     void onSelectionChanged();
 
 private:
+    void offerHeldOutQuestions();
     QWidget* buildActions();
     QString selectedPath() const;
     // True when the selected checkpoint lies in the run's folder, or the user agrees to `action`

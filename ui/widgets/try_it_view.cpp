@@ -1,6 +1,10 @@
 #include "widgets/try_it_view.h"
 
 #include <QComboBox>
+#include <QFileDialog>
+#include <QHeaderView>
+#include <QLineEdit>
+#include <QTableWidget>
 #include <QDoubleSpinBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -62,6 +66,7 @@ TryItView::TryItView(std::function<api::GenerateRequest()> baseRequest, QWidget*
     v->addWidget(prompt_);
     v->addLayout(options);
     v->addLayout(replies, 1);
+    v->addWidget(buildScoring(), 1);
     connect(tryButton_, &QPushButton::clicked, this,
             [this] { ask(prompt_->toPlainText(), checkpointA_->currentData().toString(), checkpointB_->currentData().toString()); });
     connect(checkpointA_, QOverload<int>::of(&QComboBox::currentIndexChanged), this, &TryItView::dropStaleReplies);
@@ -74,7 +79,123 @@ void TryItView::dropStaleReplies() {
     if (checkpointB_->currentData().toString() != askedB_) replyB_->clear();
 }
 
-TryItView::~TryItView() { job_.join(); }  // no generation outlives the window
+TryItView::~TryItView() {  // no generation outlives the window
+    job_.join();
+    scoreJob_.join();
+}
+
+QWidget* TryItView::buildScoring() {
+    questions_ = new QLineEdit;
+    questions_->setObjectName("tryQuestionsFile");
+    questions_->setPlaceholderText(tr("a JSONL file of {\"question\": ..., \"answer\": ...} held out from training"));
+    auto* browse = new QPushButton(tr("Browse…"));
+    connect(browse, &QPushButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("Question file"), questions_->text(), tr("JSONL (*.jsonl);;All files (*)"));
+        if (!file.isEmpty()) questions_->setText(file);
+    });
+    scoreButton_ = new QPushButton(tr("Score A and B"));
+    scoreButton_->setObjectName("scoreButton");
+    scoreButton_->setToolTip(tr("Ask every question (greedy unless a temperature is set) and count the replies equal to their answer, "
+                                "as hy3 generate --questions does"));
+    connect(scoreButton_, &QPushButton::clicked, this,
+            [this] { score(questions_->text().trimmed(), checkpointA_->currentData().toString(), checkpointB_->currentData().toString()); });
+    scoreSummary_ = new QLabel;
+    scoreSummary_->setObjectName("scoreSummary");
+    scoreSummary_->setWordWrap(true);
+    scoreSummary_->setTextFormat(Qt::RichText);
+    scoreTable_ = new QTableWidget;
+    scoreTable_->setObjectName("scoreTable");
+    scoreTable_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    scoreTable_->verticalHeader()->hide();
+    scoreTable_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    scoreTable_->setMinimumHeight(120);
+    scoreTable_->hide();
+    auto* row = new QHBoxLayout;
+    row->addWidget(new QLabel(tr("Questions")));
+    row->addWidget(questions_, 1);
+    row->addWidget(browse);
+    row->addWidget(scoreButton_);
+    auto* box = new QWidget;
+    auto* v = new QVBoxLayout(box);
+    v->setContentsMargins(0, 0, 0, 0);
+    v->addLayout(row);
+    v->addWidget(scoreSummary_);
+    v->addWidget(scoreTable_, 1);
+    return box;
+}
+
+void TryItView::setQuestionsFile(const QString& file) { questions_->setText(file); }
+QString TryItView::scoreSummary() const { return scoreSummary_->text(); }
+
+void TryItView::score(const QString& file, const QString& checkpointA, const QString& checkpointB) {
+    if (file.isEmpty() || checkpointA.isEmpty() || scoreJob_.isRunning() || job_.isRunning()) return;
+    scoreButton_->setEnabled(false);
+    tryButton_->setEnabled(false);
+    scoreSummary_->setText(tr("Answering the questions…"));
+    api::GenerateRequest request = baseRequest_();
+    request.maxNewTokens = maxTokens_->value();
+    request.temperature = temperature_->value();
+    request.topP = topP_->value();
+    QStringList models{checkpointA};
+    QStringList labels{checkpointA_->itemText(std::max(0, checkpointA_->findData(checkpointA)))};
+    if (!checkpointB.isEmpty()) models << checkpointB, labels << checkpointB_->itemText(std::max(0, checkpointB_->findData(checkpointB)));
+    scoreJob_.start(
+        [request, models, labels, file] {
+            ScoreResult out;
+            out.labels = labels;
+            try {
+                const std::vector<api::Question> questions = api::readQuestions(file.toStdString());
+                for (const QString& model : models) {
+                    api::GenerateRequest r = request;
+                    r.model = model.toStdString();
+                    out.scores.push_back(api::scoreQuestions(r, questions));
+                }
+            } catch (const std::exception& e) {
+                out.error = QString::fromStdString(e.what());
+            }
+            return out;
+        },
+        [this](const ScoreResult& result) { showScores(result); });
+}
+
+// One row per question: its answer, then each checkpoint's reply, green when it matches.
+void TryItView::showScores(const ScoreResult& r) {
+    scoreButton_->setEnabled(true);
+    tryButton_->setEnabled(true);
+    if (!r.error.isEmpty()) {
+        scoreSummary_->setText(r.error);
+        scoreTable_->hide();
+        emit scored();
+        return;
+    }
+    QStringList summary;
+    for (size_t i = 0; i < r.scores.size(); ++i) {
+        const api::QuestionScore& s = r.scores[i];
+        summary << (s.scored > 0 ? tr("%1: <b>%2 of %3</b> correct (%4%)").arg(r.labels[static_cast<int>(i)].toHtmlEscaped()).arg(s.right).arg(s.scored).arg(
+                                       100.0 * static_cast<double>(s.right) / static_cast<double>(s.scored), 0, 'f', 0)
+                                 : tr("%1: no question has an answer to score").arg(r.labels[static_cast<int>(i)].toHtmlEscaped()));
+    }
+    scoreSummary_->setText(summary.join(" · "));
+    const auto& questions = r.scores.front().questions;
+    scoreTable_->clear();
+    scoreTable_->setRowCount(static_cast<int>(questions.size()));
+    scoreTable_->setColumnCount(2 + static_cast<int>(r.scores.size()));
+    QStringList headers{tr("question"), tr("answer")};
+    for (const QString& label : r.labels) headers << label;
+    scoreTable_->setHorizontalHeaderLabels(headers);
+    for (size_t q = 0; q < questions.size(); ++q) {
+        const int row = static_cast<int>(q);
+        scoreTable_->setItem(row, 0, new QTableWidgetItem(QString::fromStdString(questions[q].question)));
+        scoreTable_->setItem(row, 1, new QTableWidgetItem(QString::fromStdString(questions[q].answer)));
+        for (size_t c = 0; c < r.scores.size(); ++c) {
+            auto* cell = new QTableWidgetItem(QString::fromStdString(r.scores[c].replies[q].text));
+            if (!questions[q].answer.empty()) cell->setBackground(r.scores[c].correct[q] ? QColor(0xd5, 0xf5, 0xe3) : QColor(0xfa, 0xdb, 0xd8));
+            scoreTable_->setItem(row, 2 + static_cast<int>(c), cell);
+        }
+    }
+    scoreTable_->show();
+    emit scored();
+}
 
 void TryItView::setCheckpoints(const std::vector<std::pair<QString, QString>>& checkpoints) {
     const QString keepA = checkpointA_->currentData().toString(), keepB = checkpointB_->currentData().toString();
@@ -94,7 +215,7 @@ void TryItView::setCheckpoints(const std::vector<std::pair<QString, QString>>& c
 }
 
 void TryItView::ask(const QString& prompt, const QString& checkpointA, const QString& checkpointB) {
-    if (prompt.trimmed().isEmpty() || checkpointA.isEmpty() || job_.isRunning()) return;
+    if (prompt.trimmed().isEmpty() || checkpointA.isEmpty() || job_.isRunning() || scoreJob_.isRunning()) return;
     askedA_ = checkpointA;
     askedB_ = checkpointB;
     // The form shows what is being asked, also when the request came from elsewhere.
@@ -102,6 +223,7 @@ void TryItView::ask(const QString& prompt, const QString& checkpointA, const QSt
     if (checkpointA_->findData(checkpointA) >= 0) checkpointA_->setCurrentIndex(checkpointA_->findData(checkpointA));
     checkpointB_->setCurrentIndex(std::max(0, checkpointB_->findData(checkpointB)));
     tryButton_->setEnabled(false);
+    scoreButton_->setEnabled(false);
     replyA_->setPlainText(tr("Generating…"));
     replyB_->setPlainText(checkpointB.isEmpty() ? QString() : tr("Generating…"));
     api::GenerateRequest request = baseRequest_();
@@ -130,6 +252,7 @@ void TryItView::ask(const QString& prompt, const QString& checkpointA, const QSt
 
 void TryItView::show(const TryResult& r) {
     tryButton_->setEnabled(true);
+    scoreButton_->setEnabled(true);
     QTextBrowser* views[] = {replyA_, replyB_};
     const bool stillChosen[] = {checkpointA_->currentData().toString() == askedA_, checkpointB_->currentData().toString() == askedB_};
     for (int i = 0; i < 2; ++i) {
