@@ -465,7 +465,58 @@ Project ProjectFile::resolve() const {
     return p;
 }
 
-void ProjectFile::save() const { writeFileAtomic(file_, doc_.dump(2) + "\n"); }
+namespace {
+
+using ordered_json = nlohmann::ordered_json;
+
+// `value` with its objects' keys in the order `reference` (the file as the user wrote it) has
+// them; keys it lacks follow in name order. nlohmann::json keeps keys sorted, so saving without
+// this reordered the user's file.
+ordered_json inOrderOf(const json& value, const ordered_json* reference) {
+    if (value.is_object()) {
+        ordered_json out = ordered_json::object();
+        if (reference && reference->is_object())
+            for (const auto& [key, ref] : reference->items())
+                if (value.contains(key)) out[key] = inOrderOf(value.at(key), &ref);
+        for (const auto& [key, v] : value.items())
+            if (!out.contains(key)) out[key] = inOrderOf(v, nullptr);
+        return out;
+    }
+    if (value.is_array()) {
+        ordered_json out = ordered_json::array();
+        for (size_t i = 0; i < value.size(); ++i)
+            out.push_back(inOrderOf(value[i], reference && reference->is_array() && i < reference->size() ? &(*reference)[i] : nullptr));
+        return out;
+    }
+    return ordered_json(value);
+}
+
+// The key order to save in: the file's own as it is on disk, else (a new project) the order
+// createNew lists the sections in.
+ordered_json keyOrderOf(const fs::path& file) {
+    std::error_code ec;
+    if (fs::is_regular_file(file, ec)) {
+        try {
+            const ordered_json onDisk = ordered_json::parse(readTextFile(file));
+            if (onDisk.is_object()) return onDisk;
+        } catch (const std::exception&) {
+            // Unreadable or not JSON: the canonical order below.
+        }
+    }
+    ordered_json canonical = ordered_json::object();
+    for (const char* key : {"schema_version", "name", "model", "datasets", "chat_template", "data", "training", "layout", "output_dir"})
+        canonical[key] = nullptr;
+    return canonical;
+}
+
+std::string projectText(const json& doc, const fs::path& orderFrom) {
+    const ordered_json order = keyOrderOf(orderFrom);
+    return inOrderOf(doc, &order).dump(2) + "\n";
+}
+
+}  // namespace
+
+void ProjectFile::save() const { writeFileAtomic(file_, projectText(doc_, file_)); }
 
 void ProjectFile::saveAs(const fs::path& file) {
     const fs::path target = fs::absolute(file);
@@ -481,7 +532,7 @@ void ProjectFile::saveAs(const fs::path& file) {
         const fs::path rebased = absolute.lexically_relative(target.parent_path());
         rebasedDoc[keyToPointer(key)] = (rebased.empty() ? absolute : rebased).generic_string();
     }
-    writeFileAtomic(target, rebasedDoc.dump(2) + "\n");
+    writeFileAtomic(target, projectText(rebasedDoc, file_));
     doc_ = std::move(rebasedDoc);
     file_ = target;
 }

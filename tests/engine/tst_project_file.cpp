@@ -76,6 +76,41 @@ private slots:
         QCOMPARE(again.document(), doc);  // nothing else changed
     }
 
+    // Saving keeps the user's order of keys (nlohmann::json sorted them) and writes only what is
+    // set; a key set for the first time goes after the others of its section.
+    void savingKeepsTheUsersKeyOrder() {
+        QTemporaryDir dir;
+        const std::string text = "{\n"
+                                 "  \"name\": \"mine\",\n"
+                                 "  \"training\": {\n"
+                                 "    \"seed\": 7,\n"
+                                 "    \"learning_rate\": 0.001\n"
+                                 "  },\n"
+                                 "  \"model\": {\n"
+                                 "    \"preset\": \"hy3-tiny\"\n"
+                                 "  },\n"
+                                 "  \"schema_version\": 1\n"
+                                 "}\n";
+        const fs::path file = writeFile(dir.path() + "/p.hy3proj", text);
+        ProjectFile p = ProjectFile::load(file);
+        p.save();
+        std::ifstream in(file);
+        QCOMPARE(std::string(std::istreambuf_iterator<char>(in), {}), text);  // byte for byte
+        p.set("training.max_steps", 5);
+        p.set("training.learning_rate", 0.002);
+        p.save();
+        std::ifstream again(file);
+        const std::string saved(std::istreambuf_iterator<char>(again), {});
+        QVERIFY2(saved.find("\"seed\": 7,\n    \"learning_rate\": 0.002,\n    \"max_steps\": 5") != std::string::npos, saved.c_str());
+        QVERIFY2(saved.find("\"name\"") < saved.find("\"training\"") && saved.find("\"model\"") < saved.find("\"schema_version\""), saved.c_str());
+        // Save as elsewhere keeps the order too.
+        QDir().mkpath(dir.path() + "/sub");
+        p.saveAs((dir.path() + "/sub/q.hy3proj").toStdString());
+        std::ifstream moved((dir.path() + "/sub/q.hy3proj").toStdString());
+        const std::string movedText(std::istreambuf_iterator<char>(moved), {});
+        QVERIFY2(movedText.find("\"name\"") < movedText.find("\"training\""), movedText.c_str());
+    }
+
     void defaultsComeFromTheSchema() {
         QTemporaryDir dir;
         const ProjectFile p = ProjectFile::createNew((dir.path() + "/n.hy3proj").toStdString(), "n");
