@@ -78,6 +78,10 @@ RunPlan planRun(const fs::path& output, const std::string& runName, const std::s
         const auto latest = newestCheckpointUnder(output);
         if (!latest) fail("--resume latest", "no run under " + output.string() + " has a checkpoint (start without --resume)");
         checkpoint = *latest;
+    } else if (const auto adapter = loraCheckpointAdapter(fs::absolute(resume))) {
+        // A LoRA checkpoint holds its adapter, not a model (locateCheckpoint finds models); it
+        // resumes like any other.
+        checkpoint = fs::canonical(adapter->parent_path());
     } else {
         const CheckpointLocation where = locateCheckpoint(fs::absolute(resume));
         if (!where.checkpointDir) fail(resume, "is a model directory, not a checkpoint; to start from its weights set model.path to it");
