@@ -33,10 +33,16 @@ cat > "$preview" <<JSON
  "layout": {"pp": 64, "dp": 2, "ep": 1}, "output_dir": "runs"}
 JSON
 shoot Model docs/screenshots/model-page.png "$preview"
-shoot Layout docs/screenshots/layout-page.png "$preview"
 
-# The Train page during a real run of the default project, its router load, and the Checkpoints
-# page with Try it: the UI test drives a real run and grabs the real window (Qt's own grab).
+# The Layout page planning LoRA of the released model on one node of 8 x 141 GiB: the UI test sets
+# the cluster and grabs the real window.
+xvfb-run -a -s "-screen 0 1400x1200x24" env QT_QPA_PLATFORM=xcb HY3_SCREENSHOT_DIR="$PWD/docs/screenshots" \
+  build/tests/tst_layout_page loraOnOneEightGpuNode > /dev/null
+echo "screenshot: docs/screenshots/layout-page.png"
+
+# The Train page during a real LoRA run of the default project (with its router collapse banner),
+# its router load, and the Checkpoints page with Try it: the UI test drives a real run and grabs
+# the real window (Qt's own grab).
 xvfb-run -a -s "-screen 0 1400x1200x24" env QT_QPA_PLATFORM=xcb HY3_SCREENSHOT_DIR="$PWD/docs/screenshots" \
   build/tests/tst_train_page startWatchStopResume > /dev/null
 echo "screenshot: docs/screenshots/train-page.png router-load.png checkpoints-page.png"

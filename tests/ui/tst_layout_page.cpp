@@ -8,6 +8,7 @@
 #include "test_support.h"
 #include "ui_support.h"
 
+#include <QDir>
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
@@ -150,6 +151,46 @@ private slots:
         QVERIFY2(page->layoutProblem().isEmpty(), qPrintable(page->layoutProblem()));  // pp8 is a valid layout of 8 devices...
         QVERIFY2(page->layoutStateText().contains("does not fit"), qPrintable(page->layoutStateText()));  // ...that does not fit
         QVERIFY(!page->layoutStateText().contains("can run and fits"));
+    }
+
+    // LoRA on the released model, one node of 8 x 141 GiB (H200): the page recommends what
+    // `hy3 plan --method lora` does (pp 8 with activation checkpointing), and its line says the
+    // project's layout fits. With HY3_SCREENSHOT_DIR set (scripts/screenshots.sh) the window is
+    // grabbed for the README.
+    void loraOnOneEightGpuNode() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.openProject(hy3::test::scratchProject(dir));
+        window.session()->setModelPreset("hy3-preview");
+        window.session()->addDataset(hy3::test::sourceDir() + "/resources/projects/default/data/train.jsonl", "messages", "train");
+        for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+                 {"training.method", "lora"}, {"training.seq_len", 4096}, {"training.global_batch", 32}, {"training.micro_batch", 1},
+                 {"training.dtype", "bf16"}, {"training.activation_checkpointing", true}})
+            window.session()->setValue(key, value);
+        const bool screenshot = !qEnvironmentVariableIsEmpty("HY3_SCREENSHOT_DIR");
+        if (screenshot) {
+            window.resize(1400, 1200);
+            window.show();
+            window.showPage("Layout");
+        }
+        LayoutPage* page = window.layoutPage();
+        QTRY_VERIFY(page->modelKnown());
+        page->setCluster(1, 8, 141, "cuda");
+        page->setLayout(8, 1, 1);
+        QVERIFY(page->plan().has_value());
+        const auto cli = hy3::test::runHy3({"plan", "--model", "hy3-preview", "--gpus", "8", "--gpu-mem", "141", "--seq-len", "4096",
+                                            "--global-batch", "32", "--method", "lora", "--json"});
+        QVERIFY2(cli.exitCode == 0, cli.err.constData());
+        const auto plan = nlohmann::json::parse(cli.out.toStdString());
+        QCOMPARE(child<QLabel>(page, "planSummary")->text().section('\n', 0, 0).toStdString(), plan["summary"].get<std::string>());
+        const auto& best = page->plan()->layouts.at(static_cast<size_t>(page->plan()->recommended));
+        QCOMPARE(best.layout.pp, int64_t(8));
+        QVERIFY2(page->layoutStateText().contains("can run and fits"), qPrintable(page->layoutStateText()));
+        QCOMPARE(window.session()->problems().size(), size_t(0));
+        if (screenshot) {
+            QTest::qWait(800);
+            window.grab().save(QDir(qEnvironmentVariable("HY3_SCREENSHOT_DIR")).filePath("layout-page.png"));
+        }
     }
 
     void useThisLayoutAndTheLaunchCommands() {

@@ -167,7 +167,7 @@ private slots:
         QVERIFY(page->findChild<QLabel*>("flopsLabel")->text().contains("at 128 tokens"));
     }
 
-    void modelDirectoryIsReadAndStoredRelative() {
+    void modelDirectoryAndItsTokenizer() {
         QTemporaryDir dir;
         MainWindow window;
         window.openProject(hy3::test::scratchProject(dir));
@@ -185,32 +185,20 @@ private slots:
         QCOMPARE(QString::fromStdString(window.session()->project().absolutePath(model["path"]).string()),
                  QDir::cleanPath(hy3::test::fixtureCheckpoint()));
         QVERIFY(window.session()->problems().empty());
-    }
 
-    // The Model page sets model.tokenizer: the fixture has no tokenizer of its own; choosing the
-    // bundled byte tokenizer clears the problem and stores the folder relative to the project;
-    // "Use the model's" removes the key and the problem is back.
-    void tokenizerFolderIsSetHere() {
-        QTemporaryDir dir;
-        MainWindow window;
-        window.openProject(hy3::test::scratchProject(dir));
-        ModelPage* page = window.modelPage();
-        QVERIFY(waitForReport(page));
-        page->chooseDirectory(hy3::test::fixtureCheckpoint());
-        QVERIFY(waitForReport(page));
-        QVERIFY(page->findChild<QLabel*>("filesLabel")->text().contains("no tokenizer.json"));
-
+        // The page sets model.tokenizer: choosing the bundled byte tokenizer clears the problem
+        // and stores the folder relative to the project; "Use the model's" removes the key and the
+        // problem is back.
         const QString byte = hy3::test::sourceDir() + "/resources/tokenizers/hy3-byte";
         page->chooseTokenizer(byte);
         QVERIFY(waitForReport(page));
-        const QString files = page->findChild<QLabel*>("filesLabel")->text();
-        QVERIFY2(files.contains("tokenizers/hy3-byte") && files.contains("no problems"), qPrintable(files));
+        const QString withTokenizer = page->findChild<QLabel*>("filesLabel")->text();
+        QVERIFY2(withTokenizer.contains("tokenizers/hy3-byte") && withTokenizer.contains("no problems"), qPrintable(withTokenizer));
         const auto stored = window.session()->project().get("model.tokenizer");
         QVERIFY2(stored.is_string() && !QDir::isAbsolutePath(QString::fromStdString(stored.get<std::string>())), stored.dump().c_str());
         QCOMPARE(window.session()->tokenizerDirectory(), QDir::cleanPath(byte));
         QVERIFY(window.session()->modelProblems().isEmpty());
         QCOMPARE(page->findChild<QLineEdit*>("tokenizerEdit")->text(), QDir::cleanPath(byte));
-
         QTest::mouseClick(page->findChild<QPushButton*>("ownTokenizerButton"), Qt::LeftButton);
         QVERIFY(waitForReport(page));
         QVERIFY(!window.session()->project().document()["model"].contains("tokenizer"));

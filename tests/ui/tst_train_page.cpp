@@ -59,9 +59,11 @@ QString copyDefaultProject(const QTemporaryDir& dir, const std::vector<std::pair
     const QString source = hy3::test::sourceDir() + "/resources/projects/default";
     QDir().mkpath(dir.path() + "/data");
     QFile::copy(source + "/data/train.jsonl", dir.path() + "/data/train.jsonl");
-    hy3::ProjectFile p = hy3::ProjectFile::load((source + "/default.hy3proj").toStdString());
-    p.saveAs((dir.path() + "/default.hy3proj").toStdString());
-    p = hy3::ProjectFile::load((dir.path() + "/default.hy3proj").toStdString());
+    QFile::copy(source + "/data/heldout.jsonl", dir.path() + "/data/heldout.jsonl");
+    // The file as it is, beside its copied data: its relative paths (data/, runs) now name the
+    // copy's. (Save as would rebase them onto the source tree, where the runs then went.)
+    hy3::ProjectFile p = hy3::ProjectFile::fromJson(hy3::ProjectFile::load((source + "/default.hy3proj").toStdString()).document(),
+                                                    (dir.path() + "/default.hy3proj").toStdString());
     for (const auto& [key, value] : overrides) p.set(key, value);
     p.save();
     return dir.path() + "/default.hy3proj";
@@ -150,7 +152,9 @@ private slots:
 
     void startWatchStopResume() {
         QTemporaryDir dir;
-        const QString project = copyDefaultProject(dir, {{"training.max_steps", 300}, {"training.eval_every", 4}, {"training.checkpoint_every", 0}});
+        std::vector<std::pair<std::string, nlohmann::json>> settings{{"training.max_steps", 300}, {"training.eval_every", 4}, {"training.checkpoint_every", 0}};
+        if (screenshots()) settings.push_back({"training.method", "lora"});  // the README shows a LoRA run
+        const QString project = copyDefaultProject(dir, settings);
         MainWindow window;
         QVERIFY(window.openProject(project));
         if (screenshots()) {
@@ -163,7 +167,10 @@ private slots:
         QString error;
         QVERIFY2(page->start({}, false, &error), qPrintable(error));
         const int64_t watchSteps = screenshots() ? 150 : 6;  // a curve worth a picture
-        QVERIFY2(waitForRun(m, [&] { return m->step() >= watchSteps && m->routerSteps() >= 4; }, 600000), qPrintable(logText(m)));
+        // For the picture also the router collapse banner (the LoRA run of the default project
+        // raises one near step 40).
+        QVERIFY2(waitForRun(m, [&] { return m->step() >= watchSteps && m->routerSteps() >= 4 && (!screenshots() || !m->alerts().empty()); }, 600000),
+                 qPrintable(logText(m)));
         grab(window, "Train", "train-page.png");
         if (screenshots()) {
             window.trainPage()->findChild<QTabWidget*>("trainTabs")->setCurrentIndex(1);
@@ -219,6 +226,11 @@ private slots:
             checkpoints->tryPrompt("Write 'qubit' in capitals.", QString::fromStdString(checkpoints->records().front().path),
                                    QString::fromStdString(checkpoints->records().back().path));
             QVERIFY(ready.wait(120000));
+            // And the held-out questions scored on both.
+            QSignalSpy scored(checkpoints->tryIt(), &hy3::ui::TryItView::scored);
+            checkpoints->tryIt()->score(dir.path() + "/data/heldout.jsonl", QString::fromStdString(checkpoints->records().front().path),
+                                        QString::fromStdString(checkpoints->records().back().path));
+            QVERIFY(scored.wait(300000));
             checkpoints->selectStep(saved);
             grab(window, "Checkpoints", "checkpoints-page.png");
         }

@@ -287,7 +287,8 @@ void TrainPage::showAlerts() {
                        .arg(what);
     if (alerts.size() > 1) text += tr(" · %1 warnings in this run, each in the Log").arg(alerts.size());
     text += tr("<br><span style='color:#666'>Balancing steers tokens back: training.expert_bias_update (aux-loss-free, 0.001 in the "
-               "default project) or training.aux_loss_coef, under Mixture of experts on the Training page.</span>");
+               "default project; LoRA keeps the base and its bias frozen) or training.aux_loss_coef, under Mixture of experts on the "
+               "Training page; under LoRA, lora.train_router lets the router learn.</span>");
     alert_->setText(text);
 }
 

@@ -16,6 +16,26 @@
 #include <QVBoxLayout>
 
 namespace hy3::ui {
+namespace {
+
+// `ask` once per model, with the request aimed at it; the first failure ends it, its message in
+// `error`.
+template <typename Result, typename Ask>
+std::vector<Result> askEach(const api::GenerateRequest& request, const QStringList& models, Ask ask, QString* error) {
+    std::vector<Result> out;
+    try {
+        for (const QString& model : models) {
+            api::GenerateRequest r = request;
+            r.model = model.toStdString();
+            out.push_back(ask(r));
+        }
+    } catch (const std::exception& e) {
+        *error = QString::fromStdString(e.what());
+    }
+    return out;
+}
+
+}  // namespace
 
 TryItView::TryItView(std::function<api::GenerateRequest()> baseRequest, QWidget* parent)
     : QGroupBox(tr("Try it"), parent), baseRequest_(std::move(baseRequest)) {
@@ -124,6 +144,15 @@ QWidget* TryItView::buildScoring() {
     return box;
 }
 
+// The project's chat settings with the decoding the form sets.
+api::GenerateRequest TryItView::decodingRequest() const {
+    api::GenerateRequest request = baseRequest_();
+    request.maxNewTokens = maxTokens_->value();
+    request.temperature = temperature_->value();
+    request.topP = topP_->value();
+    return request;
+}
+
 void TryItView::setQuestionsFile(const QString& file) { questions_->setText(file); }
 QString TryItView::scoreSummary() const { return scoreSummary_->text(); }
 
@@ -132,10 +161,7 @@ void TryItView::score(const QString& file, const QString& checkpointA, const QSt
     scoreButton_->setEnabled(false);
     tryButton_->setEnabled(false);
     scoreSummary_->setText(tr("Answering the questions…"));
-    api::GenerateRequest request = baseRequest_();
-    request.maxNewTokens = maxTokens_->value();
-    request.temperature = temperature_->value();
-    request.topP = topP_->value();
+    const api::GenerateRequest request = decodingRequest();
     QStringList models{checkpointA};
     QStringList labels{checkpointA_->itemText(std::max(0, checkpointA_->findData(checkpointA)))};
     if (!checkpointB.isEmpty()) models << checkpointB, labels << checkpointB_->itemText(std::max(0, checkpointB_->findData(checkpointB)));
@@ -145,11 +171,8 @@ void TryItView::score(const QString& file, const QString& checkpointA, const QSt
             out.labels = labels;
             try {
                 const std::vector<api::Question> questions = api::readQuestions(file.toStdString());
-                for (const QString& model : models) {
-                    api::GenerateRequest r = request;
-                    r.model = model.toStdString();
-                    out.scores.push_back(api::scoreQuestions(r, questions));
-                }
+                out.scores = askEach<api::QuestionScore>(request, models, [&](const api::GenerateRequest& r) { return api::scoreQuestions(r, questions); },
+                                                         &out.error);
             } catch (const std::exception& e) {
                 out.error = QString::fromStdString(e.what());
             }
@@ -226,25 +249,15 @@ void TryItView::ask(const QString& prompt, const QString& checkpointA, const QSt
     scoreButton_->setEnabled(false);
     replyA_->setPlainText(tr("Generating…"));
     replyB_->setPlainText(checkpointB.isEmpty() ? QString() : tr("Generating…"));
-    api::GenerateRequest request = baseRequest_();
+    api::GenerateRequest request = decodingRequest();
     request.prompts = {prompt.toStdString()};
-    request.maxNewTokens = maxTokens_->value();
-    request.temperature = temperature_->value();
-    request.topP = topP_->value();
     QStringList models{checkpointA};
     if (!checkpointB.isEmpty()) models << checkpointB;
     job_.start(
         [request, models] {
             TryResult out;
-            try {
-                for (const QString& model : models) {
-                    api::GenerateRequest r = request;
-                    r.model = model.toStdString();
-                    out.replies.push_back(api::generate(r).front());
-                }
-            } catch (const std::exception& e) {
-                out.error = QString::fromStdString(e.what());
-            }
+            out.replies = askEach<api::GenerateResult>(request, models, [](const api::GenerateRequest& r) { return api::generate(r).front(); },
+                                                       &out.error);
             return out;
         },
         [this](const TryResult& result) { show(result); });

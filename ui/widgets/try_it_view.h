@@ -63,6 +63,7 @@ private:
     void show(const TryResult& result);
     void dropStaleReplies();
     void showScores(const ScoreResult& result);
+    api::GenerateRequest decodingRequest() const;
     QWidget* buildScoring();
 
     std::function<api::GenerateRequest()> baseRequest_;
