@@ -144,9 +144,17 @@ private slots:
         QVERIFY2(child<QLabel>(page, "planSummary")->text().contains(QString("%1 cannot").arg(reasons.size())),
                  qPrintable(child<QLabel>(page, "planSummary")->text()));
 
+        for (int row = 0; row < table->model()->rowCount(); ++row)
+            QCOMPARE(table->model()->index(row, LayoutTableModel::PpColumn).data(Qt::ToolTipRole).toString(),
+                     cell(table, row, LayoutTableModel::WhyNotColumn));  // the whole reason on hover
+
+        // The chart: the project's bar, then the layouts closest to fitting, the least first,
+        // with the planner's own least: pp 8 with checkpointing, the project's layout itself.
         auto* plot = child<QCustomPlot>(page, "memoryPlot");
         QVERIFY(plot->plottableCount() == 6);
-        QVERIFY(qobject_cast<QCPBars*>(plot->plottable(0))->data()->size() > 0);
+        QCOMPARE(qobject_cast<QCPBars*>(plot->plottable(0))->data()->size(), 4);
+        const auto labels = qSharedPointerDynamicCast<QCPAxisTickerText>(plot->xAxis->ticker())->ticks();
+        QVERIFY2(labels.value(2).startsWith("least memory\npp8 dp1 ep1"), qPrintable(labels.value(2)));
 
         QVERIFY2(page->layoutProblem().isEmpty(), qPrintable(page->layoutProblem()));  // pp8 is a valid layout of 8 devices...
         QVERIFY2(page->layoutStateText().contains("does not fit"), qPrintable(page->layoutStateText()));  // ...that does not fit

@@ -32,6 +32,7 @@ QVariant LayoutTableModel::data(const QModelIndex& index, int role) const {
     const LayoutEstimate& e = rows_[static_cast<size_t>(index.row())];
     if (role == Qt::BackgroundRole) return index.row() == recommendedRow_ ? QVariant(QColor(0xd5, 0xf5, 0xe3)) : QVariant();
     if (role == Qt::ForegroundRole && !e.valid()) return QColor(0x88, 0x88, 0x88);
+    if (role == Qt::ToolTipRole && !e.valid()) return QString::fromStdString(e.problem);  // the reason whole, however narrow the column
     if (role == Qt::TextAlignmentRole)
         return static_cast<int>((index.column() == WhyNotColumn ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignVCenter);
     const double plain = e.memory.total(false) / kGiB, ckpt = e.memory.total(true) / kGiB;

@@ -65,9 +65,11 @@ std::vector<Bar> barsOf(const LayoutPlanResult& plan, const Layout& project, boo
                         e.memory, ckpt});
     }
     if (!fitting.empty()) return bars;
+    // The project's own layout among them too: its bar above is drawn as the project sets
+    // checkpointing, these with it, and "least memory" must be the least of all.
     std::vector<const LayoutEstimate*> closest;
     for (const LayoutEstimate& e : plan.layouts)
-        if (e.valid() && !(e.layout.pp == project.pp && e.layout.dp == project.dp && e.layout.ep == project.ep)) closest.push_back(&e);
+        if (e.valid()) closest.push_back(&e);
     std::sort(closest.begin(), closest.end(), [](auto* a, auto* b) { return a->memory.total(true) < b->memory.total(true); });
     for (size_t i = 0; i < closest.size() && i < 3; ++i)
         bars.push_back({QObject::tr("%1pp%2 dp%3 ep%4\n+checkpointing")
@@ -103,6 +105,9 @@ LayoutPlanView::LayoutPlanView(QWidget* parent) : QWidget(parent) {
     sorted_->setSortRole(Qt::UserRole);
     table_ = newRecordTable("planTable", sorted_);
     table_->setSortingEnabled(true);
+    // The numbers as wide as they need; the reason a layout cannot run gets the rest.
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_->horizontalHeader()->setSectionResizeMode(LayoutTableModel::WhyNotColumn, QHeaderView::Stretch);
     table_->setMinimumHeight(200);
     useButton_ = new QPushButton(tr("Use this layout"));
     useButton_->setObjectName("useLayoutButton");
