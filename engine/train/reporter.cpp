@@ -38,9 +38,13 @@ RunReporter::RunReporter(RunStore* store, int64_t runId, bool jsonl, std::ostrea
     }
 }
 
+// The stream and the events file get the same line, serialised once (router events of a large
+// model are long).
 void RunReporter::publish(const RunEvent& event) {
-    if (jsonl_) events_ << eventToJson(event).dump() << std::endl;
-    appendToEventsFile(event);
+    if (!jsonl_ && !eventsFile_.is_open()) return;
+    const std::string line = eventToJson(event).dump();
+    if (jsonl_) events_ << line << std::endl;
+    appendToEventsFile(line);
 }
 
 void RunReporter::appendEventsTo(const std::filesystem::path& file) {
@@ -50,9 +54,9 @@ void RunReporter::appendEventsTo(const std::filesystem::path& file) {
 }
 
 // One whole line per event, flushed: a reader on another machine sees whole events or none.
-void RunReporter::appendToEventsFile(const RunEvent& event) {
+void RunReporter::appendToEventsFile(const std::string& line) {
     if (!eventsFile_.is_open()) return;
-    eventsFile_ << eventToJson(event).dump() << '\n';
+    eventsFile_ << line << '\n';
     eventsFile_.flush();
 }
 
@@ -73,7 +77,7 @@ void RunReporter::log(int64_t step, const std::string& line) {
     humanLine(line);
     const LogEvent event{step, "info", line};
     record(event);
-    appendToEventsFile(event);
+    if (eventsFile_.is_open()) appendToEventsFile(eventToJson(event).dump());  // not on the stream: stderr has it
 }
 
 void RunReporter::start(const StartEvent& e) {

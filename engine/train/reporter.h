@@ -51,7 +51,7 @@ private:
     void record(const RunEvent& event);
     void humanLine(const std::string& line);
     void warning(int64_t step, const std::string& text);
-    void appendToEventsFile(const RunEvent& event);
+    void appendToEventsFile(const std::string& line);
 
     RunStore* store_;
     int64_t runId_;
