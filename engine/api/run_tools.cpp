@@ -189,20 +189,24 @@ std::vector<std::string> settingsDiff(const std::string& a, const std::string& b
     flatten(json::parse(b.empty() ? "{}" : b, nullptr, false), "", right);
     // A setting one run's file leaves out has its default there: the same value set explicitly
     // on the other side is no difference, and a different one is shown against that default.
-    auto side = [](const std::map<std::string, std::string>& values, const std::string& key) -> std::optional<std::string> {
-        if (const auto it = values.find(key); it != values.end()) return it->second;
-        if (const SettingSpec* spec = findSetting(key)) return spec->defaultValue.dump() + " (default)";
+    struct Side {
+        std::string value;
+        bool isDefault = false;
+        std::string text() const { return isDefault ? value + " (default)" : value; }
+    };
+    auto side = [](const std::map<std::string, std::string>& values, const std::string& key) -> std::optional<Side> {
+        if (const auto it = values.find(key); it != values.end()) return Side{it->second};
+        if (const SettingSpec* spec = findSetting(key)) return Side{spec->defaultValue.dump(), true};
         return std::nullopt;
     };
-    auto plain = [](const std::string& v) { return v.substr(0, v.find(" (default)")); };
     std::set<std::string> keys;
     for (const auto& [k, v] : left) keys.insert(k);
     for (const auto& [k, v] : right) keys.insert(k);
     std::vector<std::string> out;
     for (const std::string& k : keys) {
         const auto l = side(left, k), r = side(right, k);
-        if (l && r && plain(*l) == plain(*r)) continue;
-        out.push_back(k + ": " + l.value_or("(not set)") + " vs " + r.value_or("(not set)"));
+        if (l && r && l->value == r->value) continue;
+        out.push_back(k + ": " + (l ? l->text() : "(not set)") + " vs " + (r ? r->text() : "(not set)"));
     }
     return out;
 }
