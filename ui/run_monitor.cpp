@@ -176,33 +176,31 @@ void RunMonitor::attach(const QString& runDir) {
     follower_.setRunDir(runDir.toStdString());
     emit runDirKnown(runDir);
     const int generation = generation_;
-    auto onFail = [this, generation](const QString& error) {
+    StorePoller::Handlers handlers;
+    handlers.onSource = [this, generation](const api::FollowSource& source) {
         if (generation != generation_) return;  // from a run followed before
+        source_ = source;
+        if (source.eventsFile) addLog("info", tr("following the run's events.jsonl: %1").arg(QString::fromStdString(source.why)));
+    };
+    handlers.onDelta = [this, generation](std::shared_ptr<const api::StoreDelta> delta) {
+        if (generation != generation_) return;
+        storeRunId_ = delta->run.id;
+        publish(api::applyDelta(follower_, *delta));
+        emit storeRead();
+    };
+    handlers.onEvents = [this, generation](std::shared_ptr<const std::vector<RunEvent>> events) {
+        if (generation != generation_) return;
+        api::FollowChanges changes;  // one publication per read, as for a store delta
+        for (const RunEvent& event : *events) changes.merge(follower_.apply(event));
+        publish(changes);
+        emit storeRead();
+    };
+    handlers.onFail = [this, generation](const QString& error) {
+        if (generation != generation_) return;
         addLog("error", error);
         emit attachFailed(error);
     };
-    source_ = api::chooseFollowSource(runDir.toStdString());
-    if (source_.eventsFile) {
-        addLog("info", tr("following the run's events.jsonl: %1").arg(QString::fromStdString(source_.why)));
-        poller_ = std::make_unique<StorePoller>(
-            runDir, this,
-            [this, generation](std::shared_ptr<const std::vector<RunEvent>> events) {
-                if (generation != generation_) return;
-                for (const RunEvent& event : *events) publish(follower_.apply(event));
-                emit storeRead();
-            },
-            onFail);
-        return;
-    }
-    poller_ = std::make_unique<StorePoller>(
-        runDir, this,
-        [this, generation](std::shared_ptr<const api::StoreDelta> delta) {
-            if (generation != generation_) return;
-            storeRunId_ = delta->run.id;
-            publish(api::applyDelta(follower_, *delta));
-            emit storeRead();
-        },
-        onFail);
+    poller_ = std::make_unique<StorePoller>(runDir, this, std::move(handlers));
 }
 
 }  // namespace hy3::ui

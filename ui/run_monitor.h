@@ -41,7 +41,8 @@ public:
     // from its folder a stop-request file in it. False when there is no run going to stop (or,
     // with `error` set, when the file cannot be written).
     bool stop(QString* error = nullptr);
-    // Through what a run opened from its folder is followed, and why (see api::chooseFollowSource).
+    // Through what a run opened from its folder is followed, and why (see api::chooseFollowSource);
+    // known before the first read is applied (the poller chooses on its thread).
     const api::FollowSource& followSource() const { return source_; }
     // Waits (processing nothing) up to `ms` for the child to exit after its run ended.
     void waitForExit(int ms);

@@ -7,15 +7,20 @@
 
 namespace hy3::ui {
 
-// Lives on the poller's thread: owns the reader (of the store or of the events file) and the timer.
+// Lives on the poller's thread: chooses what to read, owns the reader (of the store or of the
+// events file) and the timer.
 class StorePoller::Worker : public QObject {
 public:
-    Worker(QString runDir, QObject* receiver, DeltaFn onDelta, EventsFn onEvents, FailFn onFail)
-        : runDir_(std::move(runDir)), receiver_(receiver), onDelta_(std::move(onDelta)), onEvents_(std::move(onEvents)), onFail_(std::move(onFail)) {}
+    Worker(QString runDir, QObject* receiver, Handlers handlers)
+        : runDir_(std::move(runDir)), receiver_(receiver), handlers_(std::move(handlers)) {}
 
     void start() {
         try {
-            if (onEvents_) eventsReader_ = std::make_unique<api::EventsFileReader>(runDir_.toStdString());
+            // The choice reads the file system (statfs, the events file's first lines): here, not
+            // on the GUI thread, which a network filesystem could stall.
+            const api::FollowSource source = api::chooseFollowSource(runDir_.toStdString());
+            post([fn = handlers_.onSource, source] { fn(source); });
+            if (source.eventsFile) eventsReader_ = std::make_unique<api::EventsFileReader>(runDir_.toStdString());
             else reader_ = std::make_unique<api::RunStoreReader>(runDir_.toStdString());
         } catch (const std::exception& e) {
             fail(QString::fromStdString(e.what()));
@@ -34,11 +39,11 @@ private:
             if (eventsReader_) {
                 auto events = std::make_shared<const std::vector<RunEvent>>(eventsReader_->read());
                 growing_ = !eventsReader_->ended();
-                QMetaObject::invokeMethod(receiver_, [fn = onEvents_, events] { fn(events); }, Qt::QueuedConnection);
+                post([fn = handlers_.onEvents, events] { fn(events); });
             } else {
                 auto delta = std::make_shared<const api::StoreDelta>(reader_->read());
                 growing_ = delta->growing();
-                QMetaObject::invokeMethod(receiver_, [fn = onDelta_, delta] { fn(delta); }, Qt::QueuedConnection);
+                post([fn = handlers_.onDelta, delta] { fn(delta); });
             }
         } catch (const std::exception& e) {
             fail(QString("reading the run: %1").arg(e.what()));
@@ -48,29 +53,26 @@ private:
     }
 
     void fail(const QString& error) {
-        QMetaObject::invokeMethod(receiver_, [fn = onFail_, error] { fn(error); }, Qt::QueuedConnection);
+        post([fn = handlers_.onFail, error] { fn(error); });
+    }
+
+    // Calls `fn` on the receiver's thread.
+    template <typename F>
+    void post(F fn) {
+        QMetaObject::invokeMethod(receiver_, std::move(fn), Qt::QueuedConnection);
     }
 
     QString runDir_;
     QObject* receiver_;
-    DeltaFn onDelta_;
-    EventsFn onEvents_;
-    FailFn onFail_;
+    Handlers handlers_;
     std::unique_ptr<api::RunStoreReader> reader_;
     std::unique_ptr<api::EventsFileReader> eventsReader_;
     QTimer* timer_ = nullptr;
     bool growing_ = false;
 };
 
-StorePoller::StorePoller(const QString& runDir, QObject* receiver, DeltaFn onDelta, FailFn onFail) : thread_(new QThread) {
-    run(new Worker(runDir, receiver, std::move(onDelta), {}, std::move(onFail)));
-}
-
-StorePoller::StorePoller(const QString& runDir, QObject* receiver, EventsFn onEvents, FailFn onFail) : thread_(new QThread) {
-    run(new Worker(runDir, receiver, {}, std::move(onEvents), std::move(onFail)));
-}
-
-void StorePoller::run(Worker* worker) {
+StorePoller::StorePoller(const QString& runDir, QObject* receiver, Handlers handlers) : thread_(new QThread) {
+    auto* worker = new Worker(runDir, receiver, std::move(handlers));
     worker->moveToThread(thread_);
     // The worker (with its reader and connection) is destroyed on its own thread when it ends.
     connect(thread_, &QThread::finished, worker, &QObject::deleteLater);

@@ -428,9 +428,9 @@ private slots:
         TrainPage* page = window.trainPage();
         QString error;
         QVERIFY2(page->openRun(runDir, &error), qPrintable(error));
-        qunsetenv("HY3_FOLLOW");
-        QVERIFY(page->monitor()->followSource().eventsFile);
         QVERIFY(waitFor([&] { page->refreshNow(); return page->lossPoints() >= 3 && page->monitor()->routerSteps() >= 3; }, 120000));
+        qunsetenv("HY3_FOLLOW");  // the poller chose on its thread before its first read
+        QVERIFY(page->monitor()->followSource().eventsFile);
         QCOMPARE(page->monitor()->state(), QString("running"));
         QVERIFY(page->heatmap()->data()->valueSize() == 3);
         auto* stopButton = page->findChild<QPushButton*>("stopButton");
