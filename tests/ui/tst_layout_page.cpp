@@ -27,6 +27,15 @@ int64_t layoutValue(MainWindow& w, const char* key) { return w.session()->projec
 
 QString cell(QTableView* table, int row, int column) { return table->model()->index(row, column).data().toString(); }
 
+// `window` on a scratch project in `dir` planning the released model with `settings`; the caller
+// waits for the page to read the model's config (on a worker).
+LayoutPage* previewPage(MainWindow& window, const QTemporaryDir& dir, const std::vector<std::pair<std::string, nlohmann::json>>& settings) {
+    window.openProject(hy3::test::scratchProject(dir));
+    window.session()->setModelPreset("hy3-preview");
+    for (const auto& [key, value] : settings) window.session()->setValue(key, value);
+    return window.layoutPage();
+}
+
 }  // namespace
 
 class TestLayoutPage : public QObject {
@@ -62,11 +71,7 @@ private slots:
     void plannerTableMatchesTheCli() {
         QTemporaryDir dir;
         MainWindow window;
-        window.openProject(hy3::test::scratchProject(dir));
-        window.session()->setModelPreset("hy3-preview");
-        window.session()->setValue("training.seq_len", 4096);
-        window.session()->setValue("training.global_batch", 256);
-        LayoutPage* page = window.layoutPage();
+        LayoutPage* page = previewPage(window, dir, {{"training.seq_len", 4096}, {"training.global_batch", 256}});
         QTRY_VERIFY(page->modelKnown());  // read on a worker
         page->setCluster(16, 8, 80, "cuda");
         QVERIFY(page->plan().has_value());
@@ -125,11 +130,7 @@ private slots:
     void nothingFitsIsSaidEverywhere() {
         QTemporaryDir dir;
         MainWindow window;
-        window.openProject(hy3::test::scratchProject(dir));
-        window.session()->setModelPreset("hy3-preview");
-        window.session()->setValue("training.global_batch", 16);
-        window.session()->setValue("training.micro_batch", 8);
-        LayoutPage* page = window.layoutPage();
+        LayoutPage* page = previewPage(window, dir, {{"training.global_batch", 16}, {"training.micro_batch", 8}});
         QTRY_VERIFY(page->modelKnown());
         page->setCluster(1, 8, 80, "cuda");
         page->setLayout(8, 1, 1);
@@ -168,20 +169,16 @@ private slots:
     void loraOnOneEightGpuNode() {
         QTemporaryDir dir;
         MainWindow window;
-        window.openProject(hy3::test::scratchProject(dir));
-        window.session()->setModelPreset("hy3-preview");
+        LayoutPage* page = previewPage(window, dir,
+                                       {{"training.method", "lora"}, {"training.seq_len", 4096}, {"training.global_batch", 32},
+                                        {"training.micro_batch", 1}, {"training.dtype", "bf16"}, {"training.activation_checkpointing", true}});
         window.session()->addDataset(hy3::test::sourceDir() + "/resources/projects/default/data/train.jsonl", "messages", "train");
-        for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
-                 {"training.method", "lora"}, {"training.seq_len", 4096}, {"training.global_batch", 32}, {"training.micro_batch", 1},
-                 {"training.dtype", "bf16"}, {"training.activation_checkpointing", true}})
-            window.session()->setValue(key, value);
         const bool screenshot = !qEnvironmentVariableIsEmpty("HY3_SCREENSHOT_DIR");
         if (screenshot) {
             window.resize(1400, 1200);
             window.show();
             window.showPage("Layout");
         }
-        LayoutPage* page = window.layoutPage();
         QTRY_VERIFY(page->modelKnown());
         page->setCluster(1, 8, 141, "cuda");
         page->setLayout(8, 1, 1);

@@ -5,6 +5,7 @@
 #include <QIcon>
 #include <QPalette>
 #include <QPainter>
+#include <QPixmap>
 
 #include <algorithm>
 

@@ -5,7 +5,6 @@
 
 #include <QAbstractTableModel>
 #include <QIcon>
-#include <QPixmap>
 
 #include <vector>
 

@@ -42,28 +42,28 @@ const Part kParts[] = {
     {"runtime overhead", QColor(0x95, 0xa5, 0xa6), [](const MemoryBreakdown& m, bool) { return m.overhead; }},
 };
 
+// A bar of `e`, labelled "TITLE\npp8 dp1 ep1", with "+checkpointing" below when it is drawn with
+// it and `sayCheckpointing`.
+Bar barOf(const LayoutEstimate& e, const QString& title, bool checkpointing, bool sayCheckpointing = true) {
+    QString label = title.isEmpty() ? QString() : title + "\n";
+    label += QString("pp%1 dp%2 ep%3").arg(e.layout.pp).arg(e.layout.dp).arg(e.layout.ep);
+    if (checkpointing && sayCheckpointing) label += QObject::tr("\n+checkpointing");
+    return {label, e.memory, checkpointing};
+}
+
 // The project's layout, then the (up to) four fastest that fit; when none fits, the three that
 // come closest (the least memory with checkpointing), so the chart shows how far over they are.
 std::vector<Bar> barsOf(const LayoutPlanResult& plan, const Layout& project, bool projectCheckpointing) {
     std::vector<Bar> bars;
     for (const LayoutEstimate& e : plan.layouts)
         if (e.valid() && e.layout.pp == project.pp && e.layout.dp == project.dp && e.layout.ep == project.ep)
-            bars.push_back({QObject::tr("project\npp%1 dp%2 ep%3").arg(e.layout.pp).arg(e.layout.dp).arg(e.layout.ep), e.memory, projectCheckpointing});
+            bars.push_back(barOf(e, QObject::tr("project"), projectCheckpointing, false));
     std::vector<const LayoutEstimate*> fitting;
     for (const LayoutEstimate& e : plan.layouts)
         if (e.valid() && (e.fits || e.fitsCheckpointed)) fitting.push_back(&e);
     std::sort(fitting.begin(), fitting.end(), [](auto* a, auto* b) { return a->relativeTime < b->relativeTime; });
-    for (size_t i = 0; i < fitting.size() && i < 4; ++i) {
-        const LayoutEstimate& e = *fitting[i];
-        const bool ckpt = !e.fits;
-        bars.push_back({QObject::tr("%1pp%2 dp%3 ep%4%5")
-                            .arg(i == 0 ? QObject::tr("recommended\n") : QString())
-                            .arg(e.layout.pp)
-                            .arg(e.layout.dp)
-                            .arg(e.layout.ep)
-                            .arg(ckpt ? QObject::tr("\n+checkpointing") : QString()),
-                        e.memory, ckpt});
-    }
+    for (size_t i = 0; i < fitting.size() && i < 4; ++i)
+        bars.push_back(barOf(*fitting[i], i == 0 ? QObject::tr("recommended") : QString(), !fitting[i]->fits));
     if (!fitting.empty()) return bars;
     // The project's own layout among them too: its bar above is drawn as the project sets
     // checkpointing, these with it, and "least memory" must be the least of all.
@@ -71,13 +71,7 @@ std::vector<Bar> barsOf(const LayoutPlanResult& plan, const Layout& project, boo
     for (const LayoutEstimate& e : plan.layouts)
         if (e.valid()) closest.push_back(&e);
     std::sort(closest.begin(), closest.end(), [](auto* a, auto* b) { return a->memory.total(true) < b->memory.total(true); });
-    for (size_t i = 0; i < closest.size() && i < 3; ++i)
-        bars.push_back({QObject::tr("%1pp%2 dp%3 ep%4\n+checkpointing")
-                            .arg(i == 0 ? QObject::tr("least memory\n") : QString())
-                            .arg(closest[i]->layout.pp)
-                            .arg(closest[i]->layout.dp)
-                            .arg(closest[i]->layout.ep),
-                        closest[i]->memory, true});
+    for (size_t i = 0; i < closest.size() && i < 3; ++i) bars.push_back(barOf(*closest[i], i == 0 ? QObject::tr("least memory") : QString(), true));
     return bars;
 }
 
