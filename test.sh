@@ -5,10 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 ./scripts/install-deps.sh
-# The JavaScript reference implementations the parity tests compare against (pinned versions).
-if [ ! -d tests/reference/node_modules ] || [ tests/reference/package-lock.json -nt tests/reference/node_modules ]; then
-  npm ci --prefix tests/reference --no-audit --no-fund --loglevel=error
-fi
 ./scripts/build.sh
 cd build
 exec ctest --output-on-failure -j "${HY3_TEST_JOBS:-2}"

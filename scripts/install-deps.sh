@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the workbench needs, and only those that are missing.
-# Idempotent: a second run installs nothing and does not touch apt's lists.
+# Installs the Debian packages the workbench needs, and only those that are missing, then the
+# project's Python environment (.venv) from requirements.lock.
+# Idempotent: a second run installs nothing and does not touch apt's lists or PyPI.
 set -euo pipefail
 
 packages=(
@@ -10,26 +11,39 @@ packages=(
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libpcre2-dev libutf8proc-dev libssl-dev
   xvfb xauth imagemagick
   clang-14 libclang-rt-14-dev
-  nodejs npm
+  python3-venv
 )
 
 missing=()
 for p in "${packages[@]}"; do
-  # nodejs from another source provides npm itself; do not ask apt for npm then.
-  if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then continue; fi
-  if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all packages present"
-  exit 0
+  echo "install-deps: all Debian packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The Python environment, on Debian's own Python (never into it: into .venv). Reinstalled only when
+# requirements.lock changed since the last install (a copy of it is kept in .venv as the stamp).
+# --require-hashes: every file pip installs must match the lock's sha256; pip's cache
+# (~/.cache/pip) keeps the downloads between runs and between fresh clones.
+venv=.venv
+if [ ! -x "$venv/bin/python" ]; then
+  /usr/bin/python3 -m venv "$venv"
+fi
+if cmp -s requirements.lock "$venv/requirements.lock.installed"; then
+  echo "install-deps: .venv matches requirements.lock"
+else
+  echo "install-deps: installing requirements.lock into .venv (downloads are kept in pip's cache)"
+  "$venv/bin/pip" install --disable-pip-version-check --require-hashes --only-binary :all: \
+    --progress-bar on -r requirements.lock
+  cp requirements.lock "$venv/requirements.lock.installed"
+fi

@@ -9,9 +9,6 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 ./scripts/install-deps.sh
-if [ ! -d tests/reference/node_modules ] || [ tests/reference/package-lock.json -nt tests/reference/node_modules ]; then
-  npm ci --prefix tests/reference --no-audit --no-fund --loglevel=error
-fi
 # RelWithDebInfo: the reports name files and lines.
 HY3_BUILD_DIR=build-sanitize \
   HY3_CMAKE_ARGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DHY3_SANITIZE=address,undefined ${HY3_CMAKE_ARGS:-}" \

@@ -1,7 +1,7 @@
 #pragma once
 // `hy3 bench tokenizer`: the engine's tokenizer throughput on one thread over a corpus (a JSONL
-// of strings, or a generated varied one). scripts/bench-tokenizer.sh times HF's JavaScript
-// tokenizer on the same corpus for comparison. No torch headers.
+// of strings, or a generated varied one). scripts/bench-tokenizer.sh times HF's `tokenizers`
+// library on the same corpus for comparison. No torch headers.
 #include <cstdint>
 #include <string>
 

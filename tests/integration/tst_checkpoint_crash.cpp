@@ -1,6 +1,8 @@
 // Crash safety of checkpoint saves with real processes: a saver writes checkpoints in a loop and is
-// killed with SIGKILL at random moments, 25 times. After every kill LATEST must name a checkpoint
-// that `hy3 checkpoint verify` accepts and that `hy3 forward` loads; the next start cleans up.
+// killed with SIGKILL 25 times: at random moments, and every other time by itself at a known point
+// in the middle of a save (so the mid-save cases do not depend on the machine's speed). After every
+// kill LATEST must name a checkpoint that `hy3 checkpoint verify` accepts and that `hy3 forward`
+// loads; the next start cleans up.
 #include "store/run_store.h"
 #include "test_support.h"
 
@@ -26,25 +28,37 @@ private slots:
         const QString output = dir.path() + "/run";
         const fs::path checkpoints = output.toStdString() + "/checkpoints";
         QRandomGenerator random(20261129);
-        int killedMidSave = 0;
+        const char* const killPoints[] = {"before-export", "after-export", "after-state"};
+        int killedMidSave = 0, killedAtAPoint = 0;
         const int trials = 25;
         for (int trial = 0; trial < trials; ++trial) {
+            const bool atAPoint = trial % 2 == 1;
+            QStringList args{output, "hy3-tiny"};
+            if (atAPoint) args << "1000000" << killPoints[(trial / 2) % 3];
             QProcess saver;
-            saver.start(QStringLiteral(HY3_SAVER), {output, "hy3-tiny"});
+            saver.start(QStringLiteral(HY3_SAVER), args);
             QVERIFY(saver.waitForStarted());
-            // Wait for one save of this start, then kill at a random moment of the following ones.
+            // Wait for one save of this start, then kill at a random moment of the following ones
+            // (or let it kill itself in the next).
             QString text;
             while (!text.contains("saved ")) {
                 QVERIFY2(saver.waitForReadyRead(60000), "the saver printed nothing");
                 text += saver.readAllStandardOutput();
             }
-            QTest::qWait(static_cast<int>(random.bounded(400)));
+            if (atAPoint) {
+                QVERIFY(saver.waitForFinished(60000));
+                QCOMPARE(saver.exitStatus(), QProcess::CrashExit);
+                ++killedAtAPoint;
+            } else {
+                QTest::qWait(static_cast<int>(random.bounded(400)));
+                ::kill(static_cast<pid_t>(saver.processId()), SIGKILL);
+                saver.waitForFinished();
+            }
             bool tempPresent = false;
-            ::kill(static_cast<pid_t>(saver.processId()), SIGKILL);
-            saver.waitForFinished();
             for (const auto& entry : fs::directory_iterator(checkpoints))
                 tempPresent = tempPresent || entry.path().filename().string().rfind(".tmp-", 0) == 0;
             killedMidSave += tempPresent ? 1 : 0;
+            QVERIFY2(tempPresent || !atAPoint, "a kill inside a save left no temporary folder");
 
             // LATEST names a complete, sound, loadable checkpoint.
             std::ifstream latestFile(checkpoints / "LATEST");
@@ -59,8 +73,7 @@ private slots:
                                                  "--output", dir.path() + "/out.safetensors"});
             QVERIFY2(load.exitCode == 0, load.err.constData());
         }
-        qInfo("%d of %d kills landed in the middle of a save", killedMidSave, trials);
-        QVERIFY2(killedMidSave >= 5, "too few kills hit a save to show anything");
+        qInfo("%d of %d kills landed in the middle of a save (%d of them at a chosen point)", killedMidSave, trials, killedAtAPoint);
 
         // A last clean start removes the leftovers and settles the catalog.
         QProcess saver;

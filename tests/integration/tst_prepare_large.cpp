@@ -84,25 +84,32 @@ private slots:
 
     // kill -9 in the middle of a prepare leaves no cache anyone trusts: the next prepare builds a
     // complete one and removes the killed one's temporary folder. A file that changes while it is
-    // read is detected: nothing is published, and the message names the file.
+    // read is detected: nothing is published, and the message names the file. Both prepares are
+    // held after their first chunk (HY3_TEST_HOLD_PREPARE) until the test has acted, so neither
+    // depends on how fast this machine prepares 20 MB.
     void killedOrMovingPreparesPublishNothing() {
         QTemporaryDir dir;
         const QString data = dir.path() + "/data.jsonl";
         writeDataset(data, 20'000'000);
         const QString project = writeProject(dir, "faults", data);
         const QString cacheRoot = dir.path() + "/faults-out/.cache/data";
-        auto startAndWaitForProgress = [&](QProcess& p) {
-            p.start(hy3::test::hy3Binary(), {"prepare", project});
-            QByteArray progress;  // the progress lines go to stderr
+        const QString release = dir.path() + "/release";
+        auto startHeld = [&](QProcess& p, const QString& projectFile) {
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert("HY3_TEST_HOLD_PREPARE", release);
+            p.setProcessEnvironment(env);
+            p.start(hy3::test::hy3Binary(), {"prepare", projectFile});
+            QByteArray progress;  // the progress lines go to stderr; the first is out before the hold
             while (!progress.contains("preparing") && p.state() != QProcess::NotRunning) {
                 p.waitForReadyRead(1000);
                 progress += p.readAllStandardError();
             }
-            return p.state() == QProcess::Running;
+            return progress;
         };
         QProcess killed;
-        QVERIFY(startAndWaitForProgress(killed));
-        killed.kill();  // SIGKILL while reading
+        startHeld(killed, project);
+        QCOMPARE(killed.state(), QProcess::Running);  // held after its first chunk
+        killed.kill();                                // SIGKILL while reading
         QVERIFY(killed.waitForFinished(60000));
         QVERIFY(!QDir(cacheRoot).entryList({".tmp-*"}, QDir::Dirs | QDir::Hidden).isEmpty());  // it was mid-way
         QVERIFY(QDir(cacheRoot).entryList({"*"}, QDir::Dirs | QDir::NoDotAndDotDot).isEmpty());  // nothing published
@@ -115,14 +122,10 @@ private slots:
         writeDataset(moving, 20'000'000);
         const QString movingProject = writeProject(dir, "moving", moving);
         QProcess reader;
-        reader.start(hy3::test::hy3Binary(), {"prepare", movingProject});
-        QByteArray progress;
-        while (!progress.contains("preparing") && reader.state() != QProcess::NotRunning) {
-            reader.waitForReadyRead(1000);
-            progress += reader.readAllStandardError();
-        }
+        const QByteArray progress = startHeld(reader, movingProject);
         QCOMPARE(reader.state(), QProcess::Running);
         std::ofstream(moving.toStdString(), std::ios::app) << R"({"messages": [{"role": "user", "content": "late"}]})" << "\n";
+        std::ofstream(release.toStdString()) << "go\n";  // let it finish reading
         QVERIFY(reader.waitForFinished(600000));
         QCOMPARE(reader.exitCode(), 2);
         const QString err = QString::fromUtf8(progress + reader.readAllStandardError());

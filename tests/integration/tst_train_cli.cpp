@@ -250,17 +250,23 @@ private slots:
         QCOMPARE(store.metric(store.runs()[0].id, "loss").size(), size_t(6));
     }
 
+    // SIGTERM lands while the run is held after step 1 (HY3_TEST_HOLD_AFTER_STEP), so it stops after
+    // step 1 on any machine, never after the run has already finished.
     void sigtermCheckpointsAndResumesExactly() {
         const QString output = tmp_.path() + "/sigterm";
+        const QString release = tmp_.path() + "/sigterm-release";
         QProcess process;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("HY3_TEST_HOLD_AFTER_STEP", "1:" + release);
+        process.setProcessEnvironment(env);
         process.start(hy3::test::hy3Binary(), shortRun(output));
         QByteArray out;
-        // Stop as soon as the first step is reported.
         while (!out.contains("\"event\":\"step\"") && process.state() != QProcess::NotRunning) {
             process.waitForReadyRead(1000);
             out += process.readAllStandardOutput();
         }
         process.terminate();  // SIGTERM
+        QVERIFY(QFile(release).open(QIODevice::WriteOnly));  // let it go on to see the signal
         QVERIFY(process.waitForFinished(120000));
         out += process.readAllStandardOutput();
         QCOMPARE(process.exitStatus(), QProcess::NormalExit);
@@ -268,7 +274,7 @@ private slots:
         const auto eventsA = parseEvents(out);
         QCOMPARE(eventsA.back()["status"].get<std::string>(), std::string("stopped"));
         const int64_t stoppedAt = eventsA.back()["step"].get<int64_t>();
-        QVERIFY(stoppedAt >= 1 && stoppedAt < 6);
+        QCOMPARE(stoppedAt, int64_t(1));
         QVERIFY(QFile::exists(runDirOf(output) + "/checkpoints/LATEST"));
 
         QStringList resume = shortRun(output);
@@ -285,10 +291,13 @@ private slots:
     // and touches nothing; once the first is killed (-9) the lock is gone and a resume runs.
     void aSecondWriterOfARunIsRefused() {
         const QString output = tmp_.path() + "/locked";
-        const QStringList args{"train", defaultProject(), "--output", output, "--events", "jsonl", "--run-name", "same", "--max-steps", "400",
+        const QStringList args{"train", defaultProject(), "--output", output, "--events", "jsonl", "--run-name", "same", "--max-steps", "8",
                                "--set", "training.seq_len=128", "--set", "training.global_batch=8", "--set", "training.micro_batch=4",
                                "--set", "training.eval_every=0", "--set", "training.checkpoint_every=2"};
-        QProcess first;
+        QProcess first;  // held after its first checkpoint (step 2) until killed, however fast it trains
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("HY3_TEST_HOLD_AFTER_STEP", "2:" + tmp_.path() + "/never-released");
+        first.setProcessEnvironment(env);
         first.start(hy3::test::hy3Binary(), args);
         QByteArray out;
         while (!out.contains("\"event\":\"checkpoint\"") && first.state() != QProcess::NotRunning) {
