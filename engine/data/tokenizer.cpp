@@ -45,7 +45,7 @@ const ByteAlphabet& byteAlphabet() {
 
 // ----- regular expressions -----------------------------------------------------------------------
 
-// HF's tokenizers use Oniguruma regex syntax. Like HF's JavaScript port, translate the two places
+// HF's tokenizers use Oniguruma regex syntax (the Rust library runs Oniguruma itself). Translate the two places
 // where other engines differ: (?i:...) folds ASCII letters only, and \s / \S mean Unicode
 // White_Space. Everything else is the same in PCRE2.
 std::string rewriteOniguruma(const std::string& pattern) {

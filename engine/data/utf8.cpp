@@ -66,13 +66,23 @@ std::string nfd(std::string_view text) { return normalize(text, UTF8PROC_DECOMPO
 std::string nfkc(std::string_view text) { return normalize(text, static_cast<utf8proc_option_t>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT)); }
 std::string nfkd(std::string_view text) { return normalize(text, static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT)); }
 
-bool isJsWhitespace(char32_t cp) {
+bool isSpace(char32_t cp) {
     switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0xA0: case 0x1680:
-    case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000: case 0xFEFF:
+    case 0x20: case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
         return true;
     default:
-        return cp >= 0x2000 && cp <= 0x200A;
+        return (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F) || (cp >= 0x2000 && cp <= 0x200A);
+    }
+}
+
+bool isPrintable(char32_t cp) {
+    if (cp == 0x20) return true;
+    switch (utf8proc_category(static_cast<utf8proc_int32_t>(cp))) {
+    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS: case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_ZS:
+        return false;
+    default:
+        return true;
     }
 }
 
@@ -80,7 +90,7 @@ std::string trimStart(std::string_view text) {
     size_t i = 0;
     while (i < text.size()) {
         size_t j = i;
-        if (!isJsWhitespace(next(text, j))) break;
+        if (!isSpace(next(text, j))) break;
         i = j;
     }
     return std::string(text.substr(i));
@@ -90,7 +100,7 @@ std::string trimEnd(std::string_view text) {
     size_t keep = 0, i = 0;
     while (i < text.size()) {
         const char32_t cp = next(text, i);
-        if (!isJsWhitespace(cp)) keep = i;
+        if (!isSpace(cp)) keep = i;
     }
     return std::string(text.substr(0, keep));
 }

@@ -20,13 +20,19 @@ std::string nfd(std::string_view text);
 std::string nfkc(std::string_view text);
 std::string nfkd(std::string_view text);
 
-// JavaScript's idea of whitespace (String.prototype.trim): the references we match use it.
-bool isJsWhitespace(char32_t cp);
+// Python's idea of whitespace (str.isspace, str.strip(), str.split(), Jinja2's whitespace control):
+// general category Zs, or bidirectional class WS, B or S. Chat templates run under Python's Jinja2
+// in transformers, the reference the tests compare with.
+bool isSpace(char32_t cp);
 std::string trimStart(std::string_view text);
 std::string trimEnd(std::string_view text);
 
-// Upper/lower case mapping of every code point (as JavaScript's toUpperCase/toLowerCase for
-// one-to-one mappings).
+// Python's str.isprintable for one code point: false for the categories Cc, Cf, Cs, Co, Cn, Zl, Zp
+// and Zs other than the space. repr() escapes what is not printable.
+bool isPrintable(char32_t cp);
+
+// Upper/lower case mapping of every code point (as Python's upper()/lower() for one-to-one
+// mappings).
 std::string toUpper(std::string_view text);
 std::string toLower(std::string_view text);
 

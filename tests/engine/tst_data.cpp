@@ -228,7 +228,7 @@ private slots:
         const auto f = hy3::ChatFormat::jinja(tokenizer, source, "features.jinja");
         const json messages = json::parse(R"([{"role": "system", "content": "sys"}, {"role": "user", "content": "abc"}, {"role": "assistant", "content": "xyz"}])");
         QCOMPARE(QString::fromStdString(f.render(messages, json(), false)),
-                 QString("1/2:cba,2/2:zyx 2 Hi BOB! Hi X? [1, 2.5, \"a\", null, true]\n4 3 3.5 -1 abc1 v [[\"k\", 1]] ok"));
+                 QString("1/2:cba,2/2:zyx 2 Hi BOB! Hi X? [1, 2.5, \"a\", null, true]\n4 3 3.5 1 abc1 v [[\"k\", 1]] ok"));
     }
 
     void packingPlacesEveryDocumentOnce() {

@@ -139,6 +139,50 @@ private slots:
         qInfo("%lld renders identical", static_cast<long long>(ours.size()));
     }
 
+    // Where Python's Jinja2 and other Jinja dialects part ways, rendered by transformers (its
+    // environment, its tojson) and by the engine from one template: how values print (None, True,
+    // floats by repr, lists and dicts by repr with Python's quoting and escapes), strip with and
+    // without characters, floor modulo, equality of strings, numbers, lists and dicts, ~ binding
+    // tighter than + and looser than *, and tojson of floats and non-ASCII text.
+    void pythonSemanticsMatchTransformers() {
+        QTemporaryDir dir;
+        const QString templateFile = dir.path() + "/semantics.jinja";
+        std::ofstream(templateFile.toStdString()) << R"({%- for m in messages %}
+[{{ m.content }}] [{{ m.content.strip() }}] [{{ m.content.strip('\n') }}] [{{ m.content.lstrip(' x') }}] [{{ m.content.rstrip('\n y') }}] [{{ m.content | trim }}]
+{{ m.meta }} | {{ m.meta.nums }} | {{ m.meta | tojson }} | {{ m.meta.nums | tojson }} | {{ m.meta.name ~ '!' }}
+{%- endfor %}
+{{ none }} {{ true }} {{ false }} {{ 1.0 }} {{ 2.5 }} {{ 10 / 4 }} {{ 1 / 3 }} {{ 1e16 }} {{ 1e15 }} {{ 0.0001 }} {{ 0.00001 }} {{ -0.0 }} {{ 3 * 1.5 }}
+{{ -3 % 2 }} {{ 3 % -2 }} {{ -7 // 2 }} {{ 7.5 % 2 }} {{ -7.5 % 2 }} {{ 2 ** 10 }} {{ 2 ~ 3 * 2 }}
+{{ '2' == 2 }} {{ 1 == 1.0 }} {{ true == 1 }} {{ [1, 2] == [1, 2] }} {{ {'a': 1, 'b': 2} == {'b': 2, 'a': 1} }} {{ none == none }} {{ 'a' in ['a'] }} {{ [1] in [[1]] }}
+{{ ['it', none, true, 1.0, [2], {'k': 'v'}, 1e-7] }}
+{{ {'x': [1.5, none], 'y': {'z': 'q'}} }} {{ [1.0, 2.5e-7, 1e300] | tojson }} {{ {'é': 'ü'} | tojson }} {{ 'x' | tojson }}
+{%- if add_generation_prompt %}
+<gen>{% endif %})";
+        const json meta1 = {{"name", "Zoë"}, {"nums", {1, 2.0, 0.5, nullptr, true, "s"}}, {"n", 3}};
+        const json meta2 = {{"name", "it's"},
+                            {"nums", json::array({-1.25, 1e-9, 123456789.0})},
+                            {"strings", {"it's", "say \"hi\"", "both ' and \"", "tab\there", "nl\nhere", "é ü 你好 🙂", "\u0007bell",
+                                         "nb\u00a0sp", "zero\u200bwidth", "line\u2028sep", "back\\slash", "\u00ad\u0085"}}};
+        const json cases = json::array({
+            {{"messages", {{{"role", "user"}, {"content", "\n  hello world \n"}, {"meta", meta1}},
+                           {{"role", "assistant"}, {"content", "xx  yes y\n"}, {"meta", meta2}}}},
+             {"add_generation_prompt", true}},
+            {{"messages", {{{"role", "user"}, {"content", "\u00a0\u2003 spaced\u3000"}, {"meta", meta2}}}}},
+        });
+        const QString file = dir.path() + "/cases.jsonl";
+        {
+            std::ofstream out(file.toStdString());
+            for (const json& c : cases) out << c.dump() << "\n";
+        }
+        const auto reference = nonEmptyLines(runReference({"render", qwen3_, file, templateFile}));
+        const auto engine = hy3::test::runHy3({"render", "--tokenizer", qwen3_, "--jsonl", file, "--template", templateFile});
+        QVERIFY2(engine.exitCode == 0, engine.err.constData());
+        const auto ours = nonEmptyLines(engine.out);
+        QCOMPARE(ours.size(), reference.size());
+        for (qsizetype i = 0; i < ours.size(); ++i)
+            QVERIFY2(ours[i] == reference[i], qPrintable(QString("case %1\n ours: %2\n  ref: %3").arg(i).arg(QString(ours[i])).arg(QString(reference[i]))));
+    }
+
     // The speed itself is a benchmark (scripts/bench-tokenizer.sh, the README's figures); here both
     // halves of it must work on the same corpus: the engine's report and the reference's timing.
     void benchTokenizerReportsWhatItMeasured() {

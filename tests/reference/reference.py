@@ -2,7 +2,8 @@
 Python stack, from the project's .venv (requirements.lock).
 
     python reference.py tokenize TOKENIZER_DIR CORPUS.jsonl       one JSON array of ids per line
-    python reference.py render TOKENIZER_DIR CASES.jsonl          one JSON string per line
+    python reference.py render TOKENIZER_DIR CASES.jsonl [TEMPLATE]
+                                                                  one JSON string per line
     python reference.py bench TOKENIZER_DIR CORPUS.jsonl REPEATS  {"bytes", "tokens", "seconds", "mb_per_s"}
     python reference.py qwen3-dir                                 where the Qwen3 tokenizer files are
 
@@ -47,16 +48,21 @@ def tokenize(folder, corpus):
         print(compact(tokenizer.encode(json.loads(line), add_special_tokens=False).ids))
 
 
-def render(folder, cases):
+def render(folder, cases, template_file=None):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    template = None
+    if template_file:
+        with open(template_file, encoding="utf-8") as f:
+            template = f.read()
     for line in lines(cases):
         case = json.loads(line)
         text = tokenizer.apply_chat_template(
             case["messages"],
             tools=case.get("tools"),
             add_generation_prompt=case.get("add_generation_prompt", False),
+            chat_template=template,
             tokenize=False,
             **case.get("extra", {}),
         )
@@ -87,7 +93,7 @@ def qwen3_dir():
 def main(argv):
     commands = {
         "tokenize": lambda a: tokenize(a[0], a[1]),
-        "render": lambda a: render(a[0], a[1]),
+        "render": lambda a: render(a[0], a[1], a[2] if len(a) > 2 else None),
         "bench": lambda a: bench(a[0], a[1], int(a[2]) if len(a) > 2 else 1),
         "qwen3-dir": lambda a: qwen3_dir(),
     }

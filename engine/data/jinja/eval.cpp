@@ -101,30 +101,32 @@ std::vector<int64_t> sliceIndexes(int64_t n, const Value& a, const Value& b, con
     return out;
 }
 
-bool looselyEqual(const Value& a, const Value& b) {
-    // JavaScript's == on the raw values, which @huggingface/jinja uses.
+// Python's ==: numbers and booleans by value (1 == 1.0 == True), strings by content, lists item by
+// item, dicts by their entries whatever their order; none equals none and undefined undefined,
+// nothing else ("2" == 2 is false).
+bool valuesEqual(const Value& a, const Value& b, int depth = 0) {
+    if (depth > 1000) throw Error("a value nested more than 1000 deep (a namespace that holds itself?)");
     const bool an = a.isNumber() || a.kind == Kind::Bool, bn = b.isNumber() || b.kind == Kind::Bool;
-    if (an && bn) return a.asDouble() == b.asDouble();
-    if (a.isString() && b.isString()) return a.str() == b.str();
-    if ((a.isNone() || a.isUndefined()) && (b.isNone() || b.isUndefined())) return true;
-    if (a.isString() && bn) {
-        // A numeric string equals the number ("2" == 2), as the JavaScript reference compares.
-        const std::string& s = a.str();
-        if (s.empty() || s.find_first_not_of("0123456789.-") != std::string::npos) return false;
-        char* end = nullptr;
-        const double v = std::strtod(s.c_str(), &end);
-        return end == s.c_str() + s.size() && v == b.asDouble();
-    }
-    if (b.isString() && an) return looselyEqual(b, a);
-    if (a.kind == Kind::Array && b.kind == Kind::Array) return a.array == b.array;
-    if (a.isMapping() && b.isMapping()) return a.object == b.object;
-    return false;
-}
-
-bool strictlyEqual(const Value& a, const Value& b) {
-    if (a.isNumber() && b.isNumber()) return a.asDouble() == b.asDouble();
+    if (an || bn) return an && bn && a.asDouble() == b.asDouble();
     if (a.kind != b.kind) return false;
-    return looselyEqual(a, b);
+    switch (a.kind) {
+    case Kind::Undefined:
+    case Kind::None: return true;
+    case Kind::String: return a.str() == b.str();
+    case Kind::Array:
+        if (a.array->size() != b.array->size()) return false;
+        for (size_t i = 0; i < a.array->size(); ++i)
+            if (!valuesEqual((*a.array)[i], (*b.array)[i], depth + 1)) return false;
+        return true;
+    case Kind::Object:
+        if (a.object->size() != b.object->size()) return false;
+        for (const auto& [key, value] : *a.object) {
+            const Value* other = b.find(key);
+            if (!other || !valuesEqual(value, *other, depth + 1)) return false;
+        }
+        return true;
+    default: return a.object == b.object && a.function == b.function;  // namespaces and functions: the same one
+    }
 }
 
 int compareValues(const Value& a, const Value& b) {
@@ -133,7 +135,29 @@ int compareValues(const Value& a, const Value& b) {
     throw Error(std::string("cannot compare ") + a.typeName() + " with " + b.typeName());
 }
 
-std::string jsTrim(const std::string& s) { return utf8::trimEnd(utf8::trimStart(s)); }
+// Python's str.strip/lstrip/rstrip: whitespace when `chars` is none or not given, else every
+// character of `chars`.
+std::string pythonStrip(const std::string& s, const Value& chars, bool left, bool right) {
+    if (!chars.isUndefined() && !chars.isNone() && !chars.isString()) throw Error("strip() needs a string of characters to strip");
+    std::vector<char32_t> set;
+    if (chars.isString())
+        for (size_t i = 0; i < chars.str().size();) set.push_back(utf8::next(chars.str(), i));
+    auto strips = [&](char32_t cp) { return chars.isString() ? std::find(set.begin(), set.end(), cp) != set.end() : utf8::isSpace(cp); };
+    size_t begin = 0, end = s.size();
+    if (left)
+        while (begin < end) {
+            size_t next = begin;
+            if (!strips(utf8::next(s, next))) break;
+            begin = next;
+        }
+    if (right) {
+        size_t keep = begin;
+        for (size_t i = begin; i < end;)
+            if (!strips(utf8::next(s, i))) keep = i;
+        end = keep;
+    }
+    return s.substr(begin, end - begin);
+}
 
 std::string titleCase(const std::string& s) {
     std::string out;
@@ -144,7 +168,7 @@ std::string titleCase(const std::string& s) {
         const char32_t cp = utf8::next(s, i);
         const std::string ch = s.substr(from, i - from);
         out += start ? utf8::toUpper(ch) : utf8::toLower(ch);
-        start = utf8::isJsWhitespace(cp);
+        start = utf8::isSpace(cp);
     }
     return out;
 }
@@ -385,13 +409,13 @@ private:
         if (e.name == "or") return left.truthy() ? left : evaluate(*e.index, scope);
         const Value right = evaluate(*e.index, scope);
         const std::string& op = e.name;
-        if (op == "==") return Value::boolean(looselyEqual(left, right));
-        if (op == "!=") return Value::boolean(!looselyEqual(left, right));
+        if (op == "==") return Value::boolean(valuesEqual(left, right));
+        if (op == "!=") return Value::boolean(!valuesEqual(left, right));
         if (op == "in" || op == "not in") {
             if (right.isUndefined()) return Value::boolean(op == "not in");
             bool found = false;
             if (right.kind == Kind::Array) {
-                for (const Value& v : *right.array) found = found || strictlyEqual(v, left);
+                for (const Value& v : *right.array) found = found || valuesEqual(v, left);
             } else if (right.isString() && left.isString()) {
                 found = right.str().find(left.str()) != std::string::npos;
             } else if (right.isMapping() && left.isString()) {
@@ -417,9 +441,14 @@ private:
             if (op == "+") return result(a + b);
             if (op == "-") return result(a - b);
             if (op == "*") return result(a * b);
+            if ((op == "/" || op == "//" || op == "%") && b == 0) error(e.line, "division by zero");
             if (op == "/") return Value::number(a / b);
             if (op == "//") return result(std::floor(a / b));
-            if (op == "%") return result(std::fmod(a, b));
+            if (op == "%") {  // Python's: the result takes the divisor's sign (-3 % 2 == 1)
+                double r = std::fmod(a, b);
+                if (r != 0 && (r < 0) != (b < 0)) r += b;
+                return result(r);
+            }
             if (op == "**") return isFloat || b < 0 ? Value::number(std::pow(a, b)) : result(std::pow(a, b));
             if (op == "<") return Value::boolean(a < b);
             if (op == ">") return Value::boolean(a > b);
@@ -433,7 +462,9 @@ private:
             joined.insert(joined.end(), right.array->begin(), right.array->end());
             return Value::list(std::move(joined));
         }
-        if (op == "+" && (left.isString() || right.isString())) return Value::string(concatenated(left.toString(), right.toString()));
+        if (op == "+" && left.isString() && right.isString()) return Value::string(concatenated(left.str(), right.str()));
+        if (op == "+" && (left.isString() || right.isString()))  // Python: "a" + 1 is a TypeError; ~ joins any two
+            error(e.line, std::string("cannot add ") + left.typeName() + " and " + right.typeName() + " (use ~ to join as text)");
         if (left.isString() && right.isString()) {
             if (op == "<") return Value::boolean(left.str() < right.str());
             if (op == ">") return Value::boolean(left.str() > right.str());
@@ -532,10 +563,12 @@ private:
     Value stringMethod(const std::string& s, const std::string& name) {
         using Fn = std::function<Value(std::vector<Value>&, Kwargs&)>;
         auto fn = [](Fn f) { return Value::callable(std::move(f)); };
-        // As @huggingface/jinja: strip/lstrip/rstrip trim whitespace whatever characters are passed.
-        if (name == "strip") return fn([s](auto&, auto&) { return Value::string(jsTrim(s)); });
-        if (name == "lstrip") return fn([s](auto&, auto&) { return Value::string(utf8::trimStart(s)); });
-        if (name == "rstrip") return fn([s](auto&, auto&) { return Value::string(utf8::trimEnd(s)); });
+        if (name == "strip" || name == "lstrip" || name == "rstrip") {
+            const bool left = name != "rstrip", right = name != "lstrip";
+            return fn([s, left, right](std::vector<Value>& args, Kwargs& kwargs) {
+                return Value::string(pythonStrip(s, argument(args, kwargs, 0, "chars"), left, right));
+            });
+        }
         if (name == "upper") return fn([s](auto&, auto&) { return Value::string(utf8::toUpper(s)); });
         if (name == "lower") return fn([s](auto&, auto&) { return Value::string(utf8::toLower(s)); });
         if (name == "title") return fn([s](auto&, auto&) { return Value::string(titleCase(s)); });
@@ -576,7 +609,7 @@ private:
                         size_t j = i;
                         while (j < text.size()) {
                             size_t k = j;
-                            if (utf8::isJsWhitespace(utf8::next(text, k))) break;
+                            if (utf8::isSpace(utf8::next(text, k))) break;
                             j = k;
                         }
                         if (maxsplit >= 0 && static_cast<int64_t>(parts.size()) >= maxsplit) {
@@ -587,7 +620,7 @@ private:
                         i = j;
                         while (i < text.size()) {
                             size_t k = i;
-                            if (!utf8::isJsWhitespace(utf8::next(text, k))) break;
+                            if (!utf8::isSpace(utf8::next(text, k))) break;
                             i = k;
                         }
                     }
@@ -692,7 +725,7 @@ private:
         }
         if (t == "equalto" || t == "eq") {
             if (args.empty()) error(e.line, "'" + t + "' test needs an argument");
-            return strictlyEqual(v, args[0]);
+            return valuesEqual(v, args[0]);
         }
         error(e.line, "unknown test '" + t + "'");
     }
@@ -769,7 +802,7 @@ private:
             if (f == "unique") {
                 Array out;
                 for (const Value& x : a)
-                    if (std::none_of(out.begin(), out.end(), [&](const Value& y) { return strictlyEqual(x, y); })) out.push_back(x);
+                    if (std::none_of(out.begin(), out.end(), [&](const Value& y) { return valuesEqual(x, y); })) out.push_back(x);
                 return Value::list(std::move(out));
             }
             if (f == "sort") {
@@ -780,7 +813,7 @@ private:
         }
         if (v.isString()) {
             const std::string& s = v.str();
-            if (f == "trim") return Value::string(jsTrim(s));
+            if (f == "trim") return Value::string(pythonStrip(s, argument(args, kwargs, 0, "chars"), true, true));
             if (f == "upper") return Value::string(utf8::toUpper(s));
             if (f == "lower") return Value::string(utf8::toLower(s));
             if (f == "title") return Value::string(titleCase(s));
@@ -826,7 +859,7 @@ private:
             const Value attr = attributeOf(item, args[0].str(), line);
             bool pass = false;
             if (testName.empty()) pass = attr.truthy();
-            else if (testName == "equalto" || testName == "eq" || testName == "==") pass = args.size() > 2 && strictlyEqual(attr, args[2]);
+            else if (testName == "equalto" || testName == "eq" || testName == "==") pass = args.size() > 2 && valuesEqual(attr, args[2]);
             else if (testName == "defined") pass = !attr.isUndefined();
             else if (testName == "undefined") pass = attr.isUndefined();
             else if (testName == "none") pass = attr.isNone();

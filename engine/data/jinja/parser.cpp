@@ -14,7 +14,7 @@
 namespace hy3::jinja {
 namespace {
 
-// ----- preprocessing (as transformers and @huggingface/jinja do) ---------------------------------
+// ----- preprocessing (as transformers does) ---------------------------------
 
 // The final newline goes, and {% generation %} / {% endgeneration %} tags (which only mark spans
 // for transformers) are removed. lstrip_blocks and trim_blocks are applied by the lexer, which
@@ -252,23 +252,33 @@ private:
         tokens_.push_back({Token::Kind::String, value, line_});
     }
 
-    void lexNumber() {
-        std::string digits;
-        while (pos_ < src_.size() && std::isdigit(static_cast<unsigned char>(src_[pos_]))) {
-            digits += src_[pos_];
-            advance(1);
-        }
-        if (pos_ + 1 < src_.size() && src_[pos_] == '.' && std::isdigit(static_cast<unsigned char>(src_[pos_ + 1]))) {
-            digits += '.';
-            advance(1);
-            while (pos_ < src_.size() && std::isdigit(static_cast<unsigned char>(src_[pos_]))) {
-                digits += src_[pos_];
+    void lexNumber() {  // 12, 1.5, 1e-7, 2.5e+3 (Jinja2's literals, without _ separators)
+        auto digitAt = [&](size_t at) { return at < src_.size() && std::isdigit(static_cast<unsigned char>(src_[at])); };
+        auto takeDigits = [&](std::string& into) {
+            while (digitAt(pos_)) {
+                into += src_[pos_];
                 advance(1);
             }
-            tokens_.push_back({Token::Kind::Float, digits, line_});
-            return;
+        };
+        std::string digits;
+        takeDigits(digits);
+        bool isFloat = false;
+        if (pos_ < src_.size() && src_[pos_] == '.' && digitAt(pos_ + 1)) {
+            digits += '.';
+            advance(1);
+            takeDigits(digits);
+            isFloat = true;
         }
-        tokens_.push_back({Token::Kind::Int, digits, line_});
+        if (pos_ < src_.size() && (src_[pos_] == 'e' || src_[pos_] == 'E')) {
+            const size_t sign = pos_ + 1 < src_.size() && (src_[pos_ + 1] == '+' || src_[pos_ + 1] == '-') ? 1 : 0;
+            if (digitAt(pos_ + 1 + sign)) {
+                digits += src_.substr(pos_, 1 + sign);
+                advance(1 + sign);
+                takeDigits(digits);
+                isFloat = true;
+            }
+        }
+        tokens_.push_back({isFloat ? Token::Kind::Float : Token::Kind::Int, digits, line_});
     }
 
     const std::string& src_;
@@ -581,8 +591,8 @@ private:
         }
         return parseComparison();
     }
-    // Precedence as @huggingface/jinja: comparison < additive (+ - ~) < multiplicative < power
-    // < test ("is") < filter ("|") < unary sign < call/member < primary.
+    // Precedence as Jinja2's parser: comparison < additive (+ -) < concatenation (~) <
+    // multiplicative < power < test ("is") < filter ("|") < unary sign < call/member < primary.
     ExprPtr parseComparison() {
         auto left = parseAdditive();
         while (true) {
@@ -605,10 +615,18 @@ private:
         return left;
     }
     ExprPtr parseAdditive() {
-        auto left = parseMultiplicative();
-        while (isOp("+") || isOp("-") || isOp("~")) {
+        auto left = parseConcatenation();
+        while (isOp("+") || isOp("-")) {
             const std::string op = t_[p_++].text;
-            left = binary(op, std::move(left), parseMultiplicative());
+            left = binary(op, std::move(left), parseConcatenation());
+        }
+        return left;
+    }
+    ExprPtr parseConcatenation() {
+        auto left = parseMultiplicative();
+        while (isOp("~")) {
+            ++p_;
+            left = binary("~", std::move(left), parseMultiplicative());
         }
         return left;
     }

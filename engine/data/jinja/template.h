@@ -1,6 +1,6 @@
 #pragma once
-// Chat templates: the Jinja subset that real chat templates use, rendered exactly as HF's
-// JavaScript Jinja (@huggingface/jinja) renders them (the tests compare the two): if/elif/else,
+// Chat templates: the Jinja subset that real chat templates use, rendered exactly as transformers'
+// apply_chat_template renders them with Python's Jinja2 (the tests compare the two): if/elif/else,
 // for with loop variables and else, set (also ns.attr and set blocks), namespace, macros,
 // break/continue, filters, string and dict methods, tests, comparisons, arithmetic, slicing,
 // whitespace control and raise_exception. Anything else is refused with the line it is on.

@@ -1,5 +1,6 @@
 #include "data/jinja/value.h"
 
+#include "data/utf8.h"
 #include "util/error.h"
 
 #include <algorithm>
@@ -68,12 +69,7 @@ Value Value::fromJson(const nlohmann::json& j) {
     case nlohmann::json::value_t::boolean: return boolean(j.get<bool>());
     case nlohmann::json::value_t::number_integer: return integer(j.get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: return integer(static_cast<int64_t>(j.get<uint64_t>()));
-    case nlohmann::json::value_t::number_float: {
-        // JavaScript has one number type: a whole number read from JSON is an integer there.
-        const double d = j.get<double>();
-        if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9007199254740992.0) return integer(static_cast<int64_t>(d));
-        return number(d);
-    }
+    case nlohmann::json::value_t::number_float: return number(j.get<double>());  // 1.0 stays a float, as json.loads gives
     case nlohmann::json::value_t::string: return string(j.get<std::string>());
     case nlohmann::json::value_t::array: {
         Array items;
@@ -105,11 +101,12 @@ bool Value::truthy() const {
     return false;
 }
 
-std::string jsNumber(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
-    if (v == 0) return "0";
-    // Shortest digits that round-trip, then JavaScript's choice of notation.
+std::string pythonFloat(double v) {
+    if (std::isnan(v)) return "nan";
+    if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+    if (v == 0) return std::signbit(v) ? "-0.0" : "0.0";
+    // The shortest digits that round-trip, then repr()'s choice of notation: positional while the
+    // decimal exponent is in [-4, 16), else d.ddde+XX with at least two exponent digits.
     char buffer[64];
     auto result = std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::scientific);
     std::string sci(buffer, result.ptr);
@@ -119,25 +116,55 @@ std::string jsNumber(double v) {
     std::string digits = sci.substr(0, e);
     digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
     const int exponent = std::stoi(sci.substr(e + 1));
-    const int k = static_cast<int>(digits.size()), n = exponent + 1;
+    const int k = static_cast<int>(digits.size()), point = exponent + 1;  // digits before the point
     std::string out;
-    if (k <= n && n <= 21) {
-        out = digits + std::string(static_cast<size_t>(n - k), '0');
-    } else if (0 < n && n <= 21) {
-        out = digits.substr(0, static_cast<size_t>(n)) + "." + digits.substr(static_cast<size_t>(n));
-    } else if (-6 < n && n <= 0) {
-        out = "0." + std::string(static_cast<size_t>(-n), '0') + digits;
+    if (exponent < -4 || exponent >= 16) {
+        out = digits.substr(0, 1) + (k > 1 ? "." + digits.substr(1) : "");
+        char tail[16];
+        std::snprintf(tail, sizeof tail, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
+        out += tail;
+    } else if (point <= 0) {
+        out = "0." + std::string(static_cast<size_t>(-point), '0') + digits;
+    } else if (point >= k) {
+        out = digits + std::string(static_cast<size_t>(point - k), '0') + ".0";
     } else {
-        out = digits.substr(0, 1);
-        if (k > 1) out += "." + digits.substr(1);
-        out += (n - 1 >= 0 ? "e+" : "e-") + std::to_string(std::abs(n - 1));
+        out = digits.substr(0, static_cast<size_t>(point)) + "." + digits.substr(static_cast<size_t>(point));
     }
     return negative ? "-" + out : out;
 }
 
+std::string pythonRepr(const std::string& s) {
+    const bool single = s.find('\'') == std::string::npos || s.find('"') != std::string::npos;
+    const char quote = single ? '\'' : '"';
+    std::string out(1, quote);
+    size_t i = 0;
+    while (i < s.size()) {
+        const char32_t cp = utf8::next(s, i);
+        char escape[16] = {0};
+        if (cp == static_cast<char32_t>(quote) || cp == '\\') {
+            out += '\\';
+            out += static_cast<char>(cp);
+        } else if (cp == '\t') {
+            out += "\\t";
+        } else if (cp == '\n') {
+            out += "\\n";
+        } else if (cp == '\r') {
+            out += "\\r";
+        } else if (cp < 0x7F ? cp < 0x20 : !utf8::isPrintable(cp)) {
+            if (cp < 0x100) std::snprintf(escape, sizeof escape, "\\x%02x", static_cast<unsigned>(cp));
+            else if (cp < 0x10000) std::snprintf(escape, sizeof escape, "\\u%04x", static_cast<unsigned>(cp));
+            else std::snprintf(escape, sizeof escape, "\\U%08x", static_cast<unsigned>(cp));
+            out += escape;
+        } else {
+            utf8::append(out, cp);
+        }
+    }
+    return out + quote;
+}
+
 namespace {
 
-// JSON.stringify of a string: escapes quote, backslash and control characters only.
+// json.dumps of a string with ensure_ascii=False: escapes quote, backslash and control characters only.
 std::string jsonString(const std::string& s) {
     std::string out = "\"";
     for (unsigned char c : s) {
@@ -177,7 +204,10 @@ std::string toJson(const Value& v, int indent, int depth, bool undefinedAsNull) 
     case Value::Kind::Undefined: return undefinedAsNull ? "null" : "undefined";
     case Value::Kind::Bool: return v.b ? "true" : "false";
     case Value::Kind::Int: return std::to_string(v.i);
-    case Value::Kind::Float: return std::isfinite(v.f) ? jsNumber(v.f) : "null";
+    case Value::Kind::Float:  // json.dumps: repr(), and its names for the values JSON lacks
+        if (std::isnan(v.f)) return "NaN";
+        if (std::isinf(v.f)) return v.f > 0 ? "Infinity" : "-Infinity";
+        return pythonFloat(v.f);
     case Value::Kind::String: return jsonString(*v.s);
     case Value::Kind::Array: {
         std::vector<std::string> parts;
@@ -200,20 +230,45 @@ std::string toJson(const Value& v, int indent, int depth, bool undefinedAsNull) 
     return "null";
 }
 
+namespace {
+
+// repr() of a value inside a list or dict: strings quoted, the rest as str() prints them.
+std::string reprInside(const Value& v, int depth) {
+    if (depth > 1000) throw Error("a value nested more than 1000 deep (a namespace that holds itself?)");
+    switch (v.kind) {
+    case Value::Kind::String: return pythonRepr(*v.s);
+    case Value::Kind::Undefined: return "Undefined";
+    case Value::Kind::Array: {
+        std::string out = "[";
+        for (size_t i = 0; i < v.array->size(); ++i) out += (i ? ", " : "") + reprInside((*v.array)[i], depth + 1);
+        return out + "]";
+    }
+    case Value::Kind::Object:
+    case Value::Kind::Namespace: {
+        std::string out = v.kind == Value::Kind::Namespace ? "<Namespace {" : "{";
+        for (size_t i = 0; i < v.object->size(); ++i)
+            out += (i ? ", " : "") + pythonRepr((*v.object)[i].first) + ": " + reprInside((*v.object)[i].second, depth + 1);
+        return out + (v.kind == Value::Kind::Namespace ? "}>" : "}");
+    }
+    default: return v.toString();
+    }
+}
+
+}  // namespace
+
+// What Python's str() gives, which is what Jinja2 prints.
 std::string Value::toString() const {
     switch (kind) {
     case Kind::Undefined: return "";
-    case Kind::None: return "null";
-    case Kind::Bool: return b ? "true" : "false";
+    case Kind::None: return "None";
+    case Kind::Bool: return b ? "True" : "False";
     case Kind::Int: return std::to_string(i);
-    case Kind::Float:
-        if (f == 0 && std::signbit(f)) return "-0.0";
-        return std::isfinite(f) && f == std::floor(f) && std::fabs(f) < 1e21 ? jsNumber(f) + ".0" : jsNumber(f);
+    case Kind::Float: return pythonFloat(f);
     case Kind::String: return *s;
     case Kind::Array:
     case Kind::Object:
-    case Kind::Namespace: return toJson(*this, -1, 0, false);
-    case Kind::Function: return "[function]";
+    case Kind::Namespace: return reprInside(*this, 0);
+    case Kind::Function: return "<function>";
     }
     return "";
 }

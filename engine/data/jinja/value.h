@@ -1,7 +1,7 @@
 #pragma once
-// Values of the chat-template language. Semantics follow HF's JavaScript Jinja (@huggingface/jinja),
-// the reference the tests compare against: Python-like truthiness, "true"/"false" when printed,
-// floats print with ".0" when whole, arrays and objects print as JSON.
+// Values of the chat-template language. Semantics follow Python's Jinja2 as transformers runs it
+// (apply_chat_template), the reference the tests compare with: Python's truthiness, and values
+// print as Python's str() prints them (None, True, 1.0, ['a', 1], {'k': 'v'}).
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -15,7 +15,7 @@ namespace hy3::jinja {
 
 struct Value;
 using Array = std::vector<Value>;
-// Objects keep insertion order, as JavaScript's Map does.
+// Objects keep insertion order, as Python's dict does.
 using Object = std::vector<std::pair<std::string, Value>>;
 using Kwargs = std::vector<std::pair<std::string, Value>>;
 using Function = std::function<Value(std::vector<Value>& args, Kwargs& kwargs)>;
@@ -58,12 +58,16 @@ struct Value {
     const char* typeName() const;
 };
 
-// JSON text of a value like @huggingface/jinja's tojson: ", " and ": " separators, or the given
-// indent; non-ASCII characters kept as they are.
+// JSON text of a value like transformers' tojson filter (json.dumps with ensure_ascii=False): ", "
+// and ": " separators, or "," and the given indent; non-ASCII characters kept as they are.
 std::string toJson(const Value& v, int indent = -1, int depth = 0, bool undefinedAsNull = true);
 
-// JavaScript's Number.prototype.toString for a double (shortest round trip, e+ notation outside
-// 1e-7..1e21).
-std::string jsNumber(double v);
+// Python's repr() of a float: the shortest digits that round-trip, positional from 1e-4 to 1e16
+// ("0.0001", "1e-05", "100.0", "1e+16"), "nan" and "inf".
+std::string pythonFloat(double v);
+
+// Python's repr() of a string: single quotes unless the text holds one and no double quote,
+// backslash escapes for the quote, backslash, \t \n \r and characters that are not printable.
+std::string pythonRepr(const std::string& s);
 
 }  // namespace hy3::jinja
