@@ -7,8 +7,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   qt6-base-dev libqcustomplot-dev libgl-dev
-  libtorch-dev libopenblas0-openmp libgloo-dev
   nlohmann-json3-dev libsqlite3-dev libcli11-dev libpcre2-dev libutf8proc-dev libssl-dev
+  libgloo-dev  # headers only: LibTorch's ProcessGroupGloo.hpp includes Gloo's; the code is in libtorch_cpu
+  unzip        # tests/check_wheel.sh looks inside the wheel
   xvfb xauth imagemagick
   clang-14 libclang-rt-14-dev
   python3-venv

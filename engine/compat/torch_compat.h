@@ -1,20 +1,13 @@
 #pragma once
-// The one place that knows LibTorch versions apart. Debian ships LibTorch 1.13 (CPU); GPU nodes use
-// the LibTorch of a PyTorch 2.x install. Code elsewhere calls the helpers here and never tests
-// TORCH_VERSION_* itself.
+// The one place that knows LibTorch versions apart. The project builds against PyTorch 2.11's
+// LibTorch (requirements.lock); what a later 2.x changes goes here, behind HY3_TORCH_AT_LEAST, and
+// code elsewhere never tests TORCH_VERSION_* itself. Nothing differs yet.
 #include <torch/version.h>
 
 #define HY3_TORCH_AT_LEAST(major, minor) \
     (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
-// c10d: LibTorch 2.x turned ProcessGroup into a dispatcher over per-device backends;
-// ProcessGroupGloo and ProcessGroupNCCL derive from c10d::Backend there, from c10d::ProcessGroup
-// in 1.13. Code that holds one of them names the type HY3_C10D_BACKEND.
-#if HY3_TORCH_AT_LEAST(2, 0)
-#define HY3_C10D_BACKEND c10d::Backend
-#else
-#define HY3_C10D_BACKEND c10d::ProcessGroup
-#endif
+static_assert(HY3_TORCH_AT_LEAST(2, 11), "the engine needs LibTorch 2.11 or later (PyTorch 2.11's, see requirements.lock)");
 
 namespace hy3::compat {
 

@@ -10,6 +10,11 @@
 
 namespace hy3 {
 
+// What a CPU rank holds before the model: PyTorch 2.11's LibTorch with its CUDA libraries loaded
+// (relocated data, kernel registrations: about 260 MB anonymous and 190 MB of library pages
+// resident; Debian's CPU-only LibTorch 1.13 held about 200 MB in all).
+constexpr double kCpuProcessBytes = 450.0 * 1048576;
+
 namespace {
 
 constexpr double kLossChunkRows = 1024;  // rows of logits the loss computes at once (ModelOptions::lossChunkRows)
@@ -138,7 +143,7 @@ MemoryBreakdown estimateRankMemory(const ModelConfig& c, const Layout& layout, c
         m.allToAll = inFlight * perLayer * static_cast<double>(moeLayers);
         m.allToAllCheckpointed = moeLayers > 0 ? perLayer : 0;
     }
-    m.overhead = s.overheadBytes >= 0 ? s.overheadBytes : (s.device == "cpu" ? 200.0 * 1048576 : 1073741824.0);
+    m.overhead = s.overheadBytes >= 0 ? s.overheadBytes : (s.device == "cpu" ? kCpuProcessBytes : 1073741824.0);
     return m;
 }
 

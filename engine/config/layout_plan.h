@@ -22,7 +22,7 @@ struct PlanSettings {
     int64_t globalBatch = 0;          // rows per step; 0: devices x microBatch x 4
     std::string device = "cuda";      // cuda or cpu
     std::string dtype = "bf16";       // parameter dtype: bf16 or fp32
-    double overheadBytes = -1;        // per process; -1: 1 GiB on cuda (context, NCCL, allocator), 200 MiB on cpu
+    double overheadBytes = -1;        // per process; -1: 1 GiB on cuda (context, NCCL, allocator), 450 MiB on cpu (LibTorch loaded)
     double achievedFlopsPerSecond = 400e12;  // per device, for the time estimate
     double linkBytesPerSecond = 50e9;        // per device, collectives and all-to-all
     // What trains: frozen components hold their weights only (no gradients, master weights or

@@ -9,7 +9,7 @@ using SgemmFn = void (*)(const char* transa, const char* transb, const int* m, c
                          const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
                          const int* ldc);
 
-// The Fortran sgemm in the process (Debian's LibTorch calls libblas.so.3), or null.
+// The Fortran sgemm in the process (PyTorch's libtorch_cpu exports its MKL's), or null.
 SgemmFn findSgemm() {
     static const SgemmFn fn = reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "sgemm_"));
     return fn;

@@ -71,8 +71,7 @@ torch::Tensor weightedSwiglu(const torch::Tensor& h_N2F, const torch::Tensor& w_
 
 // Outputs: y [N, H] and the weighted activation a [N, F] that the down projection reads (LoRA's
 // down adapter needs it). `deltaH` ([N, 2F], or empty for none) is added to the gate/up
-// pre-activation. (An empty tensor, not an undefined one: LibTorch 1.13's Function::apply needs
-// every tensor argument defined.)
+// pre-activation.
 struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction> {
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& wIn,
                                  const torch::Tensor& counts_E, const torch::Tensor& gateUp, const torch::Tensor& down,

@@ -4,17 +4,18 @@
 #include "compat/torch_compat.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/torch.h>
 
 #ifdef HY3_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
 #endif
-
-#include <dlfcn.h>
+#ifdef HY3_WITH_NCCL
+#include <torch/csrc/cuda/nccl.h>
+#endif
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -34,28 +35,18 @@ std::string cpuModel() {
     return "unknown";
 }
 
-// Finds the shared library that provides the Fortran sgemm LibTorch calls. Debian's LibTorch links
-// libblas.so.3, which update-alternatives points at OpenBLAS or the reference BLAS.
-void detectBlas(SystemInfo& info) {
-    void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
-    Dl_info where{};
-    if (sgemm && dladdr(sgemm, &where) && where.dli_fname) {
-        char resolved[PATH_MAX];
-        info.blas_library = realpath(where.dli_fname, resolved) ? resolved : where.dli_fname;
-        using ConfigFn = char* (*)();
-        if (auto config = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config")))
-            info.blas_config = config();
-        info.blas_is_reference = info.blas_library.find("openblas") == std::string::npos &&
-                                 info.blas_library.find("mkl") == std::string::npos &&
-                                 info.blas_library.find("blis") == std::string::npos;
-        return;
-    }
-    // No dynamic sgemm: the BLAS is linked into LibTorch (PyTorch's builds bundle MKL).
+// The BLAS LibTorch was built with, as its build configuration names it (PyTorch's wheels link
+// MKL into libtorch_cpu).
+std::string blasName() {
     const std::string config = at::show_config();
     const auto pos = config.find("BLAS_INFO=");
-    std::string name = pos == std::string::npos ? "unknown" : config.substr(pos + 10, config.find_first_of(", \n", pos + 10) - pos - 10);
-    info.blas_library = "linked into LibTorch (" + name + ")";
+    if (pos == std::string::npos) return "unknown";
+    const std::string name = config.substr(pos + 10, config.find_first_of(", \n", pos + 10) - pos - 10);
+    return (name == "mkl" ? std::string("MKL") : name) + ", inside LibTorch";
 }
+
+// "13.0" from 13000: CUDART_VERSION's encoding.
+std::string cudaVersionText(int version) { return std::to_string(version / 1000) + "." + std::to_string(version % 1000 / 10); }
 
 }  // namespace
 
@@ -90,9 +81,11 @@ SystemInfo collectSystemInfo(bool measureMatmul) {
         info.matmul_gflops_1thread = measureMatmulGflops(1024, 1);
         info.matmul_gflops_all = measureMatmulGflops(1024, info.torch_threads);
     }
-    detectBlas(info);  // after the matmul: the BLAS library is loaded lazily by some builds
+    info.blas_library = blasName();
 #ifdef HY3_WITH_CUDA
     info.cuda_built = true;
+    // The version LibTorch was compiled with: no driver or GPU is asked.
+    info.cuda_version = cudaVersionText(static_cast<int>(at::detail::getCUDAHooks().versionCUDART()));
     for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i) {
         const auto* props = at::cuda::getDeviceProperties(i);
         info.gpus.push_back({i, props->name, static_cast<int64_t>(props->totalGlobalMem)});
@@ -100,6 +93,9 @@ SystemInfo collectSystemInfo(bool measureMatmul) {
 #endif
 #ifdef HY3_WITH_NCCL
     info.nccl_available = true;
+    // LibTorch packs the NCCL it was built with as major << 32 | minor << 16 | patch.
+    const std::uint64_t nccl = torch::cuda::nccl::version();
+    info.nccl_version = std::to_string(nccl >> 32) + "." + std::to_string((nccl >> 16) & 0xFFFF) + "." + std::to_string(nccl & 0xFFFF);
 #endif
 #ifdef HY3_WITH_GLOO
     info.gloo_available = true;

@@ -1,6 +1,6 @@
 #pragma once
-// What `hy3 info` reports: LibTorch build, the BLAS library really in use with a measured matmul
-// rate, CPU threads, CUDA devices, and which c10d backends this build has.
+// What `hy3 info` reports: LibTorch build (its CUDA and NCCL versions), its BLAS with a measured
+// matmul rate, CPU threads, CUDA devices, and which c10d backends this build has.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,15 +16,15 @@ struct GpuInfo {
 struct SystemInfo {
     std::string engine_version;
     std::string torch_version;
-    std::string blas_library;   // path of the library that provides sgemm, or how LibTorch bundles it
-    std::string blas_config;    // e.g. OpenBLAS's own build description; empty when unknown
-    bool blas_is_reference = false;  // the slow reference BLAS was found
+    std::string blas_library;   // the BLAS LibTorch was built with (PyTorch's wheels link MKL into it)
     std::string cpu_model;
     int hardware_threads = 0;   // logical CPUs
     int torch_threads = 0;      // LibTorch's intra-op threads
     double matmul_gflops_1thread = 0;   // 1024x1024 fp32 matmul, one thread
     double matmul_gflops_all = 0;       // the same with torch_threads threads
     bool cuda_built = false;
+    std::string cuda_version;   // the CUDA runtime LibTorch was built with ("13.0"); empty without CUDA
+    std::string nccl_version;   // the NCCL LibTorch loads ("2.28.9"); empty without NCCL
     std::vector<GpuInfo> gpus;
     bool nccl_available = false;
     bool gloo_available = false;
