@@ -34,17 +34,23 @@ fi
 
 # The Python environment, on Debian's own Python (never into it: into .venv). Reinstalled only when
 # requirements.lock changed since the last install (a copy of it is kept in .venv as the stamp).
-# --require-hashes: every file pip installs must match the lock's sha256; pip's cache
-# (~/.cache/pip) keeps the downloads between runs and between fresh clones.
+# The wheels are downloaded once into a wheel cache outside the checkout (~/.cache/hy3/wheels, or
+# HY3_WHEEL_CACHE), which pip download reuses file by file (pip's own HTTP cache does not keep them
+# here), then installed from there alone. --require-hashes: every file must match the lock's sha256.
 venv=.venv
+wheels=${HY3_WHEEL_CACHE:-$HOME/.cache/hy3/wheels}
 if [ ! -x "$venv/bin/python" ]; then
   /usr/bin/python3 -m venv "$venv"
 fi
 if cmp -s requirements.lock "$venv/requirements.lock.installed"; then
   echo "install-deps: .venv matches requirements.lock"
 else
-  echo "install-deps: installing requirements.lock into .venv (downloads are kept in pip's cache)"
+  echo "install-deps: downloading what requirements.lock needs into $wheels (the first time about 2.7 GB: torch and its CUDA libraries)"
+  mkdir -p "$wheels"
+  "$venv/bin/pip" download --disable-pip-version-check --require-hashes --only-binary :all: \
+    --progress-bar on --dest "$wheels" -r requirements.lock
+  echo "install-deps: installing requirements.lock into .venv from $wheels"
   "$venv/bin/pip" install --disable-pip-version-check --require-hashes --only-binary :all: \
-    --progress-bar on -r requirements.lock
+    --no-index --find-links "$wheels" -r requirements.lock
   cp requirements.lock "$venv/requirements.lock.installed"
 fi

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The wheel as a user installs it: built from BUILD_DIR (packaging/wheel/build-wheel.sh), installed
-# by pip into a fresh virtual environment (pip brings torch==2.11.* and its CUDA libraries, from its
-# cache when it has them), then the installed `hy3` runs `info` and a 20-step `train` of the bundled
-# project, with no LD_LIBRARY_PATH and no HY3_RESOURCES.
+# by pip into a fresh virtual environment (pip brings torch==2.11.* and its CUDA libraries, here
+# from the wheel cache of scripts/install-deps.sh), then the installed `hy3` runs `info` and a
+# 20-step `train` of the bundled project, with no LD_LIBRARY_PATH and no HY3_RESOURCES.
 #   tests/check_wheel.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build_dir=$(realpath "${1:?usage: check_wheel.sh BUILD_DIR SOURCE_DIR}")
@@ -22,7 +22,9 @@ done
 unzip -p "$wheel" '*.dist-info/METADATA' | grep -qx 'Requires-Dist: torch==2.11.\*' || fail "METADATA does not require torch==2.11.*"
 
 /usr/bin/python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install --disable-pip-version-check --quiet "$wheel"
+# torch and its CUDA libraries come from the wheel cache scripts/install-deps.sh filled: no network.
+wheels=${HY3_WHEEL_CACHE:-$HOME/.cache/hy3/wheels}
+"$work/venv/bin/pip" install --disable-pip-version-check --quiet --no-index --find-links "$wheels" "$wheel"
 hy3=$work/venv/bin/hy3
 run() { env -u LD_LIBRARY_PATH -u HY3_RESOURCES -u HY3_CLI "$@"; }
 
