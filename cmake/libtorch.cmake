@@ -4,7 +4,8 @@
 # library finds the wheel's copies of those (the nvidia-* packages) through its own RUNPATH, so our
 # binaries need only LibTorch's libraries, found through the RPATH CMake writes for these paths.
 # c10d's headers: Gloo's come from Debian's libgloo-dev (headers only; the Gloo code is inside
-# libtorch_cpu), NCCL's from the wheel's nvidia-nccl package, the one libtorch_cuda loads.
+# libtorch_cpu); nccl.h from the toolkit's include folder, which comes first, or else the wheel's
+# nvidia-nccl package, the NCCL libtorch_cuda loads (both 2.28.9 today).
 add_library(hy3_libtorch INTERFACE)
 target_include_directories(hy3_libtorch SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
 target_compile_definitions(hy3_libtorch INTERFACE USE_C10D_GLOO)
