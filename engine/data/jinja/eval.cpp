@@ -105,7 +105,7 @@ std::vector<int64_t> sliceIndexes(int64_t n, const Value& a, const Value& b, con
 // item, dicts by their entries whatever their order; none equals none and undefined undefined,
 // nothing else ("2" == 2 is false).
 bool valuesEqual(const Value& a, const Value& b, int depth = 0) {
-    if (depth > 1000) throw Error("a value nested more than 1000 deep (a namespace that holds itself?)");
+    checkNestingDepth(depth);
     const bool an = a.isNumber() || a.kind == Kind::Bool, bn = b.isNumber() || b.kind == Kind::Bool;
     if (an || bn) return an && bn && a.asDouble() == b.asDouble();
     if (a.kind != b.kind) return false;
@@ -138,11 +138,14 @@ int compareValues(const Value& a, const Value& b) {
 // Python's str.strip/lstrip/rstrip: whitespace when `chars` is none or not given, else every
 // character of `chars`.
 std::string pythonStrip(const std::string& s, const Value& chars, bool left, bool right) {
-    if (!chars.isUndefined() && !chars.isNone() && !chars.isString()) throw Error("strip() needs a string of characters to strip");
+    if (chars.isUndefined() || chars.isNone()) {
+        const std::string trimmed = left ? utf8::trimStart(s) : s;
+        return right ? utf8::trimEnd(trimmed) : trimmed;
+    }
+    if (!chars.isString()) throw Error("strip() needs a string of characters to strip");
     std::vector<char32_t> set;
-    if (chars.isString())
-        for (size_t i = 0; i < chars.str().size();) set.push_back(utf8::next(chars.str(), i));
-    auto strips = [&](char32_t cp) { return chars.isString() ? std::find(set.begin(), set.end(), cp) != set.end() : utf8::isSpace(cp); };
+    for (size_t i = 0; i < chars.str().size();) set.push_back(utf8::next(chars.str(), i));
+    auto strips = [&](char32_t cp) { return std::find(set.begin(), set.end(), cp) != set.end(); };
     size_t begin = 0, end = s.size();
     if (left)
         while (begin < end) {

@@ -191,9 +191,12 @@ std::string jsonString(const std::string& s) {
 
 }  // namespace
 
-std::string toJson(const Value& v, int indent, int depth, bool undefinedAsNull) {
-    // Deeper than any data a conversation holds: a namespace that holds itself ends here.
+void checkNestingDepth(int depth) {
     if (depth > 1000) throw Error("a value nested more than 1000 deep (a namespace that holds itself?)");
+}
+
+std::string toJson(const Value& v, int indent, int depth, bool undefinedAsNull) {
+    checkNestingDepth(depth);
     const std::string item = indent > 0 ? "," : ", ";
     const std::string pad = indent > 0 ? std::string(static_cast<size_t>(indent), ' ') : "";
     std::string base = "\n", child = "\n";
@@ -234,7 +237,7 @@ namespace {
 
 // repr() of a value inside a list or dict: strings quoted, the rest as str() prints them.
 std::string reprInside(const Value& v, int depth) {
-    if (depth > 1000) throw Error("a value nested more than 1000 deep (a namespace that holds itself?)");
+    checkNestingDepth(depth);
     switch (v.kind) {
     case Value::Kind::String: return pythonRepr(*v.s);
     case Value::Kind::Undefined: return "Undefined";

@@ -58,6 +58,10 @@ struct Value {
     const char* typeName() const;
 };
 
+// Walking a value deeper than any data a conversation holds: a namespace that holds itself ends
+// here, with one error instead of a stack overflow. Every recursive walk of values calls it.
+void checkNestingDepth(int depth);
+
 // JSON text of a value like transformers' tojson filter (json.dumps with ensure_ascii=False): ", "
 // and ": " separators, or "," and the given indent; non-ASCII characters kept as they are.
 std::string toJson(const Value& v, int indent = -1, int depth = 0, bool undefinedAsNull = true);
