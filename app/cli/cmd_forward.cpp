@@ -16,6 +16,7 @@ void addForwardCommand(CLI::App& app, Action& action) {
     cmd->add_option("--output", req->output, "safetensors to write")->required();
     cmd->add_flag("--grads", req->grads, "also write grad.<key> for every trainable tensor (needs labels)");
     cmd->add_option("--dtype", req->dtype, "parameter dtype: fp32 or bf16")->capture_default_str();
+    cmd->add_option("--device", req->device, "auto (a GPU when one is visible), cpu or cuda")->capture_default_str();
     cmd->add_option("--bias-update", req->biasUpdate, "apply one aux-loss-free expert-bias update with this factor");
     cmd->add_flag("--activation-checkpointing", req->activationCheckpointing, "recompute each block in the backward pass");
     cmd->callback([&action, req] {

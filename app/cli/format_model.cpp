@@ -164,7 +164,9 @@ std::string formatModelBench(const ModelBenchResult& b) {
     o << "forward+backward   " << fixed(b.forwardBackwardMs, 1) << " ms  (" << fixed(b.tokensPerSecond, 0) << " tokens/s)\n";
     o << "achieved           " << fixed(b.flopsPerSecond / 1e9, 1) << " GFLOP/s of model FLOPs ("
       << siUnits(b.trainingFlopsPerToken, "FLOP") << "/token, 3x forward, causal attention halved)\n";
-    o << "matmul peak        " << fixed(b.peakFlopsPerSecond / 1e9, 1) << " GFLOP/s (2048^3 fp32, same threads, timed between steps)\n";
+    o << "matmul peak        " << fixed(b.peakFlopsPerSecond / 1e9, 1) << " GFLOP/s ("
+      << (b.device == "cpu" || b.device.empty() ? std::string("2048^3 fp32, same threads") : "8192^3 " + b.dtype + " on " + b.device)
+      << ", timed between steps)\n";
     o << "MFU                " << fixed(100 * b.mfu, 1) << " % (median of per-step ratios)\n";
     return o.str();
 }
@@ -175,6 +177,8 @@ std::string modelBenchJson(const ModelBenchResult& b) {
                           {"batch", b.batch},
                           {"seq_len", b.seqLen},
                           {"threads", b.threads},
+                          {"device", b.device},
+                          {"dtype", b.dtype},
                           {"forward_ms", b.forwardMs},
                           {"forward_backward_ms", b.forwardBackwardMs},
                           {"tokens_per_s", b.tokensPerSecond},

@@ -57,7 +57,9 @@ std::string formatTrainBench(const TrainBenchResult& b) {
     o << "tokens/s           " << fixed(b.tokensPerSecond, 0) << "\n";
     o << "achieved           " << fixed(b.flopsPerSecond / 1e9, 1) << " GFLOP/s of model FLOPs (" << siUnits(b.trainingFlopsPerToken, "FLOP")
       << "/token)\n";
-    o << "matmul peak        " << fixed(b.peakFlopsPerSecond / 1e9, 1) << " GFLOP/s (2048^3 fp32, same threads, timed between steps)\n";
+    o << "matmul peak        " << fixed(b.peakFlopsPerSecond / 1e9, 1) << " GFLOP/s ("
+      << (b.device == "cpu" || b.device.empty() ? std::string("2048^3 fp32, same threads") : "8192^3 " + b.dtype + " on " + b.device)
+      << ", timed between steps)\n";
     o << "MFU                " << fixed(100 * b.mfu, 1) << " % (median of per-step ratios)\n";
     o << "peak RSS           " << fixed(static_cast<double>(b.peakRssBytes) / (1 << 20), 0) << " MiB" << (b.ranks.size() > 1 ? " (the largest rank)" : "") << "\n";
     if (b.ranks.size() > 1) {
@@ -78,7 +80,7 @@ std::string formatTrainBench(const TrainBenchResult& b) {
 }
 
 std::string trainBenchJson(const TrainBenchResult& b) {
-    return json{{"source", b.source},         {"dtype", b.dtype},   {"lora_rank", b.loraRank},
+    return json{{"source", b.source},         {"dtype", b.dtype},   {"lora_rank", b.loraRank}, {"device", b.device},
                 {"seq_len", b.seqLen},        {"micro_batch", b.microBatch},
                 {"accumulation", b.accumulation}, {"threads", b.threads},
                 {"step_ms", b.stepMs},        {"update_ms", b.updateMs},    {"tokens_per_s", b.tokensPerSecond},

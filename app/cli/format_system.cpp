@@ -38,8 +38,15 @@ std::string formatSystemInfo(const SystemInfo& i) {
     out << "Matmul fp32  " << fixed(i.matmul_gflops_1thread, 1) << " GFLOP/s on 1 thread";
     if (i.torch_threads > 1) out << ", " << fixed(i.matmul_gflops_all, 1) << " GFLOP/s on " << i.torch_threads;
     out << " (1024x1024, median of 7)\n";
-    for (const GpuInfo& g : i.gpus)
-        out << "GPU " << g.index << "        " << g.name << ", " << shortBytes(static_cast<double>(g.memory_bytes)) << "\n";
+    if (!i.driver_version.empty()) out << "Driver       NVIDIA " << i.driver_version << "\n";
+    for (const GpuInfo& g : i.gpus) {
+        out << "GPU " << g.index << "        " << g.name << ", " << shortBytes(static_cast<double>(g.memory_bytes)) << ", compute "
+            << g.compute_major << "." << g.compute_minor << ", PCI " << g.pci_bus_id << "\n";
+        if (g.health)
+            out << "             now " << g.health->utilizationPercent << "% busy, "
+                << shortBytes(static_cast<double>(g.health->memoryUsedBytes)) << " used, " << g.health->temperatureC << " C, "
+                << fixed(g.health->powerWatts, 0) << " W\n";
+    }
     out << "c10d         gloo " << (i.gloo_available ? "yes" : "no") << ", nccl "
         << (i.nccl_available ? "yes (NCCL " + i.nccl_version + ")" : std::string("no")) << "\n";
     return out.str();
@@ -47,7 +54,19 @@ std::string formatSystemInfo(const SystemInfo& i) {
 
 std::string systemInfoJson(const SystemInfo& i) {
     nlohmann::json gpus = nlohmann::json::array();
-    for (const GpuInfo& g : i.gpus) gpus.push_back({{"index", g.index}, {"name", g.name}, {"memory_bytes", g.memory_bytes}});
+    for (const GpuInfo& g : i.gpus) {
+        nlohmann::json gpu = {{"index", g.index},
+                              {"name", g.name},
+                              {"memory_bytes", g.memory_bytes},
+                              {"compute_capability", std::to_string(g.compute_major) + "." + std::to_string(g.compute_minor)},
+                              {"pci_bus_id", g.pci_bus_id}};
+        if (g.health)
+            gpu["health"] = {{"utilization_percent", g.health->utilizationPercent},
+                             {"memory_used_bytes", g.health->memoryUsedBytes},
+                             {"temperature_c", g.health->temperatureC},
+                             {"power_w", g.health->powerWatts}};
+        gpus.push_back(std::move(gpu));
+    }
     nlohmann::json out = {
         {"engine_version", i.engine_version},
         {"torch_version", i.torch_version},
@@ -60,6 +79,7 @@ std::string systemInfoJson(const SystemInfo& i) {
         {"matmul_gflops_1thread", i.matmul_gflops_1thread},
         {"matmul_gflops", i.matmul_gflops_all},
         {"gpus", gpus},
+        {"driver_version", i.driver_version},
         {"nccl", i.nccl_available},
         {"nccl_version", i.nccl_version},
         {"gloo", i.gloo_available},

@@ -7,6 +7,7 @@
 #include "checkpoint/tensor_io.h"
 #include "config/model_source.h"
 #include "model/dtype.h"
+#include "runtime/device.h"
 #include "util/error.h"
 
 namespace hy3::api {
@@ -14,6 +15,8 @@ namespace hy3::api {
 ForwardSummary runForward(const ForwardRequest& r) {
     ModelOptions options;
     options.dtype = parseDtype(r.dtype);
+    options.device = resolveDevice(r.device, 0, "--device");
+    useDevice(options.device);
     options.activationCheckpointing = r.activationCheckpointing;
     const ModelSource source = resolveModelSource(r.modelDir);
     ModelDirectory dir = ModelDirectory::open(r.modelDir, source.config);
@@ -44,7 +47,7 @@ ForwardSummary runForward(const ForwardRequest& r) {
             if (p.grad().defined()) sq += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
         if (adapters)
             for (const auto& p : adapters->parameters())
-                if (p.grad().defined()) sq += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
+                if (p.grad().defined()) sq += p.grad().to(torch::kDouble).pow(2).sum().item<double>();  // a tool, not a training step: waits are fine
         summary.hasLoss = true;
         summary.loss = loss.item<double>();
         summary.labelTokens = out.labelTokens;

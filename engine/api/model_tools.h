@@ -13,6 +13,7 @@ struct ForwardRequest {
     std::string input;         // safetensors with input_ids [+ labels, attention_mask, position_ids, cu_seqlens]
     std::string output;        // safetensors to write
     std::string dtype = "fp32";  // fp32 or bf16
+    std::string device = "auto";  // auto, cpu or cuda (GPU 0)
     bool grads = false;        // also write grad.<on-disk key> for every trainable tensor
     double biasUpdate = -1;    // >= 0: apply one aux-loss-free bias update and write the new biases
     bool activationCheckpointing = false;

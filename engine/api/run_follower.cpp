@@ -125,7 +125,11 @@ FollowChanges RunFollower::apply(const RunEvent& event) {
                                                              {"mfu", e.mfu},
                                                              {"rss_bytes", static_cast<double>(e.rssBytes)}})
                                metrics_[name].add(static_cast<double>(e.step), value);
-                           if (e.cudaReserved > 0) metrics_["cuda_allocated_bytes"].add(static_cast<double>(e.step), static_cast<double>(e.cudaAllocated));
+                           if (e.cudaReserved > 0)
+                               for (const auto& [name, value] : {std::pair<const char*, uint64_t>{"cuda_allocated_bytes", e.cudaAllocated},
+                                                                 {"cuda_reserved_bytes", e.cudaReserved},
+                                                                 {"cuda_peak_bytes", e.cudaPeak}})
+                                   metrics_[name].add(static_cast<double>(e.step), static_cast<double>(value));
                        }
                        c.metrics = true;
                    },

@@ -5,6 +5,7 @@
 #include "model/dtype.h"
 #include "model/eager_reference.h"
 #include "model/hy3_model.h"
+#include "runtime/device.h"
 #include "runtime/system_info.h"
 #include "util/error.h"
 #include "util/stats.h"
@@ -19,9 +20,12 @@
 namespace hy3 {
 namespace {
 
-double secondsOf(const std::function<void()>& fn) {
+// Wall time of fn, the device's queued work included.
+double secondsOf(const torch::Device& device, const std::function<void()>& fn) {
+    synchronize(device);
     const auto start = std::chrono::steady_clock::now();
     fn();
+    synchronize(device);
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
@@ -32,8 +36,11 @@ ModelBenchResult benchModel(const ModelBenchRequest& r) {
     if (r.threads > 0) at::set_num_threads(r.threads);
     ModelOptions options;
     options.dtype = parseDtype(r.dtype);
+    options.device = resolveDevice(r.device, 0, "--device");
+    useDevice(options.device);
+    const torch::Device device = options.device;
     // Weights do not change the cost; a model directory only contributes its config.
-    Hy3Model model(resolveModelSource(r.source).config, options);
+    Hy3Model model(firstLayers(resolveModelSource(r.source).config, r.layers, "--layers"), options);
     model->initializeWeights(0);
     const ModelConfig& c = model->config();
 
@@ -62,9 +69,9 @@ ModelBenchResult benchModel(const ModelBenchRequest& r) {
     const double flopsPerStep = trainingFlopsPerToken(c, r.seqLen) * static_cast<double>(r.batch * r.seqLen);
     const int64_t tokensPerStep = r.batch * r.seqLen;
     for (int i = 0; i < std::max(1, r.iterations); ++i) {
-        fwd.push_back(secondsOf(runForward));
-        fwdBwd.push_back(secondsOf(runTraining));
-        peak.push_back(measureMatmulGflops(2048, at::get_num_threads(), 1) * 1e9);
+        fwd.push_back(secondsOf(device, runForward));
+        fwdBwd.push_back(secondsOf(device, runTraining));
+        peak.push_back(measurePeakFlops(device, options.dtype));
         ratio.push_back(modelFlopsUtilization(trainingFlopsPerToken(c, r.seqLen), tokensPerStep, fwdBwd.back(), peak.back()));
     }
 
@@ -74,6 +81,8 @@ ModelBenchResult benchModel(const ModelBenchRequest& r) {
     out.seqLen = r.seqLen;
     out.batch = r.batch;
     out.threads = at::get_num_threads();
+    out.device = device.str();
+    out.dtype = r.dtype;
     out.forwardMs = median(fwd) * 1e3;
     out.forwardBackwardMs = median(fwdBwd) * 1e3;
     out.trainingFlopsPerToken = trainingFlopsPerToken(c, r.seqLen);

@@ -7,7 +7,9 @@
 namespace hy3 {
 
 struct ModelBenchRequest {
-    std::string source;        // preset name or model directory (only its config is used)
+    std::string source;          // preset name or model directory (only its config is used)
+    int64_t layers = 0;          // > 0: only the first N decoder layers of that config (a slice of a big model)
+    std::string device = "cpu";  // cpu, cuda or auto (each rank its LOCAL_RANK GPU)
     int64_t seqLen = 256;
     int64_t batch = 4;
     int threads = 0;           // 0: LibTorch's default
@@ -26,7 +28,9 @@ struct ModelBenchResult {
     double forwardBackwardMs = 0;  // median
     double tokensPerSecond = 0;    // forward + backward
     double flopsPerSecond = 0;     // forward + backward, model FLOPs (docs/hy3-model.md formula)
-    double peakFlopsPerSecond = 0; // a 2048x2048 fp32 matmul timed between the steps, same threads (median)
+    std::string device;            // where it ran ("cpu", "cuda:0")
+    std::string dtype;
+    double peakFlopsPerSecond = 0; // measurePeakFlops between the steps (median): CPU fp32 on the same threads, GPU in the model's dtype
     double mfu = 0;                // median over steps of (model FLOPs / step time) / peak of that step
     double trainingFlopsPerToken = 0;
 };

@@ -6,6 +6,7 @@
 #include "dist/distributed.h"
 #include "dist/parallel_step.h"
 #include "model/dtype.h"
+#include "runtime/device.h"
 #include "runtime/process_setup.h"
 #include "runtime/system_info.h"
 #include "train/adamw.h"
@@ -60,15 +61,18 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     if (r.seqLen < 2 || r.microBatch < 1 || r.accumulation < 1 || r.steps < 1)
         fail("bench train", "--seq-len must be >= 2, --micro-batch, --accumulation and --steps >= 1");
     if (r.threads > 0) at::set_num_threads(r.threads);
-    const ModelConfig config = resolveModelSource(r.source).config;
+    const ModelConfig config = firstLayers(resolveModelSource(r.source).config, r.layers, "--layers");
     const Layout layout = parseLayout(r.layout);
     const DistEnv env = readDistEnv();
     const Mesh mesh(layout, env.worldSize, static_cast<int>(config.num_experts), static_cast<int>(config.num_hidden_layers));
-    Distributed dist(env, mesh, DistTimeouts{}, false);
+    const torch::Device device = resolveDevice(r.device, env.localRank, "--device");
+    useDevice(device);
+    Distributed dist(env, mesh, DistTimeouts{}, device.is_cuda());
     const MeshPosition& pos = dist.position();
 
     ModelOptions options;
     options.dtype = parseDtype(r.dtype);
+    options.device = device;
     options.activationCheckpointing = r.activationCheckpointing;
     const auto stages = pipelineStages(config, layout.pp, r.seqLen);
     std::tie(options.layerFirst, options.layerLast) = stages[static_cast<size_t>(pos.stage)];
@@ -126,7 +130,7 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
         buckets = result.gradientSum;
         std::vector<double> step{result.seconds};
         allToAll += static_cast<double>(dist.expertParallel().takeAllToAllBytes());
-        std::vector<double> rankPeak{measureMatmulGflops(2048, at::get_num_threads(), 1) * 1e9};
+        std::vector<double> rankPeak{measurePeakFlops(device, options.dtype)};
         // The step takes as long as its slowest rank; the peak is every rank's together.
         torch::Tensor slowest = torch::tensor(step, torch::kDouble);
         dist.world().allReduceMax(slowest);
@@ -152,6 +156,7 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     out.microBatch = r.microBatch;
     out.accumulation = r.accumulation;
     out.threads = at::get_num_threads();
+    out.device = device.str();
     out.dtype = r.dtype;
     out.pp = layout.pp, out.dp = layout.dp, out.ep = layout.ep;
     out.stepMs = median(seconds) * 1e3;

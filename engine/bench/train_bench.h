@@ -10,6 +10,8 @@ namespace hy3 {
 
 struct TrainBenchRequest {
     std::string source;          // preset name or model directory (only its config is used)
+    int64_t layers = 0;          // > 0: only the first N decoder layers of that config (a slice of a big model)
+    std::string device = "cpu";  // cpu, cuda or auto (each rank its LOCAL_RANK GPU)
     int64_t seqLen = 256;
     int64_t microBatch = 4;      // rows per forward/backward
     int64_t accumulation = 1;    // micro-batches per optimizer step
@@ -45,7 +47,8 @@ struct TrainBenchResult {
     double updateMs = 0;           // median of the update alone (rank 0's)
     double tokensPerSecond = 0;
     double flopsPerSecond = 0;     // model FLOPs (docs/hy3-model.md formula)
-    double peakFlopsPerSecond = 0; // 2048^3 fp32 matmul, same threads, timed between steps (median)
+    std::string device;            // where rank 0 ran ("cpu", "cuda:0")
+    double peakFlopsPerSecond = 0; // measurePeakFlops of every rank together, timed between steps (median)
     double mfu = 0;                // median over steps of the per-step ratio
     double trainingFlopsPerToken = 0;
     uint64_t peakRssBytes = 0;         // the largest of any rank

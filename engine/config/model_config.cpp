@@ -199,4 +199,14 @@ std::string describeLayerPlan(const ModelConfig& c) {
     return out.str();
 }
 
+ModelConfig firstLayers(ModelConfig config, int64_t layers, const std::string& field) {
+    if (layers == 0) return config;
+    if (layers < 1 || layers > config.num_hidden_layers)
+        fail(field, "must be between 1 and the model's " + std::to_string(config.num_hidden_layers) + " layers, got " +
+                        std::to_string(layers));
+    config.num_hidden_layers = layers;
+    config.dense_layers.resize(static_cast<size_t>(layers));
+    return config;
+}
+
 }  // namespace hy3

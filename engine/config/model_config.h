@@ -62,6 +62,10 @@ ModelConfig parseModelConfig(const nlohmann::json& doc, const std::string& sourc
 // Reads PATH, which is a config.json or a model directory holding one.
 ModelConfig loadModelConfig(const std::filesystem::path& path);
 
+// The same model cut to its first `layers` decoder layers (a slice of a large model that fits a
+// benchmark); `field` names the option in the error when `layers` is out of range. 0: unchanged.
+ModelConfig firstLayers(ModelConfig config, int64_t layers, const std::string& field);
+
 // "0: dense, 1-79: MoE" style summary of the layer plan.
 std::string describeLayerPlan(const ModelConfig& config);
 

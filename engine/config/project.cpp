@@ -444,6 +444,7 @@ Project ProjectFile::resolve() const {
     t.seed = integer("training.seed");
     t.max_bad_steps = integer("training.max_bad_steps");
     t.dtype = text("training.dtype");
+    t.device = text("training.device");
     t.expert_bias_update = num("training.expert_bias_update");
     t.aux_loss_coef = num("training.aux_loss_coef");
     t.activation_checkpointing = flag("training.activation_checkpointing");

@@ -66,6 +66,7 @@ struct TrainingSettings {
     double weight_decay = 0, adam_beta1 = 0, adam_beta2 = 0, adam_eps = 0, grad_clip = 0;
     int64_t seed = 0, max_bad_steps = 0;
     std::string dtype;
+    std::string device;  // "auto", "cpu" or "cuda"
     double expert_bias_update = 0, aux_loss_coef = 0;
     bool activation_checkpointing = false;
     FreezeSettings freeze;

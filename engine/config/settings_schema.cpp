@@ -127,6 +127,8 @@ std::vector<SettingSpec> buildSpecs() {
         choice("data.reasoning_effort", "no_think", {"no_think", "low", "high"}, "data",
                "Hy3 reasoning-effort marker for the built-in template"),
         // layout
+        choice("training.device", "auto", {"auto", "cpu", "cuda"}, "layout",
+               "where each rank computes: auto = its GPU (LOCAL_RANK) when one is visible, else the CPU"),
         integer("layout.pp", 1, 1, 1024, "layout", "pipeline stages"),
         integer("layout.dp", 1, 1, 65536, "layout", "data-parallel replicas; world size = pp x dp"),
         integer("layout.ep", 1, 1, 65536, "layout", "expert-parallel group size; divides dp and the expert count"),

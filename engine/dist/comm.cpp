@@ -28,22 +28,23 @@ void guarded(const std::string& group, const char* what, F&& operation) {
 }
 
 // Gloo reduces and exchanges only the common numeric types; half-precision values travel as fp32
-// (exact: every bf16 and fp16 value is an fp32 value).
-torch::Tensor transportable(const torch::Tensor& t) {
+// (exact: every bf16 and fp16 value is an fp32 value). NCCL takes them as they are.
+torch::Tensor transportable(const Comm::Impl& impl, const torch::Tensor& t) {
     const auto type = t.scalar_type();
-    return type == torch::kBFloat16 || type == torch::kHalf ? t.to(torch::kFloat) : t;
+    const bool half = type == torch::kBFloat16 || type == torch::kHalf;
+    return half && impl.glooCarries(t) ? t.to(torch::kFloat) : t;
 }
 
 // Runs `collective` on one flat buffer per dtype of `tensors` (a collective needs one shape and one
 // type), then copies the buffer back into the tensors unless `copyBack` is false.
 template <typename F>
-void onFlatBuffers(const std::vector<torch::Tensor>& tensors, bool copyBack, F&& collective) {
-    std::map<c10::ScalarType, std::vector<torch::Tensor>> byType;
-    for (const torch::Tensor& t : tensors) byType[t.scalar_type()].push_back(t);
+void onFlatBuffers(const Comm::Impl& impl, const std::vector<torch::Tensor>& tensors, bool copyBack, F&& collective) {
+    std::map<std::pair<c10::ScalarType, bool>, std::vector<torch::Tensor>> byType;  // by dtype and host/device
+    for (const torch::Tensor& t : tensors) byType[{t.scalar_type(), t.is_cpu()}].push_back(t);
     for (auto& [type, group] : byType) {
         std::vector<torch::Tensor> flat;
         for (const torch::Tensor& t : group) flat.push_back(t.reshape({-1}));
-        std::vector<torch::Tensor> buffer{transportable(torch::cat(flat))};
+        std::vector<torch::Tensor> buffer{transportable(impl, torch::cat(flat))};
         collective(buffer);
         if (!copyBack) continue;
         int64_t offset = 0;
@@ -58,8 +59,8 @@ void onFlatBuffers(const std::vector<torch::Tensor>& tensors, bool copyBack, F&&
 
 void Comm::allReduceSum(const std::vector<torch::Tensor>& tensors) {
     if (size() == 1 || tensors.empty()) return;
-    onFlatBuffers(tensors, true, [&](std::vector<torch::Tensor>& buffer) {
-        guarded(name_, "all-reduce", [&] { impl_->backend->allreduce(buffer)->wait(); });
+    onFlatBuffers(*impl_, tensors, true, [&](std::vector<torch::Tensor>& buffer) {
+        guarded(name_, "all-reduce", [&] { impl_->backendFor(buffer[0]).allreduce(buffer)->wait(); });
     });
 }
 
@@ -67,7 +68,7 @@ std::function<void()> Comm::startAllReduceSum(const torch::Tensor& tensor) {
     if (size() == 1) return [] {};
     std::vector<torch::Tensor> buffer{tensor};
     c10::intrusive_ptr<c10d::Work> work;
-    guarded(name_, "all-reduce", [&] { work = impl_->backend->allreduce(buffer); });
+    guarded(name_, "all-reduce", [&] { work = impl_->backendFor(tensor).allreduce(buffer); });
     return [work, name = name_] { guarded(name, "all-reduce", [&] { work->wait(); }); };
 }
 
@@ -76,15 +77,15 @@ void Comm::allReduceMax(torch::Tensor& tensor) {
     std::vector<torch::Tensor> buffer{tensor};
     c10d::AllreduceOptions options;
     options.reduceOp = c10d::ReduceOp::MAX;
-    guarded(name_, "all-reduce", [&] { impl_->backend->allreduce(buffer, options)->wait(); });
+    guarded(name_, "all-reduce", [&] { impl_->backendFor(tensor).allreduce(buffer, options)->wait(); });
 }
 
 void Comm::broadcast(const std::vector<torch::Tensor>& tensors, int root) {
     if (size() == 1 || tensors.empty()) return;
     c10d::BroadcastOptions options;
     options.rootRank = root;
-    onFlatBuffers(tensors, rank_ != root, [&](std::vector<torch::Tensor>& buffer) {
-        guarded(name_, "broadcast", [&] { impl_->backend->broadcast(buffer, options)->wait(); });
+    onFlatBuffers(*impl_, tensors, rank_ != root, [&](std::vector<torch::Tensor>& buffer) {
+        guarded(name_, "broadcast", [&] { impl_->backendFor(buffer[0]).broadcast(buffer, options)->wait(); });
     });
 }
 
@@ -112,24 +113,24 @@ void Comm::allToAll(torch::Tensor& out, const torch::Tensor& in, const std::vect
         out.copy_(in);
         return;
     }
-    torch::Tensor input = transportable(in).contiguous();
-    torch::Tensor output = transportable(out);
+    torch::Tensor input = transportable(*impl_, in).contiguous();
+    torch::Tensor output = transportable(*impl_, out);
     std::vector<int64_t> o = outSplits, i = inSplits;
     const int64_t rowBytes = in.dim() > 0 && in.size(0) > 0 ? in.numel() / in.size(0) * in.element_size() : 0;
     for (int r = 0; r < size(); ++r)
         if (r != rank_) allToAllBytes_ += i[static_cast<size_t>(r)] * rowBytes;
-    guarded(name_, "all-to-all", [&] { impl_->backend->alltoall_base(output, input, o, i)->wait(); });
+    guarded(name_, "all-to-all", [&] { impl_->backendFor(input).alltoall_base(output, input, o, i)->wait(); });
     if (!output.is_same(out)) out.copy_(output);
 }
 
 void Comm::send(const torch::Tensor& tensor, int to, int tag) {
     std::vector<torch::Tensor> buffer{tensor.contiguous()};
-    guarded(name_, "send", [&] { impl_->pendingSends.push_back({impl_->backend->send(buffer, to, tag), buffer[0]}); });
+    guarded(name_, "send", [&] { impl_->pendingSends.push_back({impl_->backendFor(buffer[0]).send(buffer, to, tag), buffer[0]}); });
 }
 
 void Comm::recv(torch::Tensor& tensor, int from, int tag) {
     std::vector<torch::Tensor> buffer{tensor};
-    guarded(name_, "receive", [&] { impl_->backend->recv(buffer, from, tag)->wait(); });
+    guarded(name_, "receive", [&] { impl_->backendFor(tensor).recv(buffer, from, tag)->wait(); });
 }
 
 void Comm::waitSends() {
@@ -142,7 +143,7 @@ void Comm::waitSends() {
 
 void Comm::barrier() {
     if (size() == 1) return;
-    guarded(name_, "barrier", [&] { impl_->backend->barrier()->wait(); });
+    guarded(name_, "barrier", [&] { (impl_->host ? impl_->host : impl_->backend)->barrier()->wait(); });
 }
 
 int64_t Comm::takeAllToAllBytes() {

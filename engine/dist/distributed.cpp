@@ -88,19 +88,24 @@ Distributed::Distributed(const DistEnv& env, const Mesh& mesh, const DistTimeout
         // Each group rendezvouses under its own key prefix, named by its first member.
         auto prefixed = c10::make_intrusive<c10d::PrefixStore>("group/" + kind + "/" + std::to_string(members.front()), state_->store);
         auto impl = std::make_shared<Comm::Impl>();
+        const int size = static_cast<int>(members.size());
+        auto makeGloo = [&](const c10::intrusive_ptr<c10d::Store>& store) {
+            auto options = c10d::ProcessGroupGloo::Options::create(timeouts.collective);
+            options->devices.push_back(glooDevice());
+            return c10::make_intrusive<c10d::ProcessGroupGloo>(store, index, size, options);
+        };
         try {
 #ifdef HY3_WITH_NCCL
             if (cuda) {
                 auto options = c10d::ProcessGroupNCCL::Options::create();
-                options->timeout = timeouts.collective;
-                impl->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, index, static_cast<int>(members.size()), options);
+                options->timeout = timeouts.collective;  // distributed.timeout_s bounds NCCL's watchdog too
+                impl->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, index, size, options);
+                impl->host = makeGloo(c10::make_intrusive<c10d::PrefixStore>("host", prefixed));
             }
 #endif
             if (!impl->backend) {
                 if (cuda) fail("process groups", "this build has no NCCL; CUDA training needs a LibTorch with NCCL");
-                auto options = c10d::ProcessGroupGloo::Options::create(timeouts.collective);
-                options->devices.push_back(glooDevice());
-                impl->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, index, static_cast<int>(members.size()), options);
+                impl->backend = makeGloo(prefixed);
             }
         } catch (const Error&) {
             throw;

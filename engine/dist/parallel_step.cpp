@@ -1,6 +1,7 @@
 #include "dist/parallel_step.h"
 
 #include "config/tensor_names.h"
+#include "model/ops.h"
 
 #include <numeric>
 
@@ -58,7 +59,7 @@ public:
         const torch::Tensor wr = exchange(ws.unsqueeze(1), sendSplits, recvSplits).squeeze(1);
         // Rows arrive by source rank, each source's by expert; the experts want them by expert.
         const torch::Tensor count_QE = torch::tensor(received, torch::kLong).view({ranks, local});
-        const torch::Tensor byExpert = expertOrder(count_QE).to(xs.device());
+        const torch::Tensor byExpert = ops::toDevice(expertOrder(count_QE), xs.device());
         const torch::Tensor ys = experts(xr.index_select(0, byExpert), wr.index_select(0, byExpert), count_QE.sum(0));
         // Back into source order, and home.
         const torch::Tensor bySource = torch::empty_like(byExpert).index_copy_(0, byExpert, torch::arange(byExpert.numel(), byExpert.options()));

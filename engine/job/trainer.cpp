@@ -16,6 +16,7 @@
 #include "job/sharded_checkpoint.h"
 #include "job/stop_signal.h"
 #include "model/dtype.h"
+#include "runtime/device.h"
 #include "runtime/process_setup.h"
 #include "runtime/system_info.h"
 #include "store/run_layout.h"
@@ -129,6 +130,7 @@ private:
     std::optional<TokenCache> cache_;
     std::unique_ptr<TrainData> train_;
     std::vector<MicroBatch> validation_;
+    torch::Device device_ = torch::kCPU;  // training.device resolved for this rank
     Hy3Model model_{nullptr};
     LoraAdapters adapters_{nullptr};  // training.method lora: what trains (the base is frozen)
     std::unique_ptr<GradientBuffers> gradients_;
@@ -181,7 +183,10 @@ void Trainer::joinJob() {
     DistTimeouts timeouts;
     timeouts.rendezvous = timeouts.collective = std::chrono::seconds(project_.distributed.timeout_s);
     timeouts.heartbeat = std::chrono::seconds(project_.distributed.heartbeat_s);
-    dist_ = std::make_unique<Distributed>(env, mesh, timeouts, false);
+    // Each rank takes its node's GPU LOCAL_RANK (before any group exists: NCCL binds to it).
+    device_ = resolveDevice(project_.training.device, env.localRank);
+    useDevice(device_);
+    dist_ = std::make_unique<Distributed>(env, mesh, timeouts, device_.is_cuda());
     comm_ = env.worldSize > 1 ? std::unique_ptr<StepComm>(std::make_unique<DistStepComm>(*dist_)) : std::make_unique<StepComm>();
 }
 
@@ -244,6 +249,7 @@ void Trainer::buildModel() {
     const MeshPosition& p = dist_->position();
     ModelOptions options;
     options.dtype = parseDtype(t.dtype);
+    options.device = device_;
     options.activationCheckpointing = t.activation_checkpointing;
     options.auxLossCoef = t.aux_loss_coef;
     // This rank's part: its pipeline stage's layers and its expert range.
@@ -507,8 +513,13 @@ std::string Trainer::loop() {
         state_.tokensSeen += r.realTokens;
         lastLr_ = settings.lr;
 
-        torch::Tensor rss = torch::tensor({static_cast<double>(peakRssBytes())}, torch::kDouble);
-        dist_->world().allReduceMax(rss);
+        // Memory figures: the largest over the ranks; the GPU peak is this step's (reset after reading).
+        const DeviceMemory memory = deviceMemory(device_);
+        resetPeakMemory(device_);
+        torch::Tensor largest = torch::tensor({static_cast<double>(peakRssBytes()), static_cast<double>(memory.allocated),
+                                               static_cast<double>(memory.reserved), static_cast<double>(memory.peak)},
+                                              torch::kDouble);
+        dist_->world().allReduceMax(largest);
         StepEvent m;
         m.step = step;
         m.totalSteps = schedule_.totalSteps;
@@ -520,7 +531,10 @@ std::string Trainer::loop() {
         m.labelTokens = r.labelTokens;
         m.tokensPerSecond = static_cast<double>(r.realTokens) / r.seconds;
         m.mfu = modelFlopsUtilization(flopsPerToken(), r.tokens, r.seconds, peakFlops_);
-        m.rssBytes = static_cast<uint64_t>(rss.item<double>());
+        m.rssBytes = static_cast<uint64_t>(largest[0].item<double>());
+        m.cudaAllocated = static_cast<uint64_t>(largest[1].item<double>());
+        m.cudaReserved = static_cast<uint64_t>(largest[2].item<double>());
+        m.cudaPeak = static_cast<uint64_t>(largest[3].item<double>());
         m.skipped = r.skipped;
         m.skipReason = r.skipReason;
         if (primary())
@@ -555,7 +569,8 @@ std::string Trainer::loop() {
 
 void Trainer::announce() {
     const TrainingSettings& t = project_.training;
-    std::vector<double> peak{measureMatmulGflops(2048, at::get_num_threads(), 3) * 1e9};
+    // MFU's denominator: this rank's matmul rate, measured now (a GPU's in the run's dtype).
+    std::vector<double> peak{measurePeakFlops(device_, parseDtype(t.dtype), 3)};
     sumOver(dist_->world(), peak);
     peakFlops_ = peak[0];
     int64_t trainable = 0, total = 0;

@@ -192,53 +192,115 @@ struct AttentionFunction : torch::autograd::Function<AttentionFunction> {
     }
 };
 
-torch::Tensor attentionAten(const QKV& x, const AttentionMask& mask, const AttentionGeometry& g) {
+torch::Tensor attentionReference(const QKV& x, const AttentionMask& mask, const AttentionGeometry& g) {
     const int64_t B = g.batch, S = g.seq, K = g.kvHeads, G = g.groups();
     const double scale = 1.0 / std::sqrt(static_cast<double>(g.headDim));
     const torch::Tensor scores = torch::bmm(x.q, x.k.transpose(1, 2)) * scale;  // [B*K, S*G, S]
-    // visible[b, s, j] = start[b, s] <= j <= s
-    const torch::Tensor j = torch::arange(S, mask.start.options()).reshape({1, 1, S});
-    const torch::Tensor s = torch::arange(S, mask.start.options()).reshape({1, S, 1});
-    const torch::Tensor visible = (j >= mask.start.unsqueeze(2)).logical_and(j <= s).to(scores.device());  // [B, S, S]
+    const torch::Tensor visible = visibleKeys(mask, scores.device());            // [B, S, S]
     const torch::Tensor allowed = visible.reshape({B, 1, S, 1, S}).expand({B, K, S, G, S}).reshape({B * K, S * G, S});
     const torch::Tensor p = torch::softmax(scores.to(torch::kFloat).masked_fill(allowed.logical_not(), -INFINITY), -1)
                                 .to(scores.scalar_type());
     return headsToTokens(torch::bmm(p, x.v), g);
 }
 
+// The flash-attention kernel over variable-length documents (CUDA, bf16 or fp16): the rows are
+// flattened into one sequence of tokens and each document attends causally to itself alone, cut
+// by cu_seqlens, so no [S, S] mask exists at any length. GQA as is: query head h reads KV head
+// h / G. Its backward is PyTorch's own flash backward.
+struct FlashVarlenFunction : torch::autograd::Function<FlashVarlenFunction> {
+    // q [T, N, D], k and v [T, K, D]; cu [documents + 1] int32 on the device.
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                 const torch::Tensor& cu, int64_t longest, double scale) {
+        auto [out, logsumexp, seed, offset, unusedMask] =
+            at::_flash_attention_forward(q, k, v, cu, cu, longest, longest, 0.0, /*is_causal=*/true, false, scale);
+        ctx->save_for_backward({q, k, v, out, logsumexp, cu, seed, offset});
+        ctx->saved_data["longest"] = longest;
+        ctx->saved_data["scale"] = scale;
+        return out;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads) {
+        const auto s = ctx->get_saved_variables();
+        const int64_t longest = ctx->saved_data["longest"].toInt();
+        auto [dq, dk, dv] = at::_flash_attention_backward(grads[0].contiguous(), s[0], s[1], s[2], s[3], s[4], s[5], s[5], longest, longest,
+                                                          0.0, true, s[6], s[7], ctx->saved_data["scale"].toDouble());
+        return {dq, dk, dv, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+bool flashVarlenApplies(const torch::Tensor& q) {
+    const auto type = q.scalar_type();
+    return q.is_cuda() && (type == torch::kBFloat16 || type == torch::kHalf) && q.size(-1) <= 256;
+}
+
+torch::Tensor attentionFlashVarlen(const QKV& x, const AttentionMask& mask, const AttentionGeometry& g) {
+    const int64_t B = g.batch, S = g.seq, N = g.heads, K = g.kvHeads, G = g.groups(), D = g.headDim;
+    // Documents over the flattened tokens: a token starts one where it sees no key before itself
+    // (row starts, packed documents, and each padding token, which sees only itself).
+    const torch::Tensor start = mask.start.reshape({B * S});
+    const torch::Tensor position = torch::arange(S, torch::kLong).repeat({B});
+    const torch::Tensor starts = start.eq(position).nonzero().squeeze(1);
+    const torch::Tensor cuHost = torch::cat({starts, torch::tensor({B * S}, torch::kLong)});
+    const int64_t longest = (cuHost.narrow(0, 1, cuHost.numel() - 1) - cuHost.narrow(0, 0, cuHost.numel() - 1)).max().item<int64_t>();
+    const torch::Tensor cu = ops::toDevice(cuHost.to(torch::kInt).contiguous(), x.q.device());
+    const torch::Tensor q = x.q.reshape({B, K, S, G, D}).permute({0, 2, 1, 3, 4}).reshape({B * S, N, D});
+    const torch::Tensor k = x.k.reshape({B, K, S, D}).permute({0, 2, 1, 3}).reshape({B * S, K, D});
+    const torch::Tensor v = x.v.reshape({B, K, S, D}).permute({0, 2, 1, 3}).reshape({B * S, K, D});
+    const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    return FlashVarlenFunction::apply(q, k, v, cu, longest, scale).reshape({B * S, N * D});
+}
+
+// at::scaled_dot_product_attention on [B, heads, S, D] views, GQA by enable_gqa (query head h reads
+// KV head h / G, as in our layout). Plain causal rows take is_causal, which the flash kernel runs;
+// packed or padded rows pass the boolean mask (the memory-efficient kernel on CUDA).
+torch::Tensor attentionSdpa(const QKV& x, const AttentionMask& mask, const AttentionGeometry& g) {
+    const int64_t B = g.batch, S = g.seq, N = g.heads, K = g.kvHeads, G = g.groups(), D = g.headDim;
+    const torch::Tensor q = x.q.reshape({B, K, S, G, D}).permute({0, 1, 3, 2, 4}).reshape({B, N, S, D});
+    const torch::Tensor k = x.k.reshape({B, K, S, D}), v = x.v.reshape({B, K, S, D});
+    const std::optional<torch::Tensor> visible =
+        mask.causalOnly ? std::nullopt : std::optional<torch::Tensor>(visibleKeys(mask, q.device()).unsqueeze(1));
+    const torch::Tensor out = at::scaled_dot_product_attention(q, k, v, visible, 0.0, mask.causalOnly, std::nullopt, true);
+    return out.permute({0, 2, 1, 3}).reshape({B * S, N * D});
+}
+
 }  // namespace
 
 AttentionMask buildAttentionMask(int64_t B, int64_t S, const torch::Tensor& attentionMask, const torch::Tensor& positionIds,
                                  const torch::Tensor& cuSeqlens) {
-    auto start = torch::empty({B, S}, torch::kLong);
-    auto st = start.accessor<int64_t, 2>();
-    // Document starts as flags over the flattened tokens.
-    std::vector<char> newDoc(static_cast<size_t>(B * S), 0);
-    for (int64_t b = 0; b < B; ++b) newDoc[static_cast<size_t>(b * S)] = 1;
+    // Document starts as flags over the flattened tokens, then each position's latest start.
+    torch::Tensor newDoc = torch::zeros({B * S}, torch::kBool);
+    newDoc.view({B, S}).select(1, 0).fill_(true);
+    bool packed = false;
     if (cuSeqlens.defined()) {
-        const torch::Tensor cu = cuSeqlens.to(torch::kCPU, torch::kLong).contiguous();
-        for (int64_t i = 0; i + 1 < cu.numel(); ++i) {
-            const int64_t pos = cu.data_ptr<int64_t>()[i];
-            if (pos >= 0 && pos < B * S) newDoc[static_cast<size_t>(pos)] = 1;
-        }
+        const torch::Tensor cu = cuSeqlens.to(torch::kCPU, torch::kLong).reshape({-1});
+        const torch::Tensor inside = cu.masked_select(cu.ge(0).logical_and(cu.lt(B * S)));
+        newDoc.index_fill_(0, inside, true);
+        packed = true;
     } else if (positionIds.defined()) {
-        const torch::Tensor pos = positionIds.to(torch::kCPU, torch::kLong).contiguous();
-        const int64_t* p = pos.data_ptr<int64_t>();
-        for (int64_t t = 0; t < B * S; ++t)
-            if (t % S != 0 && p[t] <= p[t - 1]) newDoc[static_cast<size_t>(t)] = 1;
+        const torch::Tensor pos = positionIds.to(torch::kCPU, torch::kLong).reshape({B, S});
+        if (S > 1) newDoc.view({B, S}).narrow(1, 1, S - 1).logical_or_(pos.narrow(1, 1, S - 1).le(pos.narrow(1, 0, S - 1)));
+        packed = true;
     }
-    const torch::Tensor valid = attentionMask.defined() ? attentionMask.to(torch::kCPU, torch::kLong).contiguous() : torch::Tensor();
-    for (int64_t b = 0; b < B; ++b) {
-        int64_t docStart = 0, lastPad = -1;
-        for (int64_t s = 0; s < S; ++s) {
-            if (newDoc[static_cast<size_t>(b * S + s)]) docStart = s;
-            const bool padding = valid.defined() && valid.data_ptr<int64_t>()[b * S + s] == 0;
-            if (padding) lastPad = s;
-            // Padding sees only itself; real tokens after padding (left padding) never see it.
-            st[b][s] = padding ? s : std::max(docStart, lastPad + 1);
-        }
+    newDoc = newDoc.view({B, S});
+    const torch::Tensor s = torch::arange(S, torch::kLong).unsqueeze(0).expand({B, S});
+    const torch::Tensor docStart = std::get<0>(torch::where(newDoc, s, 0).cummax(1));
+    if (!attentionMask.defined()) {
+        const bool oneDocPerRow = !packed || newDoc.sum().item<int64_t>() == B;  // host tensors: no device wait
+        return {docStart.contiguous(), oneDocPerRow};
     }
-    return {start};
+    // Padding sees only itself; real tokens after padding (left padding) never see it.
+    const torch::Tensor padding = attentionMask.to(torch::kCPU, torch::kLong).reshape({B, S}).eq(0);
+    const torch::Tensor afterPad = std::get<0>(torch::where(padding, s + 1, 0).cummax(1));
+    const torch::Tensor start = torch::where(padding, s, torch::maximum(docStart, afterPad)).contiguous();
+    return {start, start.eq(0).all().item<bool>()};
+}
+
+torch::Tensor visibleKeys(const AttentionMask& mask, const torch::Device& device) {
+    const int64_t S = mask.start.size(1);
+    const torch::Tensor start = ops::toDevice(mask.start, device);
+    const torch::Tensor j = torch::arange(S, start.options()).reshape({1, 1, S});
+    const torch::Tensor s = torch::arange(S, start.options()).reshape({1, S, 1});
+    return (j >= start.unsqueeze(2)).logical_and(j <= s);
 }
 
 RopeTable buildRopeTable(const torch::Tensor& positionIds, int64_t headDim, double theta, const torch::Device& device) {
@@ -246,7 +308,8 @@ RopeTable buildRopeTable(const torch::Tensor& positionIds, int64_t headDim, doub
     const torch::Tensor invFreq =
         torch::pow(theta, -torch::arange(0, half, torch::kDouble) * 2.0 / static_cast<double>(headDim));
     const torch::Tensor angle = positionIds.to(torch::kCPU, torch::kDouble).reshape({-1, 1}) * invFreq.reshape({1, half});
-    return {torch::cos(angle).to(torch::kFloat).contiguous().to(device), torch::sin(angle).to(torch::kFloat).contiguous().to(device)};
+    return {ops::toDevice(torch::cos(angle).to(torch::kFloat).contiguous(), device),
+            ops::toDevice(torch::sin(angle).to(torch::kFloat).contiguous(), device)};
 }
 
 QKV qkNormRope(const torch::Tensor& qkv, const torch::Tensor& qNorm, const torch::Tensor& kNorm, const RopeTable& rope,
@@ -258,10 +321,18 @@ QKV qkNormRope(const torch::Tensor& qkv, const torch::Tensor& qNorm, const torch
     return qkNormRopeAten(qkv, qNorm, kNorm, rope, g, eps);
 }
 
-torch::Tensor attention(const QKV& x, const AttentionMask& mask, const AttentionGeometry& g) {
-    if (ops::useFusedCpu(x.q) && hasDirectSgemm())
-        return AttentionFunction::apply(x.q, x.k, x.v, mask.start, shapeOf(g));
-    return attentionAten(x, mask, g);
+torch::Tensor attention(const QKV& x, const AttentionMask& mask, const AttentionGeometry& g, AttentionKernel kernel) {
+    switch (kernel) {
+        case AttentionKernel::Sdpa:
+            // Packed or padded rows in bf16 on a GPU: the varlen flash kernel, no [S, S] mask.
+            if (!mask.causalOnly && flashVarlenApplies(x.q)) return attentionFlashVarlen(x, mask, g);
+            return attentionSdpa(x, mask, g);
+        case AttentionKernel::CpuBlocked:
+            if (ops::useFusedCpu(x.q) && hasDirectSgemm()) return AttentionFunction::apply(x.q, x.k, x.v, mask.start, shapeOf(g));
+            break;
+        case AttentionKernel::Reference: break;
+    }
+    return attentionReference(x, mask, g);
 }
 
 torch::Tensor cachedAttention(const torch::Tensor& q, const torch::Tensor& keys, const torch::Tensor& values, int64_t past,

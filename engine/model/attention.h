@@ -6,6 +6,8 @@
 // position s. Keys and values are [B*K, S, D]. The G query heads sharing a KV head then multiply
 // the shared keys together (GQA without repeat_interleave of K and V), and the rows of a block of
 // positions are contiguous, so causal attention computes only the blocks below the diagonal.
+#include "model/kernel_choice.h"
+
 #include <torch/torch.h>
 
 namespace hy3 {
@@ -22,8 +24,12 @@ struct AttentionGeometry {
 // Which keys each query may see: keys [start[b,s], s] of its own row. Documents packed into a row
 // start a new range; padding positions see only themselves (their output is never used).
 struct AttentionMask {
-    torch::Tensor start;  // [B, S] int64 (CPU)
+    torch::Tensor start;       // [B, S] int64 (CPU)
+    bool causalOnly = false;   // every row one document without padding: start is 0 everywhere
 };
+
+// The mask as booleans, visible[b, s, j] = start[b, s] <= j <= s: [B, S, S] on `device`.
+torch::Tensor visibleKeys(const AttentionMask& mask, const torch::Device& device);
 
 // Builds the mask from what the batch gives: cu_seqlens over the flattened rows, else restarts of
 // position_ids to 0, else one document per row; attention_mask 0 marks padding.
@@ -47,8 +53,9 @@ struct QKV {
 QKV qkNormRope(const torch::Tensor& qkv, const torch::Tensor& qNorm, const torch::Tensor& kNorm, const RopeTable& rope,
                const AttentionGeometry& g, double eps);
 
-// Causal softmax attention under `mask`, scale 1/sqrt(D). Returns [T, N*D] ready for o_proj.
-torch::Tensor attention(const QKV& qkv, const AttentionMask& mask, const AttentionGeometry& g);
+// Causal softmax attention under `mask`, scale 1/sqrt(D), by the chosen kernel. Returns [T, N*D]
+// ready for o_proj.
+torch::Tensor attention(const QKV& qkv, const AttentionMask& mask, const AttentionGeometry& g, AttentionKernel kernel);
 
 // Incremental decoding, one row (g.batch 1, g.seq new positions past..past+S-1): each new query
 // [K, S*G, D] sees every cached key and the new ones up to its own position; keys and values

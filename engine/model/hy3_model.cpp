@@ -87,6 +87,7 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
 
 Hy3ModelImpl::Hy3ModelImpl(const ModelConfig& config, const ModelOptions& options) : config_(config), options_(options) {
     const ModelConfig& c = config_;
+    kernels_ = options.kernels.value_or(chooseKernels(options.device));
     expertFirst_ = options.expertFirst;
     expertLast_ = options.expertLast < 0 ? c.num_experts : options.expertLast;
     if (expertFirst_ < 0 || expertLast_ > c.num_experts || expertFirst_ > expertLast_)
@@ -131,7 +132,7 @@ Hy3ModelImpl::Hy3ModelImpl(const ModelConfig& config, const ModelOptions& option
                 L.sharedGateUp = holder->register_parameter(layer_tensor::kSharedGateUp, parameterZeros({2 * Fs, H}, opts));
                 L.sharedDown = holder->register_parameter(layer_tensor::kSharedDown, parameterZeros({H, Fs}, opts));
             }
-            L.loadSinceUpdate = torch::zeros({c.num_experts}, torch::kLong);
+            L.loadSinceUpdate = torch::zeros({c.num_experts}, torch::TensorOptions().dtype(torch::kLong).device(options.device));
         }
         list->register_module(std::to_string(i), holder);
     }
@@ -222,16 +223,18 @@ ForwardOutput Hy3ModelImpl::forward(const Batch& batch, const ForwardOptions& fo
     torch::Tensor rowOfToken = torch::arange(B, torch::kLong).unsqueeze(1).expand({B, S}).reshape({B * S});
     if (batch.attention_mask.defined()) {
         // Padding tokens are not routed.
-        step.routedRows = batch.attention_mask.to(torch::kCPU).reshape({B * S}).nonzero().squeeze(1).to(device);
-        step.sequenceOfRow = rowOfToken.index_select(0, step.routedRows.cpu());
+        // The batch lives on the host: the rows are found there and copied over, never read back.
+        const torch::Tensor routed = batch.attention_mask.to(torch::kCPU).reshape({B * S}).nonzero().squeeze(1);
+        step.routedRows = ops::toDevice(routed, device);
+        step.sequenceOfRow = ops::toDevice(rowOfToken.index_select(0, routed), device);
     } else {
-        step.sequenceOfRow = rowOfToken;
+        step.sequenceOfRow = ops::toDevice(rowOfToken, device);
     }
     step.auxLoss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(device));
 
     torch::Tensor h;
     if (holdsEmbedding()) {
-        h = torch::embedding(embed_, ids.to(device).reshape({B * S}), c.paddingIndex());  // the pad row gets no gradient, as in HF
+        h = torch::embedding(embed_, ops::toDevice(ids, device).reshape({B * S}), c.paddingIndex());  // the pad row gets no gradient, as in HF
     } else {
         if (!fo.hiddenIn.defined() || fo.hiddenIn.size(0) != B * S)
             fail("pipeline stage", "a stage after the first needs the previous stage's hidden states [" + std::to_string(B * S) + ", H]");
@@ -252,7 +255,7 @@ ForwardOutput Hy3ModelImpl::forward(const Batch& batch, const ForwardOptions& fo
     if (batch.labels.defined()) {
         const torch::Tensor targets = shiftedTargets(batch, step.mask).reshape({B * S});
         out.labelTokens = targets.ne(-100).sum().item<int64_t>();  // CPU targets: no device wait
-        out.lossSum = ops::linearCrossEntropySum(h, lmHead_, targets.to(device), options_.lossChunkRows, c.enable_lm_head_fp32);
+        out.lossSum = ops::linearCrossEntropySum(h, lmHead_, ops::toDevice(targets, device), options_.lossChunkRows, c.enable_lm_head_fp32);
     }
     if (fo.logitsToKeep >= 0) {
         torch::NoGradGuard noGrad;
@@ -327,15 +330,16 @@ torch::Tensor Hy3ModelImpl::swigluMlp(int64_t layer, LoraGroup group, const torc
 
 torch::Tensor Hy3ModelImpl::routedExperts(int64_t layer, const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) const {
     const Layer& L = layers_[static_cast<size_t>(layer)];
-    if (!adapters_) return groupedExperts(xs, ws, counts, L.expertsGateUp, L.expertsDown);
+    const ExpertRows rows = expertRows(counts, kernels_.experts, xs.device());
+    if (!adapters_) return groupedExperts(xs, ws, rows, L.expertsGateUp, L.expertsDown);
     // Without expert adapters in this layer the delta is undefined and this is groupedExperts.
     const bool training = is_training();
     const int64_t F = L.expertsDown.size(2);
-    const torch::Tensor deltaH = fusedDelta({adapters_->expertDelta(layer, "gate_proj", xs, counts, training),
-                                             adapters_->expertDelta(layer, "up_proj", xs, counts, training)},
+    const torch::Tensor deltaH = fusedDelta({adapters_->expertDelta(layer, "gate_proj", xs, rows, training),
+                                             adapters_->expertDelta(layer, "up_proj", xs, rows, training)},
                                             {F, F}, xs);
-    const auto [y, activation] = groupedExpertsWithDelta(xs, ws, counts, L.expertsGateUp, L.expertsDown, deltaH);
-    const torch::Tensor d = adapters_->expertDelta(layer, "down_proj", activation, counts, training);
+    const auto [y, activation] = groupedExpertsWithDelta(xs, ws, rows, L.expertsGateUp, L.expertsDown, deltaH);
+    const torch::Tensor d = adapters_->expertDelta(layer, "down_proj", activation, rows, training);
     return d.defined() ? y + d : y;
 }
 
@@ -388,7 +392,7 @@ torch::Tensor Hy3ModelImpl::block(int64_t layer, const torch::Tensor& hIn, Step&
     const Layer& L = layers_[static_cast<size_t>(layer)];
     const torch::Tensor a = ops::rmsNorm(hIn, L.inputNorm, c.rms_norm_eps);
     const QKV heads = qkNormRope(qkvProjection(layer, a), L.qNorm, L.kNorm, step.rope, step.geometry, c.rms_norm_eps);
-    return feedForward(layer, outProjection(layer, hIn, attention(heads, step.mask, step.geometry)), step, record);
+    return feedForward(layer, outProjection(layer, hIn, attention(heads, step.mask, step.geometry, kernels_.attention)), step, record);
 }
 
 torch::Tensor Hy3ModelImpl::feedForward(int64_t layer, const torch::Tensor& h, Step& step, bool record) {
@@ -421,7 +425,8 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
         const auto sorted = r.experts_TK.flatten().sort(/*stable=*/true, /*dim=*/0, /*descending=*/false);
         const torch::Tensor slotOfRow = std::get<1>(sorted);
         const torch::Tensor tokenOfRow = slotOfRow.div(K, "floor");
-        const torch::Tensor perExpert = torch::bincount(std::get<0>(sorted).cpu(), {}, c.num_experts).contiguous();
+        // The exchange's split sizes are host numbers (c10d's all-to-all takes them so): one wait.
+        const torch::Tensor perExpert = torch::bincount(std::get<0>(sorted), {}, c.num_experts).cpu().contiguous();
         const torch::Tensor ys = options_.expertExchange->run(
             x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow),
             std::vector<int64_t>(perExpert.data_ptr<int64_t>(), perExpert.data_ptr<int64_t>() + c.num_experts), runExperts);
@@ -440,7 +445,7 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     const torch::Tensor order = std::get<1>(sorted);
     const torch::Tensor slotOfRow = slotIndex.index_select(0, order);
     const torch::Tensor tokenOfRow = slotOfRow.div(K, "floor");
-    const torch::Tensor counts = torch::bincount((std::get<0>(sorted) - expertFirst_).cpu(), {}, localExperts());
+    const torch::Tensor counts = torch::bincount(std::get<0>(sorted) - expertFirst_, {}, localExperts());  // stays on the device
     const torch::Tensor ys = runExperts(x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow), counts);
     const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
     return combineExperts(layer, h, m, ys, rows);
@@ -500,7 +505,7 @@ torch::Tensor Hy3ModelImpl::decode(const torch::Tensor& idsIn, KvCache& cache) {
     Step step;
     step.geometry = {1, n, N, K, D};
     step.rope = buildRopeTable(positions, D, c.rope_theta, options_.device);
-    step.sequenceOfRow = torch::zeros({n}, torch::kLong);
+    step.sequenceOfRow = torch::zeros({n}, torch::TensorOptions().dtype(torch::kLong).device(options_.device));
     step.auxLoss = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(options_.device));
     torch::Tensor h = torch::embedding(embed_, ids.reshape({n}));
     for (int64_t i = 0; i < c.num_hidden_layers; ++i) {

@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace hy3 {
@@ -24,6 +25,7 @@ struct ModelOptions {
     int64_t layerFirst = 0;                    // decoder layers held: [layerFirst, layerLast) (a pipeline stage);
     int64_t layerLast = -1;                    // -1: to the end. The embedding is held with layer 0, norm and head with the last
     std::shared_ptr<ExpertExchange> expertExchange;  // expert parallelism: slots of other ranks' experts travel through it
+    std::optional<KernelChoice> kernels;       // unset: chooseKernels(device); tests force one
     bool activationCheckpointing = false;      // recompute each block in backward
     double auxLossCoef = 0.0;                  // sequence-level balance loss coefficient
     int64_t lossChunkRows = 1024;              // rows of logits computed at once for the loss
@@ -97,6 +99,7 @@ public:
     // Whether this model holds the parameter or buffer with this internal name.
     bool holds(const std::string& name) const;
     const ModelOptions& options() const { return options_; }
+    const KernelChoice& kernels() const { return kernels_; }
     int64_t localExperts() const { return expertLast_ - expertFirst_; }
     int64_t expertFirst() const { return expertFirst_; }
     std::vector<int64_t> moeLayers() const;  // the MoE layers held here
@@ -132,6 +135,7 @@ private:
 
     ModelConfig config_;
     ModelOptions options_;
+    KernelChoice kernels_;
     int64_t expertFirst_ = 0, expertLast_ = 0;
     int64_t layerFirst_ = 0, layerLast_ = 0;
     torch::Tensor embed_, norm_, lmHead_;
@@ -140,7 +144,7 @@ private:
         torch::Tensor gateUp, down;                             // dense layers
         torch::Tensor router, bias, expertsGateUp, expertsDown;  // MoE layers
         torch::Tensor sharedGateUp, sharedDown;
-        torch::Tensor loadSinceUpdate;                          // int64 [E], CPU
+        torch::Tensor loadSinceUpdate;                          // int64 [E], on the model's device
     };
     std::vector<Layer> layers_;  // every layer of the config; only those held have tensors
     LoraAdapters adapters_{nullptr};

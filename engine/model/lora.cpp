@@ -140,10 +140,10 @@ torch::Tensor LoraAdaptersImpl::delta(int64_t layer, LoraGroup group, const std:
 }
 
 torch::Tensor LoraAdaptersImpl::expertDelta(int64_t layer, const std::string& module, const torch::Tensor& x_N,
-                                            const torch::Tensor& counts_E, bool training) const {
+                                            const ExpertRows& rows, bool training) const {
     const LoraPair* p = find(layer, LoraGroup::RoutedExperts, module);
     if (!p) return {};
-    return (groupedLinear(groupedLinear(adapterInput(x_N, training), counts_E, p->A), counts_E, p->B) * scale_).to(x_N.scalar_type());
+    return (groupedLinear(groupedLinear(adapterInput(x_N, training), rows, p->A), rows, p->B) * scale_).to(x_N.scalar_type());
 }
 
 std::vector<LoraAdaptersImpl::Module> LoraAdaptersImpl::modules(bool gradients) const {

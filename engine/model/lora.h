@@ -9,6 +9,7 @@
 // model's parameters, loader and export do not change, and only the adapters train.
 #include "config/model_config.h"
 #include "config/project.h"
+#include "model/moe.h"
 
 #include <torch/torch.h>
 
@@ -65,8 +66,8 @@ public:
 
     // s * dropout(x) A^T B^T in x's dtype (computed in fp32); undefined without an adapter.
     torch::Tensor delta(int64_t layer, LoraGroup group, const std::string& module, const torch::Tensor& x, bool training) const;
-    // The same for expert-sorted rows (`counts_E` rows per local expert).
-    torch::Tensor expertDelta(int64_t layer, const std::string& module, const torch::Tensor& x_N, const torch::Tensor& counts_E,
+    // The same for expert-sorted rows (`rows` per local expert).
+    torch::Tensor expertDelta(int64_t layer, const std::string& module, const torch::Tensor& x_N, const ExpertRows& rows,
                               bool training) const;
 
     // Every adapted module, routed experts one by one: its released on-disk path

@@ -14,45 +14,99 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// Row offsets of each expert's slice from the counts.
+// Row offsets of each expert's slice from host counts.
 std::vector<int64_t> offsetsOf(const torch::Tensor& counts_E) {
-    const int64_t E = counts_E.numel();
+    const torch::Tensor counts = counts_E.to(torch::kCPU, torch::kLong).contiguous();
+    const int64_t E = counts.numel();
     std::vector<int64_t> offsets(static_cast<size_t>(E + 1), 0);
-    const int64_t* c = counts_E.data_ptr<int64_t>();
+    const int64_t* c = counts.data_ptr<int64_t>();
     for (int64_t e = 0; e < E; ++e) offsets[static_cast<size_t>(e + 1)] = offsets[static_cast<size_t>(e)] + c[e];
     return offsets;
 }
 
-// The three per-expert multiplies of one grouped weight W [E, O, I] on expert e's rows [o, o+n):
-// forward, back to the input, and W's gradient. With fp32 on the CPU they call sgemm on raw
-// pointers, since even creating tensor views per expert costs more than the small multiplies
-// (the experts' gate/up and down, and LoRA's rank-16 expert adapters); otherwise ATen on views.
-class GroupedLinearGemms {
-public:
-    explicit GroupedLinearGemms(const torch::Tensor& W_EOI)
-        : W_(W_EOI), O_(W_EOI.size(1)), I_(W_EOI.size(2)), raw_(ops::useFusedCpu(W_EOI) && hasDirectSgemm()) {}
+// at::_grouped_mm reads its operands in place only when every stride is a multiple of 16 bytes.
+bool groupedMmAligned(const torch::Tensor& t) {
+    const int64_t align = 16 / static_cast<int64_t>(t.element_size());
+    for (int64_t d = 0; d < t.dim(); ++d)
+        if (t.stride(d) != 1 && t.stride(d) % align != 0) return false;
+    return reinterpret_cast<uintptr_t>(t.data_ptr()) % 16 == 0;
+}
 
-    // y[o:o+n] = x[o:o+n] @ W[e]^T
-    void forward(int64_t e, int64_t o, int64_t n, const torch::Tensor& x, torch::Tensor& y) const {
-        if (raw_) return sgemmRowMajor(false, true, n, O_, I_, ptr(x) + o * I_, I_, ptr(W_) + e * O_ * I_, I_, ptr(y) + o * O_, O_);
-        mmInto(y.narrow(0, o, n), x.narrow(0, o, n), W_.select(0, e).t());
+// The three multiplies of one grouped weight W [E, O, I] over rows sorted by expert: forward, back
+// to the input, and W's gradient, each for every expert at once.
+//  - HostLoop: one multiply per non-empty expert over host offsets. With fp32 on the CPU they call
+//    sgemm on raw pointers, since even creating tensor views per expert costs more than the small
+//    multiplies (the experts' gate/up and down, and LoRA's rank-16 expert adapters).
+//  - GroupedMm: one at::_grouped_mm with the offsets on the device (bf16 CUTLASS on Hopper; a
+//    generic kernel elsewhere, the CPU included, which is how the tests check it).
+class GroupedGemms {
+public:
+    GroupedGemms(const torch::Tensor& W_EOI, ExpertKernel kernel, const torch::Tensor& counts, const torch::Tensor& offsets)
+        : W_(W_EOI), O_(W_EOI.size(1)), I_(W_EOI.size(2)), kernel_(kernel), counts_(counts), offsets_(offsets) {
+        if (kernel_ == ExpertKernel::HostLoop) {
+            hostOffsets_ = offsetsOf(counts);
+            raw_ = ops::useFusedCpu(W_EOI) && hasDirectSgemm();
+        }
     }
-    // dx[o:o+n] = dy[o:o+n] @ W[e]
-    void input(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, torch::Tensor& dx) const {
-        if (raw_) return sgemmRowMajor(false, false, n, I_, O_, ptr(dy) + o * O_, O_, ptr(W_) + e * O_ * I_, I_, ptr(dx) + o * I_, I_);
-        mmInto(dx.narrow(0, o, n), dy.narrow(0, o, n), W_.select(0, e));
+
+    // y = x @ W[e]^T on each expert's rows
+    torch::Tensor forward(const torch::Tensor& x) const {
+        if (grouped(x)) return at::_grouped_mm(x, W_.transpose(1, 2), offsets_);
+        torch::Tensor y = torch::empty({x.size(0), O_}, x.options());
+        eachExpert([&](int64_t e, int64_t o, int64_t n) {
+            if (raw_) return sgemmRowMajor(false, true, n, O_, I_, ptr(x) + o * I_, I_, ptr(W_) + e * O_ * I_, I_, ptr(y) + o * O_, O_);
+            mmInto(y.narrow(0, o, n), x.narrow(0, o, n), W_.select(0, e).t());
+        });
+        return y;
     }
-    // dW[e] = dy[o:o+n]^T @ x[o:o+n]
-    void weight(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, const torch::Tensor& x, torch::Tensor& dW) const {
-        if (raw_) return sgemmRowMajor(true, false, O_, I_, n, ptr(dy) + o * O_, O_, ptr(x) + o * I_, I_, ptr(dW) + e * O_ * I_, I_);
-        mmInto(dW.select(0, e), dy.narrow(0, o, n).t(), x.narrow(0, o, n));
+    // dx = dy @ W[e] on each expert's rows
+    torch::Tensor input(const torch::Tensor& dy) const {
+        if (grouped(dy)) return at::_grouped_mm(dy, W_, offsets_);
+        torch::Tensor dx = torch::empty({dy.size(0), I_}, dy.options());
+        eachExpert([&](int64_t e, int64_t o, int64_t n) {
+            if (raw_) return sgemmRowMajor(false, false, n, I_, O_, ptr(dy) + o * O_, O_, ptr(W_) + e * O_ * I_, I_, ptr(dx) + o * I_, I_);
+            mmInto(dx.narrow(0, o, n), dy.narrow(0, o, n), W_.select(0, e));
+        });
+        return dx;
+    }
+    // dW[e] = dy[rows of e]^T @ x[rows of e]; zero for an expert without rows
+    torch::Tensor weight(const torch::Tensor& dy, const torch::Tensor& x) const {
+        if (grouped(dy) && grouped(x)) {
+            torch::Tensor dW = at::_grouped_mm(dy.t(), x, offsets_);
+            return dW.masked_fill_(counts_.eq(0).view({-1, 1, 1}), 0);  // whatever the kernel does with an empty group
+        }
+        torch::Tensor dW = torch::empty_like(W_);
+        for (int64_t e = 0; e < W_.size(0); ++e)
+            if (rowsOf(e) == 0) dW.select(0, e).zero_();
+        eachExpert([&](int64_t e, int64_t o, int64_t n) {
+            if (raw_) return sgemmRowMajor(true, false, O_, I_, n, ptr(dy) + o * O_, O_, ptr(x) + o * I_, I_, ptr(dW) + e * O_ * I_, I_);
+            mmInto(dW.select(0, e), dy.narrow(0, o, n).t(), x.narrow(0, o, n));
+        });
+        return dW;
     }
 
 private:
     static float* ptr(const torch::Tensor& t) { return t.data_ptr<float>(); }
+    // The grouped kernel, unless an operand's strides rule it out (then the loop, offsets read once).
+    bool grouped(const torch::Tensor& rows) const {
+        if (kernel_ != ExpertKernel::GroupedMm) return false;
+        if (rows.size(0) > 0 && groupedMmAligned(rows) && groupedMmAligned(W_)) return true;
+        if (hostOffsets_.empty()) hostOffsets_ = offsetsOf(counts_);
+        return false;
+    }
+    int64_t rowsOf(int64_t e) const { return hostOffsets_[static_cast<size_t>(e + 1)] - hostOffsets_[static_cast<size_t>(e)]; }
+    template <class Fn>
+    void eachExpert(Fn&& fn) const {
+        for (int64_t e = 0; e < W_.size(0); ++e)
+            if (rowsOf(e) > 0) fn(e, hostOffsets_[static_cast<size_t>(e)], rowsOf(e));
+    }
+
     torch::Tensor W_;
     int64_t O_, I_;
-    bool raw_;
+    ExpertKernel kernel_;
+    torch::Tensor counts_, offsets_;
+    mutable std::vector<int64_t> hostOffsets_;
+    bool raw_ = false;
 };
 
 torch::Tensor weightedSwiglu(const torch::Tensor& h_N2F, const torch::Tensor& w_N) {
@@ -69,32 +123,36 @@ torch::Tensor weightedSwiglu(const torch::Tensor& h_N2F, const torch::Tensor& w_
     return (torch::silu(parts[0]) * parts[1] * w_N.unsqueeze(1)).to(h_N2F.scalar_type());
 }
 
+// The autograd functions below take an ExpertRows as three plain arguments (autograd saves
+// tensors and integers, not structs).
+struct RowsArgs {
+    torch::Tensor counts, offsets;
+    int64_t kernel;
+};
+RowsArgs argsOf(const ExpertRows& rows) {
+    // Autograd takes no undefined tensor among a function's inputs: an empty one stands for "none".
+    return {rows.counts, rows.offsets.defined() ? rows.offsets : torch::empty({0}, torch::kInt), static_cast<int64_t>(rows.kernel)};
+}
+ExpertKernel kernelOf(int64_t k) { return static_cast<ExpertKernel>(k); }
+
 // Outputs: y [N, H] and the weighted activation a [N, F] that the down projection reads (LoRA's
 // down adapter needs it). `deltaH` ([N, 2F], or empty for none) is added to the gate/up
 // pre-activation.
 struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction> {
     static variable_list forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& wIn,
-                                 const torch::Tensor& counts_E, const torch::Tensor& gateUp, const torch::Tensor& down,
-                                 const torch::Tensor& deltaH) {
+                                 const torch::Tensor& counts_E, const torch::Tensor& offsets_E, int64_t kernel,
+                                 const torch::Tensor& gateUp, const torch::Tensor& down, const torch::Tensor& deltaH) {
         const torch::Tensor x = xIn.contiguous();
         const torch::Tensor w = wIn.to(torch::kFloat).contiguous();
-        const int64_t N = x.size(0), E = gateUp.size(0), F = down.size(2), H = x.size(1);
-        const auto offsets = offsetsOf(counts_E);
-        const GroupedLinearGemms gateUpGemm(gateUp), downGemm(down);
-        auto h = torch::empty({N, 2 * F}, x.options());
-        for (int64_t e = 0; e < E; ++e) {
-            const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
-            if (n > 0) gateUpGemm.forward(e, o, n, x, h);
-        }
+        const GroupedGemms gateUpGemm(gateUp, kernelOf(kernel), counts_E, offsets_E);
+        const GroupedGemms downGemm(down, kernelOf(kernel), counts_E, offsets_E);
+        torch::Tensor h = gateUpGemm.forward(x);
         const bool withDelta = deltaH.numel() > 0;
         if (withDelta) h.add_(deltaH.to(h.scalar_type()));
         const torch::Tensor a = weightedSwiglu(h, w);
-        auto y = torch::empty({N, H}, x.options());
-        for (int64_t e = 0; e < E; ++e) {
-            const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
-            if (n > 0) downGemm.forward(e, o, n, a, y);
-        }
-        ctx->save_for_backward({x, w, h, counts_E, gateUp, down});
+        const torch::Tensor y = downGemm.forward(a);
+        ctx->save_for_backward({x, w, h, counts_E, offsets_E, gateUp, down});
+        ctx->saved_data["kernel"] = kernel;
         ctx->saved_data["w_dtype"] = static_cast<int64_t>(wIn.scalar_type());
         ctx->saved_data["delta_dtype"] = withDelta ? static_cast<int64_t>(deltaH.scalar_type()) : int64_t(-1);
         return {y, a};
@@ -102,22 +160,17 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
         const auto saved = ctx->get_saved_variables();
-        const torch::Tensor &x = saved[0], &w = saved[1], &h = saved[2], &counts = saved[3], &gateUp = saved[4], &down = saved[5];
+        const torch::Tensor &x = saved[0], &w = saved[1], &h = saved[2], &counts = saved[3], &offsets = saved[4];
+        const torch::Tensor &gateUp = saved[5], &down = saved[6];
+        const ExpertKernel kernel = kernelOf(ctx->saved_data["kernel"].toInt());
         const torch::Tensor dy = grads[0].defined() ? grads[0].contiguous() : torch::zeros({x.size(0), down.size(1)}, x.options());
-        const int64_t N = x.size(0), E = gateUp.size(0), F = down.size(2);
-        const auto offsets = offsetsOf(counts);
-        const bool weightGrads = ctx->needs_input_grad(3) || ctx->needs_input_grad(4);
-        auto forEachExpert = [&](const std::function<void(int64_t e, int64_t offset, int64_t rows)>& fn) {
-            for (int64_t e = 0; e < E; ++e) {
-                const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
-                if (n > 0) fn(e, o, n);
-            }
-        };
+        const int64_t N = x.size(0), F = down.size(2);
+        // needs_input_grad counts tensor inputs only: x, w, counts, offsets, gateUp (4), down (5), delta.
+        const bool weightGrads = ctx->needs_input_grad(4) || ctx->needs_input_grad(5);
 
         // Back through the down projection to the weighted activation.
-        const GroupedLinearGemms gateUpGemm(gateUp), downGemm(down);
-        torch::Tensor da = torch::empty({N, F}, x.options());
-        forEachExpert([&](int64_t e, int64_t o, int64_t n) { downGemm.input(e, o, n, dy, da); });
+        const GroupedGemms gateUpGemm(gateUp, kernel, counts, offsets), downGemm(down, kernel, counts, offsets);
+        torch::Tensor da = downGemm.input(dy);
         if (grads.size() > 1 && grads[1].defined()) da.add_(grads[1].to(da.scalar_type()));  // the activation's own use
 
         // Back through the weighted SwiGLU (recomputing the activation on the way).
@@ -143,30 +196,32 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
         }
 
         // Inputs and weights. Experts without rows get zero weight gradients.
-        torch::Tensor dx = torch::empty_like(x), dGateUp, dDown;
+        const torch::Tensor dx = gateUpGemm.input(dh);
+        torch::Tensor dGateUp, dDown;
         if (weightGrads) {
-            dGateUp = torch::empty_like(gateUp);
-            dDown = torch::empty_like(down);
-            for (int64_t e = 0; e < E; ++e)
-                if (offsets[static_cast<size_t>(e + 1)] == offsets[static_cast<size_t>(e)]) {
-                    dGateUp.select(0, e).zero_();
-                    dDown.select(0, e).zero_();
-                }
+            dGateUp = gateUpGemm.weight(dh, x);
+            dDown = downGemm.weight(dy, a);
         }
-        forEachExpert([&](int64_t e, int64_t o, int64_t n) {
-            gateUpGemm.input(e, o, n, dh, dx);
-            if (!weightGrads) return;
-            gateUpGemm.weight(e, o, n, dh, x, dGateUp);
-            downGemm.weight(e, o, n, dy, a, dDown);
-        });
         const auto wType = static_cast<at::ScalarType>(ctx->saved_data["w_dtype"].toInt());
         const int64_t deltaType = ctx->saved_data["delta_dtype"].toInt();
         const torch::Tensor dDelta = deltaType >= 0 ? dh.to(static_cast<at::ScalarType>(deltaType)) : torch::Tensor();
-        return {dx, dw.to(wType), torch::Tensor(), dGateUp, dDown, dDelta};
+        return {dx, dw.to(wType), torch::Tensor(), torch::Tensor(), torch::Tensor(), dGateUp, dDown, dDelta};
     }
 };
 
 }  // namespace
+
+ExpertRows expertRows(const torch::Tensor& counts_E, ExpertKernel kernel, const torch::Device& rowsDevice) {
+    ExpertRows rows;
+    rows.kernel = kernel;
+    if (kernel == ExpertKernel::HostLoop) {
+        rows.counts = counts_E.to(torch::kCPU, torch::kLong);
+        return rows;
+    }
+    rows.counts = counts_E.to(rowsDevice, torch::kLong);
+    rows.offsets = rows.counts.cumsum(0).to(torch::kInt);
+    return rows;
+}
 
 Routing route(const torch::Tensor& x_TH, const torch::Tensor& router_EH, const torch::Tensor& bias_E, const ModelConfig& c) {
     Routing r;
@@ -177,63 +232,55 @@ Routing route(const torch::Tensor& x_TH, const torch::Tensor& router_EH, const t
     torch::Tensor w = r.scores_TE.gather(1, r.experts_TK);
     if (c.route_norm) w = w / (w.sum(1, true) + 1e-20);
     r.weights_TK = w * c.router_scaling_factor;
-    r.load_E = torch::bincount(r.experts_TK.flatten().cpu(), {}, c.num_experts);
+    r.load_E = torch::bincount(r.experts_TK.flatten(), {}, c.num_experts);
     return r;
 }
 
-torch::Tensor groupedExperts(const torch::Tensor& x_NH, const torch::Tensor& w_N, const torch::Tensor& counts_E,
+torch::Tensor groupedExperts(const torch::Tensor& x_NH, const torch::Tensor& w_N, const ExpertRows& rows,
                              const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF) {
-    return GroupedExpertsFunction::apply(x_NH, w_N, counts_E, gateUp_EFH, down_EHF, torch::empty({0}, x_NH.options()))[0];
+    const RowsArgs r = argsOf(rows);
+    return GroupedExpertsFunction::apply(x_NH, w_N, r.counts, r.offsets, r.kernel, gateUp_EFH, down_EHF,
+                                         torch::empty({0}, x_NH.options()))[0];
 }
 
 std::pair<torch::Tensor, torch::Tensor> groupedExpertsWithDelta(const torch::Tensor& x_NH, const torch::Tensor& w_N,
-                                                                const torch::Tensor& counts_E, const torch::Tensor& gateUp_EFH,
+                                                                const ExpertRows& rows, const torch::Tensor& gateUp_EFH,
                                                                 const torch::Tensor& down_EHF, const torch::Tensor& deltaH_N2F) {
     const torch::Tensor delta = deltaH_N2F.defined() ? deltaH_N2F : torch::empty({0}, x_NH.options());
-    const variable_list out = GroupedExpertsFunction::apply(x_NH, w_N, counts_E, gateUp_EFH, down_EHF, delta);
+    const RowsArgs r = argsOf(rows);
+    const variable_list out = GroupedExpertsFunction::apply(x_NH, w_N, r.counts, r.offsets, r.kernel, gateUp_EFH, down_EHF, delta);
     return {out[0], out[1]};
 }
 
 // y[o:o+n] = x[o:o+n] @ W[e]^T for each expert's rows; the gradient of W only when asked for.
 struct GroupedLinearFunction : torch::autograd::Function<GroupedLinearFunction> {
-    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& counts_E, const torch::Tensor& Win) {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& xIn, const torch::Tensor& counts_E,
+                                 const torch::Tensor& offsets_E, int64_t kernel, const torch::Tensor& Win) {
         const torch::Tensor x = xIn.contiguous(), W = Win.contiguous();
-        const auto offsets = offsetsOf(counts_E);
-        const GroupedLinearGemms gemm(W);
-        torch::Tensor y = torch::empty({x.size(0), W.size(1)}, x.options());
-        for (int64_t e = 0; e < W.size(0); ++e) {
-            const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
-            if (n > 0) gemm.forward(e, o, n, x, y);
-        }
-        ctx->save_for_backward({x, counts_E, W});
+        const torch::Tensor y = GroupedGemms(W, kernelOf(kernel), counts_E, offsets_E).forward(x);
+        ctx->save_for_backward({x, counts_E, offsets_E, W});
+        ctx->saved_data["kernel"] = kernel;
         return y;
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads) {
         const auto saved = ctx->get_saved_variables();
-        const torch::Tensor &x = saved[0], &counts = saved[1], &W = saved[2];
+        const torch::Tensor &x = saved[0], &counts = saved[1], &offsets = saved[2], &W = saved[3];
         const torch::Tensor dy = grads[0].contiguous();
-        const auto offsets = offsetsOf(counts);
-        const GroupedLinearGemms gemm(W);
-        torch::Tensor dx = torch::empty_like(x);
-        torch::Tensor dW = ctx->needs_input_grad(2) ? torch::zeros_like(W) : torch::Tensor();
-        for (int64_t e = 0; e < W.size(0); ++e) {
-            const int64_t o = offsets[static_cast<size_t>(e)], n = offsets[static_cast<size_t>(e + 1)] - o;
-            if (n == 0) continue;
-            gemm.input(e, o, n, dy, dx);
-            if (dW.defined()) gemm.weight(e, o, n, dy, x, dW);
-        }
-        return {dx, torch::Tensor(), dW};
+        const GroupedGemms gemm(W, kernelOf(ctx->saved_data["kernel"].toInt()), counts, offsets);
+        const torch::Tensor dW = ctx->needs_input_grad(3) ? gemm.weight(dy, x) : torch::Tensor();  // W: the 4th tensor input
+        return {gemm.input(dy), torch::Tensor(), torch::Tensor(), torch::Tensor(), dW};
     }
 };
 
-torch::Tensor groupedLinear(const torch::Tensor& x_NI, const torch::Tensor& counts_E, const torch::Tensor& W_EOI) {
-    return GroupedLinearFunction::apply(x_NI, counts_E, W_EOI);
+torch::Tensor groupedLinear(const torch::Tensor& x_NI, const ExpertRows& rows, const torch::Tensor& W_EOI) {
+    const RowsArgs r = argsOf(rows);
+    return GroupedLinearFunction::apply(x_NI, r.counts, r.offsets, r.kernel, W_EOI);
 }
 
 torch::Tensor expertsReferenceLoop(const torch::Tensor& x_NH, const torch::Tensor& w_N, const torch::Tensor& counts_E,
                                    const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF) {
-    const auto offsets = offsetsOf(counts_E.cpu().contiguous());
+    const auto offsets = offsetsOf(counts_E);
     const int64_t F = down_EHF.size(2);
     std::vector<torch::Tensor> outputs;
     for (int64_t e = 0; e < gateUp_EFH.size(0); ++e) {

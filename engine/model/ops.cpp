@@ -179,6 +179,11 @@ void setFusedCpuKernels(bool enabled) { gFusedCpu = enabled; }
 bool fusedCpuKernels() { return gFusedCpu.load(); }
 bool useFusedCpu(const torch::Tensor& t) { return gFusedCpu.load() && t.is_cpu() && t.scalar_type() == torch::kFloat; }
 
+torch::Tensor toDevice(const torch::Tensor& host, const torch::Device& device) {
+    if (device.is_cpu() || !host.is_cpu() || !host.defined()) return host.defined() ? host.to(device) : host;
+    return host.pin_memory().to(device, /*non_blocking=*/true);
+}
+
 torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
     return RmsNormFunction::apply(x, weight, eps);
 }

@@ -13,6 +13,11 @@ bool fusedCpuKernels();
 // True when `t` takes the hand-written path: fp32 on the CPU with the loops enabled.
 bool useFusedCpu(const torch::Tensor& t);
 
+// A tensor built on the host, on `device` without the host waiting: staged through pinned memory and
+// copied asynchronously (a plain copy from pageable memory waits for the device's queue). The
+// tensor itself on the CPU.
+torch::Tensor toDevice(const torch::Tensor& host, const torch::Device& device);
+
 // y = w * x / sqrt(mean(x^2) + eps) over the last dimension, statistics in fp32.
 torch::Tensor rmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps);
 

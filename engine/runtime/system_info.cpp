@@ -3,6 +3,8 @@
 #include "build_config.h"
 #include "compat/torch_compat.h"
 
+#include <cstdio>
+
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/torch.h>
@@ -88,8 +90,19 @@ SystemInfo collectSystemInfo(bool measureMatmul) {
     info.cuda_version = cudaVersionText(static_cast<int>(at::detail::getCUDAHooks().versionCUDART()));
     for (int i = 0; i < static_cast<int>(torch::cuda::device_count()); ++i) {
         const auto* props = at::cuda::getDeviceProperties(i);
-        info.gpus.push_back({i, props->name, static_cast<int64_t>(props->totalGlobalMem)});
+        GpuInfo g;
+        g.index = i;
+        g.name = props->name;
+        g.memory_bytes = static_cast<int64_t>(props->totalGlobalMem);
+        g.compute_major = props->major;
+        g.compute_minor = props->minor;
+        char bus[32];
+        std::snprintf(bus, sizeof bus, "%04x:%02x:%02x.0", props->pciDomainID, props->pciBusID, props->pciDeviceID);
+        g.pci_bus_id = bus;
+        g.health = readGpuHealth(g.pci_bus_id);
+        info.gpus.push_back(std::move(g));
     }
+    info.driver_version = nvidiaDriverVersion();
 #endif
 #ifdef HY3_WITH_NCCL
     info.nccl_available = true;

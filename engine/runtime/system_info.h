@@ -1,7 +1,10 @@
 #pragma once
 // What `hy3 info` reports: LibTorch build (its CUDA and NCCL versions), its BLAS with a measured
 // matmul rate, CPU threads, CUDA devices, and which c10d backends this build has.
+#include "runtime/gpu_health.h"
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,9 @@ struct GpuInfo {
     int index = 0;
     std::string name;
     int64_t memory_bytes = 0;
+    int compute_major = 0, compute_minor = 0;  // compute capability (9.0 on Hopper)
+    std::string pci_bus_id;                    // "0000:1b:00.0"
+    std::optional<GpuHealth> health;           // NVML's reading, when the driver's library loads
 };
 
 struct SystemInfo {
@@ -26,6 +32,7 @@ struct SystemInfo {
     std::string cuda_version;   // the CUDA runtime LibTorch was built with ("13.0"); empty without CUDA
     std::string nccl_version;   // the NCCL LibTorch loads ("2.28.9"); empty without NCCL
     std::vector<GpuInfo> gpus;
+    std::string driver_version; // the NVIDIA driver's, through NVML; empty without it
     bool nccl_available = false;
     bool gloo_available = false;
 };

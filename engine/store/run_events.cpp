@@ -65,7 +65,8 @@ json stepJson(const StepEvent& e) {
               {"step_time_s", e.stepSeconds},
               {"rss_bytes", e.rssBytes},
               {"total_steps", e.totalSteps}};
-    if (e.cudaReserved > 0) j["cuda_allocated_bytes"] = e.cudaAllocated, j["cuda_reserved_bytes"] = e.cudaReserved;
+    if (e.cudaReserved > 0)
+        j["cuda_allocated_bytes"] = e.cudaAllocated, j["cuda_reserved_bytes"] = e.cudaReserved, j["cuda_peak_bytes"] = e.cudaPeak;
     if (e.routerMaxMean) j["router_max_mean"] = *e.routerMaxMean;
     if (e.routerCv) j["router_cv"] = *e.routerCv;
     if (e.routerIdle) j["router_idle_experts"] = *e.routerIdle;
@@ -92,6 +93,7 @@ StepEvent stepFromJson(const json& j) {
     e.rssBytes = countField(j, "rss_bytes");
     e.cudaAllocated = countField(j, "cuda_allocated_bytes");
     e.cudaReserved = countField(j, "cuda_reserved_bytes");
+    e.cudaPeak = countField(j, "cuda_peak_bytes");
     if (j.contains("router_max_mean")) e.routerMaxMean = j["router_max_mean"].get<double>();
     if (j.contains("router_cv")) e.routerCv = j["router_cv"].get<double>();
     if (j.contains("router_idle_experts")) e.routerIdle = integerField(j, "router_idle_experts");

@@ -26,7 +26,8 @@ struct StepEvent {
     double loss = 0, lr = 0, gradNorm = 0;
     double tokensPerSecond = 0, mfu = 0, stepSeconds = 0;
     int64_t tokens = 0, labelTokens = 0;
-    uint64_t rssBytes = 0, cudaAllocated = 0, cudaReserved = 0;  // CUDA figures: 0 on the CPU
+    uint64_t rssBytes = 0;                                       // peak resident memory, largest over the ranks
+    uint64_t cudaAllocated = 0, cudaReserved = 0, cudaPeak = 0;  // after the step / the step's peak; 0 on the CPU
     std::optional<double> routerMaxMean, routerCv;               // over the step's MoE layers
     std::optional<int64_t> routerIdle;
     bool skipped = false;        // a non-finite step that changed nothing

@@ -1,6 +1,7 @@
 #pragma once
 // AdamW with decoupled weight decay, the same update as torch::optim::AdamW (on the CPU in one fused
-// pass per tensor, equal to torch's to float rounding; elsewhere torch's own ops), with fp32 master
+// pass per tensor, equal to torch's to float rounding; on other devices PyTorch's fused kernel,
+// at::_fused_adamw_, one launch per parameter group), with fp32 master
 // weights and fp32 moments when the parameters are bf16. No weight decay on norms, biases and
 // other one-dimensional tensors. Under data parallelism (ZeRO-1) each rank's AdamW holds the
 // state of only the parameters it owns; the owners then share the updated values.
@@ -9,20 +10,29 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace hy3 {
 
+enum class AdamWKernel {
+    CpuLoop,  // our vectorised pass per tensor over LibTorch's threads (CPU fp32)
+    Fused,    // at::_fused_adamw_ over each group's tensor lists (any device; CUDA's multi-tensor kernel)
+};
+
 struct AdamWOptions {
     double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weightDecay = 0.0;
+    std::optional<AdamWKernel> kernel;  // unset: CpuLoop when every tensor is CPU fp32, else Fused
 };
 
 // Elements per thread task of the fused optimizer passes.
 constexpr int64_t kElementsPerTask = 1 << 15;
 
-// The sum of squares of a tensor's elements in double (a gradient norm's part): one pass on CPU fp32.
-double squaredNorm(const torch::Tensor& t);
+// The sum of squares of the tensors' elements (a gradient norm's part) as a double scalar tensor on
+// their device, without waiting for it: CPU fp32 in fixed chunks (the same sum whatever the thread
+// count), elsewhere by torch::_foreach_norm. Empty list: a zero on the CPU.
+torch::Tensor sumOfSquares(const std::vector<torch::Tensor>& tensors);
 
 class AdamW {
 public:
@@ -35,6 +45,7 @@ public:
     void step(double lr, const GradientBuffers& gradients, double gradScale = 1.0);
 
     int64_t stepCount() const { return steps_; }
+    AdamWKernel kernel() const { return kernel_; }
     // Optimizer state as named tensors ("exp_avg.<param>", "exp_avg_sq.<param>", "master.<param>")
     // and back. load() refuses a state whose names or shapes do not match.
     std::vector<std::pair<std::string, torch::Tensor>> state() const;
@@ -49,10 +60,15 @@ private:
         torch::Tensor param;      // the model's tensor
         torch::Tensor master;     // fp32 copy when the model's tensor is not fp32
         torch::Tensor expAvg, expAvgSq;
+        torch::Tensor stepTensor;  // the fused kernel's step count (fp32 scalar on the device)
         bool decay = true;
     };
+    void stepCpuLoop(double lr, const GradientBuffers& gradients, double gradScale);
+    void stepFused(double lr, const GradientBuffers& gradients, double gradScale);
+
     std::vector<Param> params_;
     AdamWOptions options_;
+    AdamWKernel kernel_ = AdamWKernel::CpuLoop;
     int64_t steps_ = 0;
 };
 

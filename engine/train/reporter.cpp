@@ -121,7 +121,7 @@ void RunReporter::step(StepEvent m) {
         const json event = eventToJson(m);
         std::vector<std::pair<std::string, double>> values;
         for (const char* key : {"loss", "lr", "grad_norm", "tokens_per_s", "mfu", "label_tokens", "tokens", "step_time_s", "rss_bytes",
-                                "router_max_mean", "router_cv", "router_idle_experts", "cuda_allocated_bytes", "cuda_reserved_bytes"})
+                                "router_max_mean", "router_cv", "router_idle_experts", "cuda_allocated_bytes", "cuda_reserved_bytes", "cuda_peak_bytes"})
             if (event.contains(key) && event[key].is_number() && std::isfinite(event[key].get<double>())) values.emplace_back(key, event[key].get<double>());
         if (!m.skipped) store_->addMetrics(runId_, m.step, values);
         record(m);

@@ -28,7 +28,7 @@ std::vector<LayerRouterState> routerState(Hy3ModelImpl& model, StepComm& comm, c
     const std::vector<int64_t> held = model.moeLayers();
     for (size_t h = 0; h < held.size(); ++h) {
         const size_t row = static_cast<size_t>(std::find(all.begin(), all.end(), held[h]) - all.begin());
-        const torch::Tensor load = loads[h].to(torch::kDouble).contiguous();
+        const torch::Tensor load = loads[h].to(torch::kCPU, torch::kDouble).contiguous();
         for (int64_t e = 0; e < E; ++e) rows[row][static_cast<size_t>(e)] = load.data_ptr<double>()[e];
         const torch::Tensor bias = model.tensor("layers." + std::to_string(held[h]) + ".expert_bias");
         if (bias.defined()) {
@@ -80,7 +80,8 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
         torch::Tensor aux;     // this stage's balance loss
     };
     std::vector<InFlight> inFlight(batches.size());
-    double lossSum = 0;
+    // The summed loss stays on the device until the step's one read of its figures.
+    torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(model.options().device));
 
     auto forward = [&](size_t i) {
         const MicroBatch& m = batches[i];
@@ -101,7 +102,7 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
         f.loss = out.lossSum / divisor;
         if (f.aux.defined()) f.loss = f.loss + f.aux;
         if (s.injectNan) f.loss = f.loss * std::numeric_limits<double>::quiet_NaN();
-        lossSum += s.injectNan ? std::numeric_limits<double>::quiet_NaN() : out.lossSum.item<double>();
+        lossSum += s.injectNan ? out.lossSum.detach() * std::numeric_limits<double>::quiet_NaN() : out.lossSum.detach();
     };
     auto backward = [&](size_t i) {
         InFlight& f = inFlight[i];
@@ -138,15 +139,16 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
     r.gradientSyncSeconds = std::chrono::duration<double>(updateStarted - syncStarted).count();
 
     // Each parameter's squared norm counted once over the job: by the rank that owns its update.
-    double ownedSquares = 0;
-    {
-        torch::NoGradGuard noGrad;
-        for (size_t i : ctx.owned) {
-            const torch::Tensor g = ctx.gradients.gradient(i);
-            if (g.defined()) ownedSquares += squaredNorm(g);
-        }
+    std::vector<torch::Tensor> owned;
+    for (size_t i : ctx.owned) {
+        const torch::Tensor g = ctx.gradients.gradient(i);
+        if (g.defined()) owned.push_back(g);
     }
-    std::vector<double> sums{comm.lastStage() ? lossSum : 0.0, ownedSquares};
+    // The step's one wait for the device: the loss and the squared norm, read together.
+    const torch::Tensor figures = torch::stack({comm.lastStage() ? lossSum : torch::zeros_like(lossSum),
+                                                sumOfSquares(owned).to(lossSum.device())})
+                                      .cpu();
+    std::vector<double> sums{figures[0].item<double>(), figures[1].item<double>()};
     comm.sumOverWorld(sums);
     r.loss = sums[0] / divisor;
     r.gradNorm = std::sqrt(sums[1]);
@@ -178,6 +180,7 @@ EvalResult evaluate(Hy3ModelImpl& model, StepComm& comm, const std::vector<Micro
     const std::vector<torch::Tensor> load = model.loadSinceUpdate();
     model.eval();
     std::vector<double> sums{0, 0};  // loss sum, label tokens
+    torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(model.options().device));
     for (size_t i = 0; i < batches.size(); ++i) {
         const MicroBatch& m = batches[i];
         ForwardOptions fo;
@@ -187,9 +190,10 @@ EvalResult evaluate(Hy3ModelImpl& model, StepComm& comm, const std::vector<Micro
             comm.sendActivation(out.hidden, static_cast<int>(i));
             continue;
         }
-        sums[0] += out.lossSum.item<double>();
+        lossSum += out.lossSum;
         sums[1] += static_cast<double>(out.labelTokens);
     }
+    sums[0] = lossSum.item<double>();  // one wait for the whole evaluation
     comm.finishSends();
     comm.sumOverWorld(sums);
     model.train();

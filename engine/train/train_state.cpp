@@ -7,6 +7,8 @@
 #include "util/json_fields.h"
 #include "util/sha256.h"
 
+#include "runtime/device.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <mutex>
@@ -26,6 +28,7 @@ std::map<std::string, std::string> saveTrainState(const fs::path& dir, const Tra
                                                   int ranks) {
     std::vector<std::pair<std::string, torch::Tensor>> tensors = optimizer;
     tensors.emplace_back("rng.cpu", at::detail::getDefaultCPUGenerator().get_state());
+    if (const torch::Tensor cuda = currentCudaRngState(); cuda.defined()) tensors.emplace_back("rng.cuda", cuda);
     writeSafetensors(dir / optimizerFileName(rank, ranks), tensors);
     const json doc = {{"step", s.step},
                       {"optimizer_steps", s.optimizerSteps},
@@ -72,8 +75,11 @@ TrainState loadTrainState(const fs::path& dir, std::map<std::string, torch::Tens
             at::Generator generator = at::detail::getDefaultCPUGenerator();
             std::lock_guard<std::mutex> lock(generator.mutex());
             generator.set_state(t);
+        } else if (name == "rng.cuda") {
+            setCurrentCudaRngState(t);
+        } else {
+            optimizer[name] = t;
         }
-        else optimizer[name] = t;
     }
     return s;
 }

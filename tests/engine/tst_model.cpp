@@ -36,6 +36,26 @@ private slots:
         }
     }
 
+    // at::_grouped_mm (the experts' kernel on GPUs) over device-side offsets: the same outputs and
+    // gradients as the loop, empty experts' weight gradients zero, LoRA's adapters included.
+    void groupedMmExpertsEqualPlainLoop() {
+        for (uint64_t seed : {1u, 2u, 3u}) {
+            const Differences d = groupedExpertsVersusLoop(seed, true);
+            for (const auto& [name, value] : d) QVERIFY2(value < 1e-5, qPrintable(describe(d)));
+        }
+    }
+
+    // The whole model on the kernels CUDA takes (grouped GEMM, SDPA), on the CPU, against the CPU's:
+    // a plain batch (SDPA's causal path), the packed row and a padded batch (its masked path).
+    void deviceKernelsEqualCpuKernels() {
+        const Differences d = deviceKernelsVersusCpuKernels(fixtureDir());
+        qInfo("%s", qPrintable(describe(d)));  // not all zero: the other kernels really ran
+        for (const char* c : {"batch", "packed", "padded"}) {
+            const std::string k = c;
+            QVERIFY2(d.at(k + "_logits") < 1e-5 && d.at(k + "_loss") < 1e-4 && d.at(k + "_grads") < 1e-5, qPrintable(describe(d)));
+        }
+    }
+
 #if defined(__x86_64__) || defined(__i386__)
     // Inside the kernels a denormal counts as zero (a denormal operand costs x86 a microcode
     // assist per instruction, and the vectorised silu met one in every lane); the caller's

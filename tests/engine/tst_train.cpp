@@ -86,6 +86,23 @@ private slots:
         QVERIFY2(f.at("bf16_param_is_master") == 0.0, qPrintable(describe(f)));
     }
 
+    // PyTorch's fused AdamW (the kernel CUDA parameters take) runs on the CPU too: the same
+    // tolerances against torch::optim::AdamW, and against our CPU loop with a clipping factor.
+    void fusedAdamWEqualsLibTorchAdamWAndOurLoop() {
+        const Figures f = adamwVersusTorch(5, true);
+        QVERIFY2(f.at("fp32") < 1e-6 && f.at("bf16_master") < 1e-6, qPrintable(describe(f)));
+        QVERIFY2(f.at("moved") > 1e-3 && f.at("bf16_param_is_master") == 0.0, qPrintable(describe(f)));
+        QVERIFY2(f.at("scaled_vs_loop") < 1e-6, qPrintable(describe(f)));
+    }
+
+    // The gradient norm of device tensors (torch::_foreach_norm, no host wait) equals the CPU pass
+    // to fp32 accumulation (each tensor's norm is summed in fp32, as torch's clip_grad_norm_ does on a
+    // GPU; the CPU pass sums chunks in double): 2.4e-6 relative over these 400,000 values.
+    void foreachNormEqualsCpuPass() {
+        const double d = foreachSquaresVersusCpuPass(5);
+        QVERIFY2(d < 1e-5, qPrintable(QString::number(d)));
+    }
+
     void fourMicroBatchesEqualOneBatch() {
         const Figures f = accumulationVersusOneBatch("hy3-tiny");
         QVERIFY2(f.at("label_tokens") == 0, qPrintable(describe(f)));

@@ -412,6 +412,19 @@ private slots:
         QCOMPARE(noRun.exitCode, 2);
         QVERIFY(noRun.err.contains("no run under"));
     }
+
+    // training.device cuda on a machine without a GPU: one line naming the setting and what is
+    // missing, exit 2, before any data is prepared; "auto" trains here on the CPU (every other test).
+    void cudaWithoutAGpuIsOneClearError() {
+        const auto r = runHy3({"train", defaultProject(), "--output", tmp_.path() + "/cuda", "--set", "training.device=\"cuda\""});
+        QCOMPARE(r.exitCode, 2);
+        const QString err = QString::fromUtf8(r.err).trimmed();
+        QVERIFY2(err.count('\n') == 0 && err.contains("training.device") && err.contains("no GPU is visible"), r.err.constData());
+        QVERIFY2(!r.out.contains("preparing"), r.out.constData());
+        const auto bogus = runHy3({"train", defaultProject(), "--output", tmp_.path() + "/cuda", "--set", "training.device=\"gpu\""});
+        QCOMPARE(bogus.exitCode, 2);
+        QVERIFY(bogus.err.contains("training.device"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestTrainCli)

@@ -62,7 +62,7 @@ ForwardOutput lossAndBackward(Hy3ModelImpl& model, const Batch& batch, bool logi
 
 }  // namespace
 
-Differences groupedExpertsVersusLoop(uint64_t seed) {
+Differences groupedExpertsVersusLoop(uint64_t seed, bool groupedMm) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
     const int64_t E = 6, H = 24, F = 16;
     const torch::Tensor counts = torch::tensor({5, 0, 3, 9, 0, 2}, torch::kLong);  // two experts get nothing
@@ -74,14 +74,59 @@ Differences groupedExpertsVersusLoop(uint64_t seed) {
     const torch::Tensor x2 = x1.detach().clone().requires_grad_(true), w2 = w1.detach().clone().requires_grad_(true);
     const torch::Tensor gu2 = gu1.detach().clone().requires_grad_(true), d2 = d1.detach().clone().requires_grad_(true);
     const torch::Tensor dy = torch::randn({N, H}, gen, torch::kFloat);
-    const torch::Tensor y1 = groupedExperts(x1, w1, counts, gu1, d1);
+    const ExpertKernel kernel = groupedMm ? ExpertKernel::GroupedMm : ExpertKernel::HostLoop;
+    const ExpertRows rows = expertRows(counts, kernel, x1.device());
+    const torch::Tensor y1 = groupedExperts(x1, w1, rows, gu1, d1);
     const torch::Tensor y2 = expertsReferenceLoop(x2, w2, counts, gu2, d2);
     (y1 * dy).sum().backward();
     (y2 * dy).sum().backward();
-    return {{"output", maxDiff(y1, y2)},       {"grad_x", maxDiff(x1.grad(), x2.grad())},
-            {"grad_w", maxDiff(w1.grad(), w2.grad())}, {"grad_gate_up", maxDiff(gu1.grad(), gu2.grad())},
-            {"grad_down", maxDiff(d1.grad(), d2.grad())},
-            {"empty_expert_grad", maxAbs(gu1.grad()[1]) + maxAbs(d1.grad()[4])}};
+    Differences out{{"output", maxDiff(y1, y2)},       {"grad_x", maxDiff(x1.grad(), x2.grad())},
+                    {"grad_w", maxDiff(w1.grad(), w2.grad())}, {"grad_gate_up", maxDiff(gu1.grad(), gu2.grad())},
+                    {"grad_down", maxDiff(d1.grad(), d2.grad())},
+                    {"empty_expert_grad", maxAbs(gu1.grad()[1]) + maxAbs(d1.grad()[4])}};
+    if (!groupedMm) return out;
+    // LoRA's rank-8 expert adapter A [E, 8, H] through both kernels.
+    const torch::Tensor A1 = leaf({E, 8, H}, 0.3), A2 = A1.detach().clone().requires_grad_(true);
+    const torch::Tensor xa = x1.detach().clone().requires_grad_(true), xb = x1.detach().clone().requires_grad_(true);
+    const torch::Tensor za = groupedLinear(xa, rows, A1);
+    const torch::Tensor zb = groupedLinear(xb, expertRows(counts, ExpertKernel::HostLoop, x1.device()), A2);
+    const torch::Tensor dz = torch::randn({N, 8}, gen, torch::kFloat);
+    (za * dz).sum().backward();
+    (zb * dz).sum().backward();
+    out["lora_output"] = maxDiff(za, zb);
+    out["lora_grad_x"] = maxDiff(xa.grad(), xb.grad());
+    out["lora_grad_A"] = maxDiff(A1.grad(), A2.grad());
+    return out;
+}
+
+Differences deviceKernelsVersusCpuKernels(const std::string& dir) {
+    ModelOptions device;
+    device.kernels = KernelChoice{ExpertKernel::GroupedMm, AttentionKernel::Sdpa};
+    std::map<std::string, Batch> cases;
+    cases["batch"] = fixtureBatch(dir);
+    auto packedIn = readAll(dir + "/case_packed.safetensors");
+    Batch packed;
+    packed.input_ids = packedIn["input_ids"];
+    packed.labels = packedIn["input_ids"];
+    packed.position_ids = packedIn["position_ids"];
+    packed.cu_seqlens = packedIn["cu_seqlens"];
+    cases["packed"] = packed;
+    Batch padded = fixtureBatch(dir);
+    const int64_t B = padded.input_ids.size(0), S = padded.input_ids.size(1);
+    padded.attention_mask = torch::ones({B, S}, torch::kLong);
+    padded.attention_mask.narrow(1, S - 4, 4).zero_();  // the last 4 positions of each row are padding
+    padded.labels = padded.labels.masked_fill(padded.attention_mask.eq(0), -100);
+    cases["padded"] = padded;
+    Differences out;
+    for (const auto& [name, batch] : cases) {
+        Hy3Model cpu = fixtureModel(dir), other = fixtureModel(dir, device);
+        const ForwardOutput a = lossAndBackward(*cpu, batch);
+        const ForwardOutput b = lossAndBackward(*other, batch);
+        out[name + "_logits"] = maxDiff(a.logits, b.logits);
+        out[name + "_loss"] = std::abs(a.lossSum.item<double>() - b.lossSum.item<double>());
+        out[name + "_grads"] = gradientDifference(*cpu, *other);
+    }
+    return out;
 }
 
 Differences fusedVersusAten(const std::string& dir) {

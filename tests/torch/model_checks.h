@@ -13,8 +13,15 @@ namespace hy3::checks {
 using Differences = std::map<std::string, double>;
 
 // The grouped-experts function against a plain loop over experts (outputs and all gradients),
-// with some experts given no rows.
-Differences groupedExpertsVersusLoop(uint64_t seed);
+// with some experts given no rows. `groupedMm`: through at::_grouped_mm with the offsets on the
+// tensors' device (the kernel GPUs take; its generic fallback here) instead of the host loop; then
+// also LoRA's grouped linear through both kernels ("lora_*").
+Differences groupedExpertsVersusLoop(uint64_t seed, bool groupedMm = false);
+
+// The fixture model with the device kernels (grouped GEMM experts, SDPA attention) against the
+// CPU's (host loop, blocked attention): logits, loss and every gradient ("<case>_logits",
+// "<case>_loss", "<case>_grads") for the fixture's batch, its packed row and a right-padded batch.
+Differences deviceKernelsVersusCpuKernels(const std::string& fixtureDir);
 
 // The whole fixture model with the hand-written CPU kernels against the plain ATen path:
 // logits, loss, and every parameter gradient (max over tensors of |diff| / max |grad|).

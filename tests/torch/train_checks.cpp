@@ -140,7 +140,7 @@ struct TorchAdamW {
 
 }  // namespace
 
-Figures adamwVersusTorch(int steps) {
+Figures adamwVersusTorch(int steps, bool fused) {
     auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
     const std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = {
         {"layers.0.qkv_proj", {6, 4}}, {"layers.0.input_norm", {4}}, {"layers.1.experts_down", {3, 4, 5}}, {"lm_head", {7, 4}}};
@@ -156,9 +156,21 @@ Figures adamwVersusTorch(int steps) {
         theirs.emplace_back(name, init.clone().requires_grad_(true));
         theirsFromBf16.emplace_back(name, init.to(torch::kBFloat16).to(torch::kFloat).requires_grad_(true));
     }
-    const AdamWOptions o{0.9, 0.95, 1e-8, 0.1};
+    AdamWOptions o{0.9, 0.95, 1e-8, 0.1};
+    if (fused) o.kernel = AdamWKernel::Fused;
     GradientBuffers grads(ours), gradsBf16(oursBf16);
     AdamW adam(grads, o), adamBf16(gradsBf16, o);
+    // The same updates with a clipping factor, through both kernels.
+    std::vector<std::pair<std::string, torch::Tensor>> scaledLoop, scaledFused;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+        scaledLoop.emplace_back(shapes[i].first, start[i].clone().requires_grad_(true));
+        scaledFused.emplace_back(shapes[i].first, start[i].clone().requires_grad_(true));
+    }
+    AdamWOptions loopOptions = o, fusedOptions = o;
+    loopOptions.kernel = AdamWKernel::CpuLoop;
+    fusedOptions.kernel = AdamWKernel::Fused;
+    GradientBuffers gradsLoop(scaledLoop), gradsFused(scaledFused);
+    AdamW adamLoop(gradsLoop, loopOptions), adamFused(gradsFused, fusedOptions);
     TorchAdamW torchAdam(theirs, o), torchAdamBf16(theirsFromBf16, o);
 
     for (int s = 0; s < steps; ++s) {
@@ -169,7 +181,13 @@ Figures adamwVersusTorch(int steps) {
             theirs[i].second.mutable_grad() = g.clone();
             oursBf16[i].second.mutable_grad() = g.to(torch::kBFloat16);
             theirsFromBf16[i].second.mutable_grad() = g.to(torch::kBFloat16).to(torch::kFloat);
+            scaledLoop[i].second.mutable_grad() = g.clone();
+            scaledFused[i].second.mutable_grad() = g.clone();
         }
+        adamLoop.step(lr, gradsLoop, 0.37);
+        adamFused.step(lr, gradsFused, 0.37);
+        gradsLoop.zero();
+        gradsFused.zero();
         adam.step(lr, grads);
         grads.zero();
         gradsBf16.accumulate();
@@ -179,7 +197,11 @@ Figures adamwVersusTorch(int steps) {
         torchAdamBf16.step(lr);
     }
 
-    Figures f{{"fp32", 0.0}, {"bf16_master", 0.0}, {"moved", 0.0}, {"bf16_param_is_master", 0.0}};
+    Figures f{{"fp32", 0.0}, {"bf16_master", 0.0}, {"moved", 0.0}, {"bf16_param_is_master", 0.0}, {"scaled_vs_loop", 0.0}};
+    for (size_t i = 0; i < shapes.size(); ++i) f["scaled_vs_loop"] = std::max(f["scaled_vs_loop"], maxDiff(scaledLoop[i].second, scaledFused[i].second));
+    const auto loopState = adamLoop.state(), fusedState = adamFused.state();
+    for (size_t i = 0; i < loopState.size(); ++i)
+        f["scaled_vs_loop"] = std::max(f["scaled_vs_loop"], maxDiff(loopState[i].second, fusedState[i].second));
     std::map<std::string, torch::Tensor> masters;
     for (const auto& [name, t] : adamBf16.state())
         if (name.rfind("master.", 0) == 0) masters[name.substr(7)] = t;
@@ -191,6 +213,18 @@ Figures adamwVersusTorch(int steps) {
         f["bf16_param_is_master"] = std::max(f["bf16_param_is_master"], maxDiff(oursBf16[i].second, master.to(torch::kBFloat16)));
     }
     return f;
+}
+
+double foreachSquaresVersusCpuPass(uint64_t seed) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    std::vector<torch::Tensor> flat, strided;
+    for (const int64_t n : {int64_t(5), int64_t(70000), int64_t(1) << 17}) {
+        const torch::Tensor t = torch::randn({2, n}, gen);
+        flat.push_back(t.contiguous());
+        strided.push_back(t.t());  // the same values, not contiguous
+    }
+    const double cpu = sumOfSquares(flat).item<double>(), foreach = sumOfSquares(strided).item<double>();
+    return std::abs(cpu - foreach) / cpu;
 }
 
 Figures accumulationVersusOneBatch(const std::string& preset) {

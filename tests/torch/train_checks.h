@@ -13,8 +13,14 @@ using Figures = std::map<std::string, double>;
 // hy3::AdamW against torch::optim::AdamW (two parameter groups: decay and no decay) over several
 // steps with a changing learning rate: max |difference| of the parameters ("fp32"), and of the
 // fp32 master weights when the parameters are bf16 ("bf16_master"), plus "moved" (how far the
-// parameters moved, so a test knows the update did something).
-Figures adamwVersusTorch(int steps);
+// parameters moved, so a test knows the update did something). `fused`: ours through
+// at::_fused_adamw_ (the kernel other devices take) instead of the CPU loop; then also
+// "scaled_vs_loop": fused against the CPU loop with a clipping factor of 0.37 on every step.
+Figures adamwVersusTorch(int steps, bool fused = false);
+
+// The squared gradient norm by torch::_foreach_norm (the path of device tensors, taken here by
+// non-contiguous CPU tensors) against the chunked CPU pass: relative difference.
+double foreachSquaresVersusCpuPass(uint64_t seed);
 
 // One global batch as 4 micro-batches of 2 rows against 1 micro-batch of 8 rows through the
 // trainer's step: "loss", "grad_norm" (absolute differences), "grads" (max over parameters of

@@ -326,6 +326,31 @@ private slots:
         QVERIFY2(summary.contains(QString("%1 of 2 correct").arg(right)), qPrintable(summary));
     }
 
+    // The device picker shows the project's training.device and edits it; a GPU asked for on a
+    // machine without one is refused by the run with its one line, named on the page.
+    void deviceChoiceEditsTheProject() {
+        QTemporaryDir dir;
+        const QString project = copyDefaultProject(dir, {{"training.max_steps", 2}, {"training.device", "cpu"}});
+        MainWindow window;
+        QVERIFY(window.openProject(project));
+        TrainPage* page = window.trainPage();
+        QCOMPARE(page->deviceChoice(), QString("cpu"));
+        auto* combo = page->findChild<QComboBox*>("deviceChoice");
+        QVERIFY(combo);
+        combo->setCurrentIndex(combo->findData("cuda"));
+        emit combo->activated(combo->currentIndex());
+        QCOMPARE(QString::fromStdString(window.session()->settingValue("training.device").get<std::string>()), QString("cuda"));
+        QString error;
+        if (page->start({}, false, &error)) {
+            // The run fails at once; the page opens its log on the reason (the child's error line).
+            QVERIFY(waitFor([&] { return page->monitor()->state() == "failed"; }, 120000));
+            QVERIFY2(page->monitor()->lastError().contains("training.device") && page->monitor()->lastError().contains("no GPU is visible"),
+                     qPrintable(page->monitor()->lastError()));
+        } else {
+            QVERIFY2(error.contains("no GPU"), qPrintable(error));
+        }
+    }
+
     // A LoRA run: the Train page says before Start what trains; its checkpoint shows the adapter's
     // coverage, and Try it runs the adapter unmerged on the base.
     void loraCheckpointShowsItsAdapterAndAnswers() {

@@ -12,6 +12,7 @@
 #include "widgets/train_charts.h"
 #include "widgets/what_trains_view.h"
 
+#include <QComboBox>
 #include <QCoreApplication>
 #include <QDir>
 #include <QFileDialog>
@@ -20,6 +21,7 @@
 #include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTimer>
@@ -64,9 +66,20 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
     status_->setObjectName("trainStatus");
     status_->setTextFormat(Qt::RichText);  // HTML with its messages escaped, also when no tag is in it
     status_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    // training.device, here where a run starts: each rank takes its node's GPU LOCAL_RANK.
+    deviceChoice_ = new QComboBox;
+    deviceChoice_->setObjectName("deviceChoice");
+    deviceChoice_->addItem(tr("Device: automatic"), "auto");
+    deviceChoice_->addItem(tr("Device: CPU"), "cpu");
+    deviceChoice_->addItem(tr("Device: GPU (CUDA)"), "cuda");
+    deviceChoice_->setToolTip(tr("training.device. Automatic: each rank's own GPU when one is visible, else the CPU. "
+                                 "GPU: refused at Start where none is visible."));
+    connect(deviceChoice_, QOverload<int>::of(&QComboBox::activated), this,
+            [this](int index) { session_->setValue("training.device", deviceChoice_->itemData(index).toString().toStdString()); });
     auto* bar = new QHBoxLayout;
     bar->addWidget(startButton_);
     bar->addWidget(stopButton_);
+    bar->addWidget(deviceChoice_);
     bar->addWidget(openRunButton);
     bar->addWidget(status_, 1);
 
@@ -311,8 +324,15 @@ QString TrainPage::statusText() const { return status_->text(); }
 QString TrainPage::methodText() const { return method_->text(); }
 
 // What Start will train, said before it is pressed (the Model page shows the same in detail).
+QString TrainPage::deviceChoice() const { return deviceChoice_->currentData().toString(); }
+
 void TrainPage::showMethod() {
     if (!session_->hasProject()) return method_->clear();
+    {
+        const QSignalBlocker quiet(deviceChoice_);
+        const nlohmann::json device = session_->settingValue("training.device");
+        deviceChoice_->setCurrentIndex(std::max(0, deviceChoice_->findData(QString::fromStdString(device.is_string() ? device.get<std::string>() : "auto"))));
+    }
     const ProjectFile& p = session_->project();
     method_->setText(p.isLora() ? tr("Start trains: %1.").arg(loraCoverageText(p.loraSpec(), std::nullopt))
                                                         : tr("Start trains: <b>full fine-tuning</b> of every tensor not frozen on the Model page."));

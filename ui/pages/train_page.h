@@ -6,6 +6,7 @@
 // can be opened (followed through its run.sqlite while it grows) or compared.
 #include <QWidget>
 
+class QComboBox;
 class QLabel;
 class QPushButton;
 class QTabWidget;
@@ -55,6 +56,7 @@ public:
     double lastHeatmapMs() const;
     QString statusText() const;
     QString methodText() const;  // what Start trains: full fine-tuning, or LoRA's targets and groups
+    QString deviceChoice() const;  // the device picker's training.device: auto, cpu or cuda
     QTableView* runsTable() const;
     void showExpert(int layerPosition, int expert);
     QString alertText() const;  // the router collapse banner's text, empty while hidden
@@ -75,6 +77,7 @@ private slots:
     void onOpenRunClicked();
 
 private:
+    QComboBox* deviceChoice_ = nullptr;
     QString outputDir() const;
     void showAlerts();
 

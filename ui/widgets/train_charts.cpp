@@ -53,9 +53,11 @@ TrainCharts::TrainCharts(QWidget* parent) : QWidget(parent) {
     addGraph(grad_, tr("grad norm"), plotColor(3));
     speed_ = makePlot("speedPlot", tr("Tokens per second"), tr("tokens/s"));
     addGraph(speed_, tr("tokens/s"), plotColor(4));
-    memory_ = makePlot("memoryPlot", tr("Peak memory (resident, largest rank)"), tr("MiB"));
-    addGraph(memory_, tr("RSS"), plotColor(5));
-    addGraph(memory_, tr("CUDA allocated"), plotColor(1));
+    memory_ = makePlot("memoryPlot", tr("Memory (largest rank)"), tr("MiB"));
+    addGraph(memory_, tr("RSS peak"), plotColor(5));
+    addGraph(memory_, tr("GPU allocated"), plotColor(1));
+    addGraph(memory_, tr("GPU reserved"), plotColor(2));
+    addGraph(memory_, tr("GPU step peak"), plotColor(3));
 
     logScale_ = new QCheckBox(tr("log scale"));
     logScale_->setObjectName("logScaleCheck");
@@ -144,6 +146,8 @@ void TrainCharts::show(const std::map<std::string, api::Series>& metrics) {
     set(speed_->graph(0), series("tokens_per_s"));
     set(memory_->graph(0), series("rss_bytes"), 1.0 / 1048576.0);
     set(memory_->graph(1), series("cuda_allocated_bytes"), 1.0 / 1048576.0);
+    set(memory_->graph(2), series("cuda_reserved_bytes"), 1.0 / 1048576.0);
+    set(memory_->graph(3), series("cuda_peak_bytes"), 1.0 / 1048576.0);
     for (QCustomPlot* plot : {loss_, lr_, grad_, speed_, memory_}) {
         bool empty = true;
         for (int g = 0; g < plot->graphCount(); ++g) empty = empty && plot->graph(g)->data()->isEmpty();
