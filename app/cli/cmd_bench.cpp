@@ -21,7 +21,7 @@ void addBenchModel(CLI::App& bench, Action& action) {
     cmd->add_option("--iterations", req->iterations, "timed steps (median reported)")->capture_default_str();
     cmd->add_option("--warmup", req->warmup, "untimed steps first")->capture_default_str();
     cmd->add_option("--dtype", req->dtype, "fp32 or bf16")->capture_default_str();
-    cmd->add_option("--device", req->device, "cpu, cuda (each rank its LOCAL_RANK GPU) or auto")->capture_default_str();
+    cmd->add_option("--device", req->device, "auto (a GPU when one is visible), cpu or cuda; each rank its LOCAL_RANK GPU")->capture_default_str();
     cmd->add_option("--layers", req->layers, "only the first N decoder layers of the model (0: all)")->capture_default_str();
     cmd->add_flag("--reference", req->reference, "time the plain eager reference implementation instead");
     cmd->add_flag("--json", *json, "print one JSON object");
@@ -49,7 +49,7 @@ void addBenchTrain(CLI::App& bench, Action& action) {
     cmd->add_option("--steps", req->steps, "timed steps (median reported)")->capture_default_str();
     cmd->add_option("--warmup", req->warmup, "untimed steps first")->capture_default_str();
     cmd->add_option("--dtype", req->dtype, "fp32 or bf16")->capture_default_str();
-    cmd->add_option("--device", req->device, "cpu, cuda (each rank its LOCAL_RANK GPU) or auto")->capture_default_str();
+    cmd->add_option("--device", req->device, "auto (a GPU when one is visible), cpu or cuda; each rank its LOCAL_RANK GPU")->capture_default_str();
     cmd->add_option("--layers", req->layers, "only the first N decoder layers of the model (0: all)")->capture_default_str();
     cmd->add_flag("--activation-checkpointing", req->activationCheckpointing, "recompute each block in backward");
     cmd->add_option("--layout", req->layout, "pp=N,dp=N,ep=N: run under hy3 launch with pp x dp ranks");

@@ -11,7 +11,7 @@ namespace hy3 {
 struct TrainBenchRequest {
     std::string source;          // preset name or model directory (only its config is used)
     int64_t layers = 0;          // > 0: only the first N decoder layers of that config (a slice of a big model)
-    std::string device = "cpu";  // cpu, cuda or auto (each rank its LOCAL_RANK GPU)
+    std::string device = "auto"; // auto (a GPU when one is visible), cpu or cuda; each rank its LOCAL_RANK GPU
     int64_t seqLen = 256;
     int64_t microBatch = 4;      // rows per forward/backward
     int64_t accumulation = 1;    // micro-batches per optimizer step

@@ -49,24 +49,27 @@ public:
         }
     }
 
+    // Whether the grouped kernel takes these rows, unless an operand's strides rule it out (then
+    // the loop does, its offsets read once).
+    bool grouped(const torch::Tensor& rows) const {
+        if (kernel_ != ExpertKernel::GroupedMm) return false;
+        if (rows.size(0) > 0 && groupedMmAligned(rows) && groupedMmAligned(W_)) return true;
+        if (hostOffsets_.empty()) hostOffsets_ = offsetsOf(counts_);
+        return false;
+    }
+
     // y = x @ W[e]^T on each expert's rows
     torch::Tensor forward(const torch::Tensor& x) const {
         if (grouped(x)) return at::_grouped_mm(x, W_.transpose(1, 2), offsets_);
         torch::Tensor y = torch::empty({x.size(0), O_}, x.options());
-        eachExpert([&](int64_t e, int64_t o, int64_t n) {
-            if (raw_) return sgemmRowMajor(false, true, n, O_, I_, ptr(x) + o * I_, I_, ptr(W_) + e * O_ * I_, I_, ptr(y) + o * O_, O_);
-            mmInto(y.narrow(0, o, n), x.narrow(0, o, n), W_.select(0, e).t());
-        });
+        eachExpert([&](int64_t e, int64_t o, int64_t n) { forwardRows(e, o, n, x, y); });
         return y;
     }
     // dx = dy @ W[e] on each expert's rows
     torch::Tensor input(const torch::Tensor& dy) const {
         if (grouped(dy)) return at::_grouped_mm(dy, W_, offsets_);
         torch::Tensor dx = torch::empty({dy.size(0), I_}, dy.options());
-        eachExpert([&](int64_t e, int64_t o, int64_t n) {
-            if (raw_) return sgemmRowMajor(false, false, n, I_, O_, ptr(dy) + o * O_, O_, ptr(W_) + e * O_ * I_, I_, ptr(dx) + o * I_, I_);
-            mmInto(dx.narrow(0, o, n), dy.narrow(0, o, n), W_.select(0, e));
-        });
+        eachExpert([&](int64_t e, int64_t o, int64_t n) { inputRows(e, o, n, dy, dx); });
         return dx;
     }
     // dW[e] = dy[rows of e]^T @ x[rows of e]; zero for an expert without rows
@@ -75,31 +78,43 @@ public:
             torch::Tensor dW = at::_grouped_mm(dy.t(), x, offsets_);
             return dW.masked_fill_(counts_.eq(0).view({-1, 1, 1}), 0);  // whatever the kernel does with an empty group
         }
-        torch::Tensor dW = torch::empty_like(W_);
-        for (int64_t e = 0; e < W_.size(0); ++e)
-            if (rowsOf(e) == 0) dW.select(0, e).zero_();
-        eachExpert([&](int64_t e, int64_t o, int64_t n) {
-            if (raw_) return sgemmRowMajor(true, false, O_, I_, n, ptr(dy) + o * O_, O_, ptr(x) + o * I_, I_, ptr(dW) + e * O_ * I_, I_);
-            mmInto(dW.select(0, e), dy.narrow(0, o, n).t(), x.narrow(0, o, n));
-        });
+        torch::Tensor dW = weightBuffer();
+        eachExpert([&](int64_t e, int64_t o, int64_t n) { weightRows(e, o, n, dy, x, dW); });
         return dW;
     }
 
-private:
-    static float* ptr(const torch::Tensor& t) { return t.data_ptr<float>(); }
-    // The grouped kernel, unless an operand's strides rule it out (then the loop, offsets read once).
-    bool grouped(const torch::Tensor& rows) const {
-        if (kernel_ != ExpertKernel::GroupedMm) return false;
-        if (rows.size(0) > 0 && groupedMmAligned(rows) && groupedMmAligned(W_)) return true;
-        if (hostOffsets_.empty()) hostOffsets_ = offsetsOf(counts_);
-        return false;
-    }
-    int64_t rowsOf(int64_t e) const { return hostOffsets_[static_cast<size_t>(e + 1)] - hostOffsets_[static_cast<size_t>(e)]; }
+    // The loop's pieces, for a caller that does several multiplies per expert in one pass.
     template <class Fn>
     void eachExpert(Fn&& fn) const {
         for (int64_t e = 0; e < W_.size(0); ++e)
             if (rowsOf(e) > 0) fn(e, hostOffsets_[static_cast<size_t>(e)], rowsOf(e));
     }
+    // dW's buffer for the loop: experts without rows get zeros, the others are written whole.
+    torch::Tensor weightBuffer() const {
+        torch::Tensor dW = torch::empty_like(W_);
+        for (int64_t e = 0; e < W_.size(0); ++e)
+            if (rowsOf(e) == 0) dW.select(0, e).zero_();
+        return dW;
+    }
+    // y[o:o+n] = x[o:o+n] @ W[e]^T
+    void forwardRows(int64_t e, int64_t o, int64_t n, const torch::Tensor& x, torch::Tensor& y) const {
+        if (raw_) return sgemmRowMajor(false, true, n, O_, I_, ptr(x) + o * I_, I_, ptr(W_) + e * O_ * I_, I_, ptr(y) + o * O_, O_);
+        mmInto(y.narrow(0, o, n), x.narrow(0, o, n), W_.select(0, e).t());
+    }
+    // dx[o:o+n] = dy[o:o+n] @ W[e]
+    void inputRows(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, torch::Tensor& dx) const {
+        if (raw_) return sgemmRowMajor(false, false, n, I_, O_, ptr(dy) + o * O_, O_, ptr(W_) + e * O_ * I_, I_, ptr(dx) + o * I_, I_);
+        mmInto(dx.narrow(0, o, n), dy.narrow(0, o, n), W_.select(0, e));
+    }
+    // dW[e] = dy[o:o+n]^T @ x[o:o+n]
+    void weightRows(int64_t e, int64_t o, int64_t n, const torch::Tensor& dy, const torch::Tensor& x, torch::Tensor& dW) const {
+        if (raw_) return sgemmRowMajor(true, false, O_, I_, n, ptr(dy) + o * O_, O_, ptr(x) + o * I_, I_, ptr(dW) + e * O_ * I_, I_);
+        mmInto(dW.select(0, e), dy.narrow(0, o, n).t(), x.narrow(0, o, n));
+    }
+
+private:
+    static float* ptr(const torch::Tensor& t) { return t.data_ptr<float>(); }
+    int64_t rowsOf(int64_t e) const { return hostOffsets_[static_cast<size_t>(e + 1)] - hostOffsets_[static_cast<size_t>(e)]; }
 
     torch::Tensor W_;
     int64_t O_, I_;
@@ -196,11 +211,23 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
         }
 
         // Inputs and weights. Experts without rows get zero weight gradients.
-        const torch::Tensor dx = gateUpGemm.input(dh);
-        torch::Tensor dGateUp, dDown;
-        if (weightGrads) {
-            dGateUp = gateUpGemm.weight(dh, x);
-            dDown = downGemm.weight(dy, a);
+        torch::Tensor dx, dGateUp, dDown;
+        // Every operand asked (no short cut): a refusal also readies that side's host offsets.
+        const bool grouped = gateUpGemm.grouped(dh) & gateUpGemm.grouped(x) & downGemm.grouped(dy) & downGemm.grouped(a);
+        if (grouped) {
+            dx = gateUpGemm.input(dh);
+            if (weightGrads) dGateUp = gateUpGemm.weight(dh, x), dDown = downGemm.weight(dy, a);
+        } else {
+            // The loop does an expert's three multiplies together, while its rows are in cache
+            // (three separate passes cost 2 to 4% of a CPU step).
+            dx = torch::empty_like(x);
+            if (weightGrads) dGateUp = gateUpGemm.weightBuffer(), dDown = downGemm.weightBuffer();
+            gateUpGemm.eachExpert([&](int64_t e, int64_t o, int64_t n) {
+                gateUpGemm.inputRows(e, o, n, dh, dx);
+                if (!weightGrads) return;
+                gateUpGemm.weightRows(e, o, n, dh, x, dGateUp);
+                downGemm.weightRows(e, o, n, dy, a, dDown);
+            });
         }
         const auto wType = static_cast<at::ScalarType>(ctx->saved_data["w_dtype"].toInt());
         const int64_t deltaType = ctx->saved_data["delta_dtype"].toInt();
