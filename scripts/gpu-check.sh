@@ -10,8 +10,9 @@
 #      transformers' Hy3 on the same GPU, and the packed row in bf16 (the flash varlen kernel);
 #   4. trains the bundled project 200 steps on cuda against the committed CPU curve
 #      (tests/reference/default-project-cpu-curve.json, 1e-3 relative at steps 50, 100, 200);
-#   5. hy3 launch --nproc-per-node 1 (NCCL): a checkpoint, SIGTERM, and a resume that repeats the
-#      uninterrupted run's losses exactly;
+#   5. hy3 launch --nproc-per-node 1: a checkpoint, SIGTERM, and a resume that repeats the
+#      uninterrupted run's losses (1e-5 relative: CUDA's atomic adds are not bit-reproducible); one
+#      rank forms no process group, so this proves the launcher, signals and resume on a GPU, not NCCL;
 #   6. Hy3's real width (Hy3-preview's sizes, bf16, sequence 4096): forward+backward of 1 dense + 4
 #      MoE layers, and whole steps with AdamW of 1 dense + 1 MoE layer, in tokens/s and MFU against
 #      a bf16 matmul timed in the same run.
@@ -53,9 +54,13 @@ rm -rf "$site"
   || say "the carried wheels did not install; the transformers check will say why"
 
 checks='{}'
-record() {  # record NAME JSON
-  checks=$("$python" -c 'import json,sys; c=json.loads(sys.argv[1]); c[sys.argv[2]]=json.loads(sys.argv[3]); print(json.dumps(c))' \
-           "$checks" "$1" "$2")
+record() {  # record NAME JSON; a helper that crashed (no JSON) is recorded as a failure, not lost
+  checks=$("$python" -c '
+import json, sys
+c = json.loads(sys.argv[1])
+try: c[sys.argv[2]] = json.loads(sys.argv[3])
+except ValueError: c[sys.argv[2]] = {"ok": False, "error": "its comparison printed no result (see the log)"}
+print(json.dumps(c))' "$checks" "$1" "$2")
 }
 finish() {
   "$python" - "$report" "$checks" <<'PY'
@@ -69,7 +74,8 @@ report = {"commit": sh("git rev-parse --short HEAD") or "unknown", "date": datet
 json.dump(report, open(sys.argv[1], "w"), indent=2)
 PY
   "$python" scripts/gpu_check.py table "$report"
-  "$python" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if all(c.get("ok") for c in r["checks"].values()) else 1)' "$report"
+  # A check skipped for a stated reason (the step benchmark on a GPU too small for it) is no failure.
+  "$python" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if all(c.get("ok") or c.get("skipped") for c in r["checks"].values()) else 1)' "$report"
 }
 
 # --- 1. build -------------------------------------------------------------------------------------
@@ -111,7 +117,7 @@ for dtype in fp32 bf16; do
        --device "$device" --dtype "$dtype"; then
     result=$(PYTHONPATH=$site "$python" scripts/gpu_check.py forward "$build/forward-$dtype.safetensors" "$fixture" "$dtype" --hf "$device") \
       || result='{"ok": false, "error": "the comparison failed"}'
-    result=$("$python" -c 'import json,sys; r=json.loads(sys.argv[1]); r["ok"]=bool(r.get("expected_ok")) and r.get("hf_ok", True); print(json.dumps(r))' "$result")
+    result=$("$python" -c 'import json,sys; r=json.loads(sys.argv[1]); r["ok"]=bool(r.get("expected_ok")) and bool(r.get("hf_ok")); print(json.dumps(r))' "$result")
     record "forward_$dtype" "$result"
   else
     record "forward_$dtype" '{"ok": false}'
@@ -167,12 +173,16 @@ def steps(name):
             if e.get("event") == "end": out["end"] = e.get("status")
     return out
 a, b, whole = steps("launch-a.jsonl"), steps("launch-b.jsonl"), steps("launch-whole.jsonl")
-stopped = max(k for k in a if k != "end")
+stopped = max([k for k in a if k != "end"], default=0)
 joined = {k: v for k, v in a.items() if k != "end"}
 joined.update({k: v for k, v in b.items() if k != "end"})
-worst = max(abs(joined[k] - whole[k]) for k in whole if k != "end")
-print(json.dumps({"ok": first == 0 and second == 0 and a.get("end") == "stopped" and stopped < 60 and worst == 0.0,
-                  "stopped_at": stopped, "max_loss_diff_vs_uninterrupted": worst}))
+# CUDA's atomic adds (index_add, SDPA's backward) are not bit-reproducible run to run, so the resume
+# is held to 1e-5 relative rather than bit equality; the CPU rehearsal gives 0.
+steps = [k for k in whole if k != "end"]
+complete = len(steps) == 60 and all(k in joined and joined[k] is not None and whole[k] is not None for k in steps)
+worst = max((abs(joined[k] - whole[k]) / abs(whole[k]) for k in steps), default=None) if complete else None
+print(json.dumps({"ok": first == 0 and second == 0 and a.get("end") == "stopped" and 0 < stopped < 60 and worst is not None and worst <= 1e-5,
+                  "stopped_at": stopped, "max_loss_rel_diff_vs_uninterrupted": worst}))
 PY
 )"
 

@@ -82,6 +82,10 @@ Distributed::Distributed(const DistEnv& env, const Mesh& mesh, const DistTimeout
                         std::to_string(timeouts.rendezvous.count()) + " s");
     state_->store->setTimeout(timeouts.collective);
 
+    // The Gloo side group exists with NCCL; HY3_TEST_GLOO_SIDE_GROUP=1 makes it on CPU ranks too, so
+    // the CPU tests prove that it forms and carries every host exchange (the main groups are then
+    // left with nothing on the host to carry).
+    const bool sideGroup = cuda || std::getenv("HY3_TEST_GLOO_SIDE_GROUP") != nullptr;
     auto makeGroup = [&](const std::string& kind, const std::vector<int>& members) {
         const int index = static_cast<int>(std::find(members.begin(), members.end(), env.rank) - members.begin());
         if (members.size() == 1) return Comm(kind, members, 0, nullptr);
@@ -100,13 +104,13 @@ Distributed::Distributed(const DistEnv& env, const Mesh& mesh, const DistTimeout
                 auto options = c10d::ProcessGroupNCCL::Options::create();
                 options->timeout = timeouts.collective;  // distributed.timeout_s bounds NCCL's watchdog too
                 impl->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, index, size, options);
-                impl->host = makeGloo(c10::make_intrusive<c10d::PrefixStore>("host", prefixed));
             }
 #endif
             if (!impl->backend) {
                 if (cuda) fail("process groups", "this build has no NCCL; CUDA training needs a LibTorch with NCCL");
                 impl->backend = makeGloo(prefixed);
             }
+            if (sideGroup) impl->host = makeGloo(c10::make_intrusive<c10d::PrefixStore>("host", prefixed));
         } catch (const Error&) {
             throw;
         } catch (const std::exception& e) {

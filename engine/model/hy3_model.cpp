@@ -426,7 +426,7 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
         const torch::Tensor slotOfRow = std::get<1>(sorted);
         const torch::Tensor tokenOfRow = slotOfRow.div(K, "floor");
         // The exchange's split sizes are host numbers (c10d's all-to-all takes them so): one wait.
-        const torch::Tensor perExpert = torch::bincount(std::get<0>(sorted), {}, c.num_experts).cpu().contiguous();
+        const torch::Tensor perExpert = countIds(std::get<0>(sorted), c.num_experts).cpu().contiguous();
         const torch::Tensor ys = options_.expertExchange->run(
             x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow),
             std::vector<int64_t>(perExpert.data_ptr<int64_t>(), perExpert.data_ptr<int64_t>() + c.num_experts), runExperts);
@@ -445,7 +445,7 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     const torch::Tensor order = std::get<1>(sorted);
     const torch::Tensor slotOfRow = slotIndex.index_select(0, order);
     const torch::Tensor tokenOfRow = slotOfRow.div(K, "floor");
-    const torch::Tensor counts = torch::bincount(std::get<0>(sorted) - expertFirst_, {}, localExperts());  // stays on the device
+    const torch::Tensor counts = countIds(std::get<0>(sorted) - expertFirst_, localExperts());  // stays on the device
     const torch::Tensor ys = runExperts(x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow), counts);
     const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
     return combineExperts(layer, h, m, ys, rows);

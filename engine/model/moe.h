@@ -23,6 +23,10 @@ struct ExpertRows {
     torch::Tensor counts;   // [E] int64 rows per expert (on the host for HostLoop)
     torch::Tensor offsets;  // [E] int32 end of each expert's rows (GroupedMm only)
 };
+// How many of `ids` (int64, any device) equal each of 0..n-1, by a scatter-add: unlike
+// torch::bincount, which reads the ids' minimum and maximum back to the host on CUDA, it never waits.
+torch::Tensor countIds(const torch::Tensor& ids, int64_t n);
+
 // From counts on any device. HostLoop copies them to the host (free on the CPU, a wait elsewhere).
 ExpertRows expertRows(const torch::Tensor& counts_E, ExpertKernel kernel, const torch::Device& rowsDevice);
 

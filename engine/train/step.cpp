@@ -26,15 +26,18 @@ std::vector<LayerRouterState> routerState(Hy3ModelImpl& model, StepComm& comm, c
     const int64_t E = c.num_experts;
     std::vector<std::vector<double>> rows(all.size(), std::vector<double>(static_cast<size_t>(2 * E), 0.0));
     const std::vector<int64_t> held = model.moeLayers();
+    // Every held layer's load and bias in one copy to the host (one wait on a GPU, not one per layer).
+    std::vector<torch::Tensor> parts;
+    for (size_t h = 0; h < held.size(); ++h) {
+        parts.push_back(loads[h].to(torch::kDouble));
+        const torch::Tensor bias = model.tensor("layers." + std::to_string(held[h]) + ".expert_bias");
+        parts.push_back(bias.defined() ? bias.to(loads[h].device(), torch::kDouble) : torch::zeros_like(parts.back()));
+    }
+    const torch::Tensor host = parts.empty() ? torch::Tensor() : torch::cat(parts).to(torch::kCPU).contiguous();
     for (size_t h = 0; h < held.size(); ++h) {
         const size_t row = static_cast<size_t>(std::find(all.begin(), all.end(), held[h]) - all.begin());
-        const torch::Tensor load = loads[h].to(torch::kCPU, torch::kDouble).contiguous();
-        for (int64_t e = 0; e < E; ++e) rows[row][static_cast<size_t>(e)] = load.data_ptr<double>()[e];
-        const torch::Tensor bias = model.tensor("layers." + std::to_string(held[h]) + ".expert_bias");
-        if (bias.defined()) {
-            const torch::Tensor b = bias.to(torch::kDouble).cpu().contiguous();
-            for (int64_t e = 0; e < E; ++e) rows[row][static_cast<size_t>(E + e)] = b.data_ptr<double>()[e];
-        }
+        const double* values = host.data_ptr<double>() + static_cast<int64_t>(h) * 2 * E;
+        std::copy(values, values + 2 * E, rows[row].begin());
     }
     comm.gatherRouterState(rows);
     std::vector<LayerRouterState> out;

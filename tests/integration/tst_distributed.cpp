@@ -13,6 +13,7 @@
 
 #include <QDir>
 #include <QProcessEnvironment>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -99,17 +100,22 @@ private slots:
         QTest::addColumn<int>("ranks");
         QTest::addColumn<QString>("layout");
         QTest::addColumn<int>("shards");  // model files of a checkpoint: one per stage and expert range
-        QTest::newRow("dp=2") << 2 << "dp=2" << 1;
-        QTest::newRow("ep=2") << 2 << "dp=2,ep=2" << 2;
-        QTest::newRow("dp=2 x ep=2") << 4 << "dp=4,ep=2" << 2;
-        QTest::newRow("pp=2") << 2 << "pp=2" << 2;
-        QTest::newRow("pp=2 x dp=2") << 4 << "pp=2,dp=2" << 2;
+        QTest::addColumn<bool>("sideGroup");  // host values through the Gloo side group GPU ranks use
+        QTest::newRow("dp=2") << 2 << "dp=2" << 1 << false;
+        QTest::newRow("ep=2") << 2 << "dp=2,ep=2" << 2 << false;
+        QTest::newRow("ep=2, Gloo side group") << 2 << "dp=2,ep=2" << 2 << true;
+        QTest::newRow("dp=2 x ep=2") << 4 << "dp=4,ep=2" << 2 << false;
+        QTest::newRow("pp=2") << 2 << "pp=2" << 2 << false;
+        QTest::newRow("pp=2 x dp=2") << 4 << "pp=2,dp=2" << 2 << false;
     }
     void layoutsFollowTheSingleProcessCurve() {
         QFETCH(int, ranks);
         QFETCH(QString, layout);
         QFETCH(int, shards);
-        const QString output = tmp_.path() + "/" + QString(layout).replace(',', '_').replace('=', QString());
+        QFETCH(bool, sideGroup);
+        if (sideGroup) qputenv("HY3_TEST_GLOO_SIDE_GROUP", "1");
+        const auto unset = qScopeGuard([] { qunsetenv("HY3_TEST_GLOO_SIDE_GROUP"); });
+        const QString output = tmp_.path() + "/" + QString(layout).replace(',', '_').replace('=', QString()) + (sideGroup ? "_side" : "");
         // Steps 1-5, a checkpoint, a stop; then a resume for steps 6-10.
         const auto first = runHy3(launch(ranks, withLayout(trainArgs(output), layout) << "--stop-after" << "5"), 300000);
         QVERIFY2(first.exitCode == 0, first.err.right(2000).constData());
