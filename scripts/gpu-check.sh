@@ -144,10 +144,11 @@ else
   record train_curve '{"ok": false}'
 fi
 
-# --- 5. hy3 launch with NCCL: checkpoint, SIGTERM, exact resume -----------------------------------
+# --- 5. hy3 launch: checkpoint, SIGTERM, resume -------------------------------------------------
 say "hy3 launch --nproc-per-node 1: SIGTERM after step 30, then resume"
-rm -rf "$build/launch"
-common=(train "$project" --output "$build/launch" --max-steps 60 --events jsonl --set "training.device=\"$device\"" --set 'training.checkpoint_every=20')
+rm -rf "$build/launch" "$build/launch-whole"
+run=(--max-steps 60 --events jsonl --set "training.device=\"$device\"" --set 'training.checkpoint_every=20')
+common=(train "$project" --output "$build/launch" "${run[@]}")
 release=$build/launch-release
 rm -f "$release"
 HY3_TEST_HOLD_AFTER_STEP=30:$release "$hy3" launch --nproc-per-node 1 -- "${common[@]}" > "$build/launch-a.jsonl" &
@@ -159,8 +160,7 @@ wait "$pid"
 first=$?
 "$hy3" launch --nproc-per-node 1 -- "${common[@]}" --resume latest > "$build/launch-b.jsonl"
 second=$?
-"$hy3" train "$project" --output "$build/launch-whole" --max-steps 60 --events jsonl --set "training.device=\"$device\"" \
-  --set 'training.checkpoint_every=20' > "$build/launch-whole.jsonl"
+"$hy3" train "$project" --output "$build/launch-whole" "${run[@]}" > "$build/launch-whole.jsonl"
 record launch_resume "$("$python" - "$build" "$first" "$second" <<'PY'
 import json, sys
 build, first, second = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

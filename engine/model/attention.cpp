@@ -234,7 +234,7 @@ bool flashVarlenApplies(const torch::Tensor& q) {
 }
 
 torch::Tensor attentionFlashVarlen(const QKV& x, const AttentionMask& mask, const AttentionGeometry& g) {
-    const int64_t B = g.batch, S = g.seq, N = g.heads, K = g.kvHeads, G = g.groups(), D = g.headDim;
+    const int64_t B = g.batch, S = g.seq, N = g.heads, K = g.kvHeads, D = g.headDim;
     // Documents over the flattened tokens: a token starts one where it sees no key before itself
     // (row starts, packed documents, and each padding token, which sees only itself).
     const torch::Tensor start = mask.start.reshape({B * S});
@@ -243,7 +243,7 @@ torch::Tensor attentionFlashVarlen(const QKV& x, const AttentionMask& mask, cons
     const torch::Tensor cuHost = torch::cat({starts, torch::tensor({B * S}, torch::kLong)});
     const int64_t longest = (cuHost.narrow(0, 1, cuHost.numel() - 1) - cuHost.narrow(0, 0, cuHost.numel() - 1)).max().item<int64_t>();
     const torch::Tensor cu = ops::toDevice(cuHost.to(torch::kInt).contiguous(), x.q.device());
-    const torch::Tensor q = x.q.reshape({B, K, S, G, D}).permute({0, 2, 1, 3, 4}).reshape({B * S, N, D});
+    const torch::Tensor q = headsToTokens(x.q, g).view({B * S, N, D});
     const torch::Tensor k = x.k.reshape({B, K, S, D}).permute({0, 2, 1, 3}).reshape({B * S, K, D});
     const torch::Tensor v = x.v.reshape({B, K, S, D}).permute({0, 2, 1, 3}).reshape({B * S, K, D});
     const double scale = 1.0 / std::sqrt(static_cast<double>(D));
@@ -322,16 +322,12 @@ QKV qkNormRope(const torch::Tensor& qkv, const torch::Tensor& qNorm, const torch
 }
 
 torch::Tensor attention(const QKV& x, const AttentionMask& mask, const AttentionGeometry& g, AttentionKernel kernel) {
-    switch (kernel) {
-        case AttentionKernel::Sdpa:
-            // Packed or padded rows in bf16 on a GPU: the varlen flash kernel, no [S, S] mask.
-            if (!mask.causalOnly && flashVarlenApplies(x.q)) return attentionFlashVarlen(x, mask, g);
-            return attentionSdpa(x, mask, g);
-        case AttentionKernel::CpuBlocked:
-            if (ops::useFusedCpu(x.q) && hasDirectSgemm()) return AttentionFunction::apply(x.q, x.k, x.v, mask.start, shapeOf(g));
-            break;
-        case AttentionKernel::Reference: break;
+    if (kernel == AttentionKernel::Sdpa) {
+        // Packed or padded rows in bf16 on a GPU: the varlen flash kernel, no [S, S] mask.
+        if (!mask.causalOnly && flashVarlenApplies(x.q)) return attentionFlashVarlen(x, mask, g);
+        return attentionSdpa(x, mask, g);
     }
+    if (ops::useFusedCpu(x.q) && hasDirectSgemm()) return AttentionFunction::apply(x.q, x.k, x.v, mask.start, shapeOf(g));
     return attentionReference(x, mask, g);
 }
 

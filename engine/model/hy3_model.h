@@ -99,7 +99,6 @@ public:
     // Whether this model holds the parameter or buffer with this internal name.
     bool holds(const std::string& name) const;
     const ModelOptions& options() const { return options_; }
-    const KernelChoice& kernels() const { return kernels_; }
     int64_t localExperts() const { return expertLast_ - expertFirst_; }
     int64_t expertFirst() const { return expertFirst_; }
     std::vector<int64_t> moeLayers() const;  // the MoE layers held here

@@ -7,12 +7,4 @@ KernelChoice chooseKernels(const torch::Device& device) {
     return {ExpertKernel::GroupedMm, AttentionKernel::Sdpa};
 }
 
-std::string describe(const KernelChoice& choice) {
-    const char* experts = choice.experts == ExpertKernel::GroupedMm ? "grouped_mm" : "per-expert loop";
-    const char* attention = choice.attention == AttentionKernel::Sdpa       ? "sdpa"
-                            : choice.attention == AttentionKernel::Reference ? "reference"
-                                                                             : "cpu blocked";
-    return std::string("experts ") + experts + ", attention " + attention;
-}
-
 }  // namespace hy3

@@ -3,8 +3,6 @@
 // every call). Every choice computes the same function; the tests hold each against the others.
 #include <torch/torch.h>
 
-#include <string>
-
 namespace hy3 {
 
 enum class ExpertKernel {
@@ -13,10 +11,10 @@ enum class ExpertKernel {
 };
 
 enum class AttentionKernel {
-    CpuBlocked,  // blocked causal attention on raw sgemm (CPU fp32); other dtypes take Reference
+    CpuBlocked,  // blocked causal attention on raw sgemm (CPU fp32); other dtypes a softmax over the
+                 // full masked [S, S] scores in ATen ops
     Sdpa,        // at::scaled_dot_product_attention (flash / memory-efficient kernels on CUDA); packed or
                  // padded rows in bf16/fp16 on CUDA take the flash varlen kernel over cu_seqlens instead
-    Reference,   // softmax over the full masked [S, S] scores in ATen ops (tests)
 };
 
 struct KernelChoice {
@@ -27,8 +25,5 @@ struct KernelChoice {
 // CPU: the host loop and the blocked attention (fastest here, and exact against the references);
 // CUDA and any other device: grouped GEMM and SDPA, which never wait on the host.
 KernelChoice chooseKernels(const torch::Device& device);
-
-// "experts grouped_mm, attention sdpa": for logs and `hy3 info`.
-std::string describe(const KernelChoice& choice);
 
 }  // namespace hy3

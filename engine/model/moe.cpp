@@ -42,20 +42,13 @@ bool groupedMmAligned(const torch::Tensor& t) {
 class GroupedGemms {
 public:
     GroupedGemms(const torch::Tensor& W_EOI, ExpertKernel kernel, const torch::Tensor& counts, const torch::Tensor& offsets)
-        : W_(W_EOI), O_(W_EOI.size(1)), I_(W_EOI.size(2)), kernel_(kernel), counts_(counts), offsets_(offsets) {
-        if (kernel_ == ExpertKernel::HostLoop) {
-            hostOffsets_ = offsetsOf(counts);
-            raw_ = ops::useFusedCpu(W_EOI) && hasDirectSgemm();
-        }
-    }
+        : W_(W_EOI), O_(W_EOI.size(1)), I_(W_EOI.size(2)), kernel_(kernel), counts_(counts), offsets_(offsets),
+          raw_(kernel == ExpertKernel::HostLoop && ops::useFusedCpu(W_EOI) && hasDirectSgemm()) {}
 
-    // Whether the grouped kernel takes these rows, unless an operand's strides rule it out (then
-    // the loop does, its offsets read once).
+    // Whether the grouped kernel takes these rows; else the loop does (also when an operand's
+    // strides rule the grouped kernel out).
     bool grouped(const torch::Tensor& rows) const {
-        if (kernel_ != ExpertKernel::GroupedMm) return false;
-        if (rows.size(0) > 0 && groupedMmAligned(rows) && groupedMmAligned(W_)) return true;
-        if (hostOffsets_.empty()) hostOffsets_ = offsetsOf(counts_);
-        return false;
+        return kernel_ == ExpertKernel::GroupedMm && rows.size(0) > 0 && groupedMmAligned(rows) && groupedMmAligned(W_);
     }
 
     // y = x @ W[e]^T on each expert's rows
@@ -83,15 +76,11 @@ public:
         return dW;
     }
 
-    // The loop's pieces, for a caller that does several multiplies per expert in one pass; it
-    // calls readyLoop() first (the grouped kernel reads no host offsets until a refusal).
-    void readyLoop() const {
-        if (hostOffsets_.empty()) hostOffsets_ = offsetsOf(counts_);
-    }
+    // The loop's pieces, for a caller that does several multiplies per expert in one pass.
     template <class Fn>
     void eachExpert(Fn&& fn) const {
         for (int64_t e = 0; e < W_.size(0); ++e)
-            if (rowsOf(e) > 0) fn(e, hostOffsets_[static_cast<size_t>(e)], rowsOf(e));
+            if (rowsOf(e) > 0) fn(e, hostOffsets()[static_cast<size_t>(e)], rowsOf(e));
     }
     // dW's buffer for the loop: experts without rows get zeros, the others are written whole.
     torch::Tensor weightBuffer() const {
@@ -118,14 +107,19 @@ public:
 
 private:
     static float* ptr(const torch::Tensor& t) { return t.data_ptr<float>(); }
-    int64_t rowsOf(int64_t e) const { return hostOffsets_[static_cast<size_t>(e + 1)] - hostOffsets_[static_cast<size_t>(e)]; }
+    // The loop's offsets, read from the counts at its first use (the grouped kernel needs none).
+    const std::vector<int64_t>& hostOffsets() const {
+        if (hostOffsets_.empty()) hostOffsets_ = offsetsOf(counts_);
+        return hostOffsets_;
+    }
+    int64_t rowsOf(int64_t e) const { return hostOffsets()[static_cast<size_t>(e + 1)] - hostOffsets()[static_cast<size_t>(e)]; }
 
     torch::Tensor W_;
     int64_t O_, I_;
     ExpertKernel kernel_;
     torch::Tensor counts_, offsets_;
+    bool raw_;
     mutable std::vector<int64_t> hostOffsets_;
-    bool raw_ = false;
 };
 
 torch::Tensor weightedSwiglu(const torch::Tensor& h_N2F, const torch::Tensor& w_N) {
@@ -142,16 +136,8 @@ torch::Tensor weightedSwiglu(const torch::Tensor& h_N2F, const torch::Tensor& w_
     return (torch::silu(parts[0]) * parts[1] * w_N.unsqueeze(1)).to(h_N2F.scalar_type());
 }
 
-// The autograd functions below take an ExpertRows as three plain arguments (autograd saves
-// tensors and integers, not structs).
-struct RowsArgs {
-    torch::Tensor counts, offsets;
-    int64_t kernel;
-};
-RowsArgs argsOf(const ExpertRows& rows) {
-    // Autograd takes no undefined tensor among a function's inputs: an empty one stands for "none".
-    return {rows.counts, rows.offsets.defined() ? rows.offsets : torch::empty({0}, torch::kInt), static_cast<int64_t>(rows.kernel)};
-}
+// The autograd functions below take an ExpertRows as plain arguments (autograd saves tensors and
+// integers, not structs): its counts, its offsets and its kernel as an integer.
 ExpertKernel kernelOf(int64_t k) { return static_cast<ExpertKernel>(k); }
 
 // Outputs: y [N, H] and the weighted activation a [N, F] that the down projection reads (LoRA's
@@ -222,8 +208,6 @@ struct GroupedExpertsFunction : torch::autograd::Function<GroupedExpertsFunction
         } else {
             // The loop does an expert's three multiplies together, while its rows are in cache
             // (three separate passes cost 2 to 4% of a CPU step).
-            gateUpGemm.readyLoop();
-            downGemm.readyLoop();
             dx = torch::empty_like(x);
             if (weightGrads) dGateUp = gateUpGemm.weightBuffer(), dDown = downGemm.weightBuffer();
             gateUpGemm.eachExpert([&](int64_t e, int64_t o, int64_t n) {
@@ -252,6 +236,7 @@ ExpertRows expertRows(const torch::Tensor& counts_E, ExpertKernel kernel, const 
     rows.kernel = kernel;
     if (kernel == ExpertKernel::HostLoop) {
         rows.counts = counts_E.to(torch::kCPU, torch::kLong);
+        rows.offsets = torch::empty({0}, torch::kInt);  // autograd takes no undefined input: empty stands for none
         return rows;
     }
     rows.counts = counts_E.to(rowsDevice, torch::kLong);
@@ -274,17 +259,16 @@ Routing route(const torch::Tensor& x_TH, const torch::Tensor& router_EH, const t
 
 torch::Tensor groupedExperts(const torch::Tensor& x_NH, const torch::Tensor& w_N, const ExpertRows& rows,
                              const torch::Tensor& gateUp_EFH, const torch::Tensor& down_EHF) {
-    const RowsArgs r = argsOf(rows);
-    return GroupedExpertsFunction::apply(x_NH, w_N, r.counts, r.offsets, r.kernel, gateUp_EFH, down_EHF,
-                                         torch::empty({0}, x_NH.options()))[0];
+    return GroupedExpertsFunction::apply(x_NH, w_N, rows.counts, rows.offsets, static_cast<int64_t>(rows.kernel), gateUp_EFH,
+                                         down_EHF, torch::empty({0}, x_NH.options()))[0];
 }
 
 std::pair<torch::Tensor, torch::Tensor> groupedExpertsWithDelta(const torch::Tensor& x_NH, const torch::Tensor& w_N,
                                                                 const ExpertRows& rows, const torch::Tensor& gateUp_EFH,
                                                                 const torch::Tensor& down_EHF, const torch::Tensor& deltaH_N2F) {
     const torch::Tensor delta = deltaH_N2F.defined() ? deltaH_N2F : torch::empty({0}, x_NH.options());
-    const RowsArgs r = argsOf(rows);
-    const variable_list out = GroupedExpertsFunction::apply(x_NH, w_N, r.counts, r.offsets, r.kernel, gateUp_EFH, down_EHF, delta);
+    const variable_list out = GroupedExpertsFunction::apply(x_NH, w_N, rows.counts, rows.offsets, static_cast<int64_t>(rows.kernel),
+                                                            gateUp_EFH, down_EHF, delta);
     return {out[0], out[1]};
 }
 
@@ -310,8 +294,7 @@ struct GroupedLinearFunction : torch::autograd::Function<GroupedLinearFunction> 
 };
 
 torch::Tensor groupedLinear(const torch::Tensor& x_NI, const ExpertRows& rows, const torch::Tensor& W_EOI) {
-    const RowsArgs r = argsOf(rows);
-    return GroupedLinearFunction::apply(x_NI, r.counts, r.offsets, r.kernel, W_EOI);
+    return GroupedLinearFunction::apply(x_NI, rows.counts, rows.offsets, static_cast<int64_t>(rows.kernel), W_EOI);
 }
 
 torch::Tensor expertsReferenceLoop(const torch::Tensor& x_NH, const torch::Tensor& w_N, const torch::Tensor& counts_E,

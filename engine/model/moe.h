@@ -21,7 +21,7 @@ struct Routing {
 struct ExpertRows {
     ExpertKernel kernel = ExpertKernel::HostLoop;
     torch::Tensor counts;   // [E] int64 rows per expert (on the host for HostLoop)
-    torch::Tensor offsets;  // [E] int32 end of each expert's rows (GroupedMm only)
+    torch::Tensor offsets;  // [E] int32 end of each expert's rows (GroupedMm; empty for HostLoop)
 };
 // How many of `ids` (int64, any device) equal each of 0..n-1, by a scatter-add: unlike
 // torch::bincount, which reads the ids' minimum and maximum back to the host on CUDA, it never waits.

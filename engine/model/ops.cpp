@@ -180,7 +180,7 @@ bool fusedCpuKernels() { return gFusedCpu.load(); }
 bool useFusedCpu(const torch::Tensor& t) { return gFusedCpu.load() && t.is_cpu() && t.scalar_type() == torch::kFloat; }
 
 torch::Tensor toDevice(const torch::Tensor& host, const torch::Device& device) {
-    if (device.is_cpu() || !host.is_cpu() || !host.defined()) return host.defined() ? host.to(device) : host;
+    if (device.is_cpu() || !host.is_cpu()) return host.to(device);
     return host.pin_memory().to(device, /*non_blocking=*/true);
 }
 

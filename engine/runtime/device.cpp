@@ -3,6 +3,7 @@
 #include "build_config.h"
 #include "runtime/system_info.h"
 #include "util/error.h"
+#include "util/stats.h"
 
 #include <ATen/Parallel.h>
 
@@ -111,8 +112,7 @@ double measurePeakFlops(const torch::Device& device, torch::Dtype dtype, int rep
         synchronize(device);
         seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
-    std::sort(seconds.begin(), seconds.end());
-    return 2.0 * static_cast<double>(n) * n * n / seconds[seconds.size() / 2];
+    return 2.0 * static_cast<double>(n) * n * n / median(seconds);
 }
 
 void useDevice(const torch::Device& device) {

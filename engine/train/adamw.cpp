@@ -44,7 +44,7 @@ AdamW::AdamW(const GradientBuffers& gradients, AdamWOptions options, const std::
         params_.push_back(std::move(p));
     }
     bool cpuFloat = true;
-    for (const Param& p : params_) cpuFloat = cpuFloat && flatCpuFloat(p.master.defined() ? p.master : p.param);
+    for (const Param& p : params_) cpuFloat = cpuFloat && flatCpuFloat(p.weights());
     kernel_ = options.kernel.value_or(cpuFloat ? AdamWKernel::CpuLoop : AdamWKernel::Fused);
 }
 
@@ -62,7 +62,7 @@ void AdamW::stepCpuLoop(double lr, const GradientBuffers& gradients, double grad
     for (Param& p : params_) {
         const torch::Tensor accumulated = gradients.gradient(p.index);
         if (!accumulated.defined()) continue;
-        torch::Tensor weights = p.master.defined() ? p.master : p.param;
+        const torch::Tensor& weights = p.weights();
         const double decay = p.decay && options_.weightDecay != 0 ? 1.0 - lr * options_.weightDecay : 1.0;
         // One pass over the four buffers, split over LibTorch's threads.
         const kernels::AdamWScalars scalars{static_cast<float>(gradScale), static_cast<float>(b1), static_cast<float>(b2),
@@ -90,7 +90,7 @@ void AdamW::stepFused(double lr, const GradientBuffers& gradients, double gradSc
     for (Param& p : params_) {
         const torch::Tensor accumulated = gradients.gradient(p.index);
         if (!accumulated.defined()) continue;
-        const torch::Tensor& weights = p.master.defined() ? p.master : p.param;
+        const torch::Tensor& weights = p.weights();
         Group& g = groups[{weights.device().str(), p.decay}];
         g.weights.push_back(weights);
         g.grads.push_back(accumulated);

@@ -59,6 +59,8 @@ private:
         std::string name;
         torch::Tensor param;      // the model's tensor
         torch::Tensor master;     // fp32 copy when the model's tensor is not fp32
+        // What the update writes: the master copy when there is one, else the model's tensor.
+        const torch::Tensor& weights() const { return master.defined() ? master : param; }
         torch::Tensor expAvg, expAvgSq;
         torch::Tensor stepTensor;  // the fused kernel's step count (fp32 scalar on the device)
         bool decay = true;
