@@ -37,6 +37,7 @@ set(HY3_ENGINE_PLAIN_SOURCES
   data/record_browser.cpp
   data/project_data.cpp
   train/schedule.cpp
+  train/pipeline_schedule.cpp
   train/reporter.cpp
   train/fingerprint.cpp
   dist/env.cpp

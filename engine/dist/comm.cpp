@@ -123,14 +123,31 @@ void Comm::allToAll(torch::Tensor& out, const torch::Tensor& in, const std::vect
     if (!output.is_same(out)) out.copy_(output);
 }
 
-void Comm::send(const torch::Tensor& tensor, int to, int tag) {
-    std::vector<torch::Tensor> buffer{tensor.contiguous()};
-    guarded(name_, "send", [&] { impl_->pendingSends.push_back({impl_->backendFor(buffer[0]).send(buffer, to, tag), buffer[0]}); });
-}
-
-void Comm::recv(torch::Tensor& tensor, int from, int tag) {
-    std::vector<torch::Tensor> buffer{tensor};
-    guarded(name_, "receive", [&] { impl_->backendFor(tensor).recv(buffer, from, tag)->wait(); });
+void Comm::exchange(const std::vector<PointToPoint>& operations) {
+    if (operations.empty()) return;
+    c10d::Backend& backend = impl_->backendFor(operations[0].tensor);
+    std::vector<std::vector<torch::Tensor>> buffers;
+    for (const PointToPoint& op : operations) buffers.push_back({op.send ? op.tensor.contiguous() : op.tensor});
+    guarded(name_, "send/receive", [&] {
+        if (backend.supportsCoalescing()) {  // NCCL: as PyTorch's batch_isend_irecv does
+            backend.startCoalescing();
+            for (size_t i = 0; i < operations.size(); ++i) {
+                const PointToPoint& op = operations[i];
+                if (op.send) backend.send(buffers[i], op.peer, op.tag);
+                else backend.recv(buffers[i], op.peer, op.tag);
+            }
+            const c10::intrusive_ptr<c10d::Work> group = backend.endCoalescing();
+            group->wait();  // the receives are ready for the next kernel on this stream
+            for (size_t i = 0; i < operations.size(); ++i)
+                if (operations[i].send) impl_->pendingSends.push_back({group, buffers[i][0]});
+            return;
+        }
+        // Gloo sends from its own buffers and returns: post them first, then wait for the receives.
+        for (size_t i = 0; i < operations.size(); ++i)
+            if (operations[i].send) impl_->pendingSends.push_back({backend.send(buffers[i], operations[i].peer, operations[i].tag), buffers[i][0]});
+        for (size_t i = 0; i < operations.size(); ++i)
+            if (!operations[i].send) backend.recv(buffers[i], operations[i].peer, operations[i].tag)->wait();
+    });
 }
 
 void Comm::waitSends() {

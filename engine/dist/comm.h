@@ -39,9 +39,16 @@ public:
     // out gets outSplits[r] rows from each member r; in sends inSplits[r] rows to member r.
     void allToAll(torch::Tensor& out, const torch::Tensor& in, const std::vector<int64_t>& outSplits,
                   const std::vector<int64_t>& inSplits);
-    // Point to point (group ranks). send() returns at once; waitSends() waits for all of them.
-    void send(const torch::Tensor& tensor, int to, int tag);
-    void recv(torch::Tensor& tensor, int from, int tag);
+    // Point to point (group ranks): one group of sends and receives, posted together (NCCL: one
+    // coalesced group, so a send never waits behind a receive of the same group). Returns when the
+    // receives have filled their tensors; the sends may still run until waitSends().
+    struct PointToPoint {
+        bool send;
+        torch::Tensor tensor;  // sent, or filled
+        int peer;
+        int tag;
+    };
+    void exchange(const std::vector<PointToPoint>& operations);
     void waitSends();
     void barrier();
 

@@ -105,24 +105,15 @@ void sumOver(Comm& comm, std::vector<double>& values) {
 
 DistStepComm::DistStepComm(Distributed& dist) : dist_(dist) {}
 
-void DistStepComm::sendActivation(const torch::Tensor& hidden, int microBatch) {
-    dist_.world().send(hidden, dist_.mesh().nextStageRank(dist_.rank()), activationTag(microBatch));
-}
-
-torch::Tensor DistStepComm::receiveActivation(const torch::Tensor& like, int microBatch) {
-    torch::Tensor buffer = like;
-    dist_.world().recv(buffer, dist_.mesh().previousStageRank(dist_.rank()), activationTag(microBatch));
-    return buffer;
-}
-
-void DistStepComm::sendGradient(const torch::Tensor& grad, int microBatch) {
-    dist_.world().send(grad, dist_.mesh().previousStageRank(dist_.rank()), gradientTag(microBatch));
-}
-
-torch::Tensor DistStepComm::receiveGradient(const torch::Tensor& like, int microBatch) {
-    torch::Tensor buffer = like;
-    dist_.world().recv(buffer, dist_.mesh().nextStageRank(dist_.rank()), gradientTag(microBatch));
-    return buffer;
+void DistStepComm::exchange(std::vector<Transfer>& transfers) {
+    std::vector<Comm::PointToPoint> operations;
+    for (const Transfer& t : transfers) {
+        const PipeMessage& m = t.message;
+        const int peer = m.towardNextStage() ? dist_.mesh().nextStageRank(dist_.rank()) : dist_.mesh().previousStageRank(dist_.rank());
+        const bool activation = m.kind == PipeMessage::Kind::SendActivation || m.kind == PipeMessage::Kind::ReceiveActivation;
+        operations.push_back({m.isSend(), t.tensor, peer, activation ? activationTag(m.microBatch) : gradientTag(m.microBatch)});
+    }
+    dist_.world().exchange(operations);
 }
 
 void DistStepComm::finishSends() { dist_.world().waitSends(); }

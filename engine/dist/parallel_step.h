@@ -19,10 +19,7 @@ public:
     bool lastStage() const override { return dist_.lastStage(); }
     int stages() const override { return static_cast<int>(dist_.mesh().layout().pp); }
     int stage() const override { return dist_.position().stage; }
-    void sendActivation(const torch::Tensor& hidden, int microBatch) override;
-    torch::Tensor receiveActivation(const torch::Tensor& like, int microBatch) override;
-    void sendGradient(const torch::Tensor& grad, int microBatch) override;
-    torch::Tensor receiveGradient(const torch::Tensor& like, int microBatch) override;
+    void exchange(std::vector<Transfer>& transfers) override;
     void finishSends() override;
 
     void sumOverReplicas(std::vector<double>& values) override;

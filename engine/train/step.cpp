@@ -1,5 +1,7 @@
 #include "train/step.h"
 
+#include "train/pipeline_schedule.h"
+
 #include "util/error.h"
 
 #include <chrono>
@@ -77,10 +79,11 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
 
     model.train();
     struct InFlight {
-        torch::Tensor input;   // the received hidden states (stages after the first)
-        torch::Tensor output;  // hidden states sent on (stages before the last)
-        torch::Tensor loss;    // the last stage's scaled loss
-        torch::Tensor aux;     // this stage's balance loss
+        torch::Tensor input;       // the received hidden states (stages after the first)
+        torch::Tensor output;      // hidden states sent on (stages before the last)
+        torch::Tensor outputGrad;  // their gradient, received from the next stage
+        torch::Tensor loss;        // the last stage's scaled loss
+        torch::Tensor aux;         // this stage's balance loss
     };
     std::vector<InFlight> inFlight(batches.size());
     // The summed loss stays on the device until the step's one read of its figures.
@@ -90,16 +93,12 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
         const MicroBatch& m = batches[i];
         InFlight& f = inFlight[i];
         ForwardOptions fo;
-        if (!comm.firstStage()) {
-            f.input = comm.receiveActivation(hiddenLike(model, m), static_cast<int>(i)).requires_grad_(true);
-            fo.hiddenIn = f.input;
-        }
+        if (!comm.firstStage()) fo.hiddenIn = f.input.requires_grad_(true);
         const ForwardOutput out = model.forward(m.batch, fo);
         // The balance loss is a per-sequence mean; weigh each micro-batch by its share of rows.
         if (out.auxLoss.defined()) f.aux = out.auxLoss * (static_cast<double>(m.batch.input_ids.size(0)) / rows);
         if (!comm.lastStage()) {
             f.output = out.hidden;
-            comm.sendActivation(out.hidden.detach(), static_cast<int>(i));
             return;
         }
         f.loss = out.lossSum / divisor;
@@ -113,24 +112,37 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
         if (comm.lastStage()) {
             f.loss.backward();
         } else {
-            std::vector<torch::Tensor> outputs{f.output}, grads{comm.receiveGradient(torch::empty_like(f.output), static_cast<int>(i))};
+            std::vector<torch::Tensor> outputs{f.output}, grads{f.outputGrad};
             if (f.aux.defined() && f.aux.requires_grad()) outputs.push_back(f.aux), grads.push_back(torch::ones_like(f.aux));
             torch::autograd::backward(outputs, grads);
         }
         ctx.gradients.accumulate();
-        if (!comm.firstStage()) comm.sendGradient(f.input.grad(), static_cast<int>(i));
-        f = InFlight{};
+        f.output = f.outputGrad = f.loss = f.aux = torch::Tensor();
     };
-    // 1F1B: a stage runs (stages - stage - 1) forwards ahead, then alternates, then drains. With one
-    // stage this is forward, backward, forward, backward, ...
-    const size_t M = batches.size();
-    const size_t warmup = std::min<size_t>(static_cast<size_t>(comm.stages() - comm.stage() - 1), M);
-    for (size_t i = 0; i < warmup; ++i) forward(i);
-    for (size_t i = 0; i + warmup < M; ++i) {
-        forward(i + warmup);
-        backward(i);
+    auto exchange = [&](const std::vector<PipeMessage>& messages) {
+        std::vector<StepComm::Transfer> transfers;
+        for (const PipeMessage& message : messages) {
+            InFlight& f = inFlight[static_cast<size_t>(message.microBatch)];
+            torch::Tensor tensor;
+            switch (message.kind) {
+                case PipeMessage::Kind::ReceiveActivation: tensor = f.input = hiddenLike(model, batches[static_cast<size_t>(message.microBatch)]); break;
+                case PipeMessage::Kind::ReceiveGradient: tensor = f.outputGrad = torch::empty_like(f.output); break;
+                case PipeMessage::Kind::SendActivation: tensor = f.output.detach(); break;
+                case PipeMessage::Kind::SendGradient: tensor = f.input.grad(); break;
+            }
+            transfers.push_back({message, tensor});
+        }
+        comm.exchange(transfers);
+        for (const PipeMessage& message : messages)
+            if (message.kind == PipeMessage::Kind::SendGradient) inFlight[static_cast<size_t>(message.microBatch)] = InFlight{};
+    };
+    for (const PipelineAction& a : oneForwardOneBackward(comm.stages(), comm.stage(), static_cast<int>(batches.size()))) {
+        switch (a.kind) {
+            case PipelineAction::Kind::Forward: forward(static_cast<size_t>(a.microBatch)); break;
+            case PipelineAction::Kind::Backward: backward(static_cast<size_t>(a.microBatch)); break;
+            case PipelineAction::Kind::Exchange: exchange(a.messages); break;
+        }
     }
-    for (size_t i = M - warmup; i < M; ++i) backward(i);
     comm.finishSends();
 
     const auto syncStarted = std::chrono::steady_clock::now();
@@ -184,17 +196,24 @@ EvalResult evaluate(Hy3ModelImpl& model, StepComm& comm, const std::vector<Micro
     model.eval();
     std::vector<double> sums{0, 0};  // loss sum, label tokens
     torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(model.options().device));
-    for (size_t i = 0; i < batches.size(); ++i) {
-        const MicroBatch& m = batches[i];
-        ForwardOptions fo;
-        if (!comm.firstStage()) fo.hiddenIn = comm.receiveActivation(hiddenLike(model, m), static_cast<int>(i));
-        const ForwardOutput out = model.forward(m.batch, fo);
-        if (!comm.lastStage()) {
-            comm.sendActivation(out.hidden, static_cast<int>(i));
+    torch::Tensor received, sent;  // hidden states from the previous stage and for the next
+    for (const PipelineAction& a : forwardOnly(comm.stages(), comm.stage(), static_cast<int>(batches.size()))) {
+        if (a.kind == PipelineAction::Kind::Exchange) {
+            const PipeMessage& message = a.messages[0];
+            if (!message.isSend()) received = hiddenLike(model, batches[static_cast<size_t>(message.microBatch)]);
+            std::vector<StepComm::Transfer> transfers{{message, message.isSend() ? sent : received}};
+            comm.exchange(transfers);
             continue;
         }
-        lossSum += out.lossSum;
-        sums[1] += static_cast<double>(out.labelTokens);
+        ForwardOptions fo;
+        fo.hiddenIn = received;
+        const ForwardOutput out = model.forward(batches[static_cast<size_t>(a.microBatch)].batch, fo);
+        received = torch::Tensor();
+        sent = out.hidden;
+        if (comm.lastStage()) {
+            lossSum += out.lossSum;
+            sums[1] += static_cast<double>(out.labelTokens);
+        }
     }
     sums[0] = lossSum.item<double>();  // one wait for the whole evaluation
     comm.finishSends();

@@ -3,6 +3,7 @@
 // single-process case (nothing to exchange); engine/dist implements it over c10d groups. Keeping
 // the step's algorithm here, and the transport there, lets one code path run one process and 64.
 #include "train/gradients.h"
+#include "train/pipeline_schedule.h"
 
 #include <torch/torch.h>
 
@@ -25,10 +26,13 @@ public:
     virtual bool lastStage() const { return true; }
     virtual int stages() const { return 1; }
     virtual int stage() const { return 0; }
-    virtual void sendActivation(const torch::Tensor&, int /*microBatch*/) {}
-    virtual torch::Tensor receiveActivation(const torch::Tensor& like, int /*microBatch*/) { return like; }
-    virtual void sendGradient(const torch::Tensor&, int /*microBatch*/) {}
-    virtual torch::Tensor receiveGradient(const torch::Tensor& like, int /*microBatch*/) { return like; }
+    // Posts one group of pipeline messages (train/pipeline_schedule.h) and waits for its receives,
+    // which fill their tensors; sends may still be in flight until finishSends().
+    struct Transfer {
+        PipeMessage message;
+        torch::Tensor tensor;  // what a send sends; the buffer a receive fills
+    };
+    virtual void exchange(std::vector<Transfer>&) {}
     virtual void finishSends() {}
 
     // Sums over the data-parallel replicas of this stage (label tokens, token counts).

@@ -1,16 +1,20 @@
 // The torch-free parts of distributed training: reading torchrun and Slurm environments, the
-// device mesh and its groups, pipeline stage balancing, and the layout planner's arithmetic.
+// device mesh and its groups, pipeline stage balancing, the pipeline schedule's messages, and the
+// layout planner's arithmetic.
 #include "config/layout_plan.h"
 #include "config/model_cost.h"
 #include "config/resources.h"
 #include "dist/env.h"
 #include "dist/mesh.h"
+#include "train/pipeline_schedule.h"
 #include "test_support.h"
 #include "util/error.h"
 
 #include <QtTest>
 
+#include <algorithm>
 #include <map>
+#include <string>
 
 using namespace hy3;
 
@@ -44,6 +48,104 @@ PlanSettings cpuSettings() {
     s.globalBatch = 8;
     s.devices = 2;
     return s;
+}
+
+
+using Actions = std::vector<PipelineAction>;
+
+// The message a neighbour posts to answer `m`.
+PipeMessage answer(const PipeMessage& m) {
+    using K = PipeMessage::Kind;
+    switch (m.kind) {
+        case K::SendActivation: return {K::ReceiveActivation, m.microBatch};
+        case K::ReceiveActivation: return {K::SendActivation, m.microBatch};
+        case K::SendGradient: return {K::ReceiveGradient, m.microBatch};
+        case K::ReceiveGradient: return {K::SendGradient, m.microBatch};
+    }
+    return m;
+}
+
+bool answers(const PipelineAction& mine, const PipelineAction& theirs) {
+    if (theirs.kind != PipelineAction::Kind::Exchange || theirs.messages.size() != mine.messages.size()) return false;
+    for (const PipeMessage& m : mine.messages) {
+        const PipeMessage want = answer(m);
+        const bool found = std::any_of(theirs.messages.begin(), theirs.messages.end(),
+                                       [&](const PipeMessage& t) { return t.kind == want.kind && t.microBatch == want.microBatch; });
+        if (!found) return false;
+    }
+    return true;
+}
+
+// Runs every stage's actions under the strictest transport: a group completes only when the
+// neighbour's current action is the group that answers it, message for message (nothing is
+// buffered, as NCCL may do with large messages). Returns "" when every stage finishes, else
+// where they stopped.
+std::string runWithoutBuffering(const std::vector<Actions>& stages) {
+    std::vector<size_t> at(stages.size(), 0);
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (size_t s = 0; s < stages.size(); ++s) {
+            if (at[s] == stages[s].size()) continue;
+            const PipelineAction& a = stages[s][at[s]];
+            if (a.kind != PipelineAction::Kind::Exchange) {
+                ++at[s], moved = true;
+                continue;
+            }
+            const size_t peer = a.messages[0].towardNextStage() ? s + 1 : s - 1;
+            if (peer < stages.size() && at[peer] < stages[peer].size() && answers(a, stages[peer][at[peer]])) {
+                ++at[s], ++at[peer], moved = true;
+            }
+        }
+    }
+    std::string stuck;
+    for (size_t s = 0; s < stages.size(); ++s)
+        if (at[s] != stages[s].size()) stuck += "stage " + std::to_string(s) + " at action " + std::to_string(at[s]) + "; ";
+    return stuck;
+}
+
+// The same schedule with every group split into single messages (how the step posted them before).
+std::vector<Actions> ungrouped(const std::vector<Actions>& stages) {
+    std::vector<Actions> out;
+    for (const Actions& actions : stages) {
+        Actions split;
+        for (const PipelineAction& a : actions) {
+            if (a.kind != PipelineAction::Kind::Exchange) split.push_back(a);
+            else
+                for (const PipeMessage& m : a.messages) split.push_back({PipelineAction::Kind::Exchange, -1, {m}});
+        }
+        out.push_back(split);
+    }
+    return out;
+}
+
+// One stage's actions use each micro-batch as 1F1B must: every forward and backward once, a
+// forward after its activation arrived, a backward after its forward and its gradient, each send
+// after what it sends exists.
+std::string checkDataFlow(const Actions& actions, int stages, int stage, int microBatches) {
+    using K = PipeMessage::Kind;
+    const bool first = stage == 0, last = stage == stages - 1;
+    std::vector<int> forwards(static_cast<size_t>(microBatches)), backwards(forwards), got(forwards), grads(forwards);
+    for (const PipelineAction& a : actions) {
+        const size_t i = static_cast<size_t>(a.microBatch);
+        if (a.kind == PipelineAction::Kind::Forward) {
+            if (!first && !got[i]) return "forward " + std::to_string(i) + " before its activation";
+            ++forwards[i];
+        } else if (a.kind == PipelineAction::Kind::Backward) {
+            if (!forwards[i] || (!last && !grads[i])) return "backward " + std::to_string(i) + " too early";
+            ++backwards[i];
+        } else {
+            for (const PipeMessage& m : a.messages) {
+                const size_t b = static_cast<size_t>(m.microBatch);
+                if (m.kind == K::ReceiveActivation) ++got[b];
+                if (m.kind == K::ReceiveGradient) ++grads[b];
+                if (m.kind == K::SendActivation && !forwards[b]) return "activation sent before its forward";
+                if (m.kind == K::SendGradient && !backwards[b]) return "gradient sent before its backward";
+            }
+        }
+    }
+    for (int i = 0; i < microBatches; ++i)
+        if (forwards[static_cast<size_t>(i)] != 1 || backwards[static_cast<size_t>(i)] != 1) return "micro-batch " + std::to_string(i) + " not run once";
+    return "";
 }
 
 }  // namespace
@@ -246,6 +348,30 @@ private slots:
         // Fast compute: nothing hides the gradients.
         const double exposed = stepOfDp2(1e18, link / 2) - stepOfDp2(1e18, link);
         QVERIFY2(std::abs(exposed - (sharing + gradients) / link) < 1e-6 * exposed, qPrintable(QString::number(exposed)));
+    }
+
+    // The 1F1B schedule's messages cannot deadlock even where nothing is buffered, for any number
+    // of stages and micro-batches; the same messages posted one by one do (the schedule before).
+    void pipelineMessagesNeverWaitOnEachOther() {
+        for (int stages = 1; stages <= 6; ++stages)
+            for (int microBatches = 1; microBatches <= 10; ++microBatches) {
+                std::vector<Actions> train, eval;
+                for (int stage = 0; stage < stages; ++stage) {
+                    train.push_back(oneForwardOneBackward(stages, stage, microBatches));
+                    eval.push_back(forwardOnly(stages, stage, microBatches));
+                    const std::string flow = checkDataFlow(train.back(), stages, stage, microBatches);
+                    QVERIFY2(flow.empty(), qPrintable(QString("pp=%1 M=%2 stage %3: %4").arg(stages).arg(microBatches).arg(stage).arg(QString::fromStdString(flow))));
+                }
+                const QString shape = QString("pp=%1 M=%2: ").arg(stages).arg(microBatches);
+                QVERIFY2(runWithoutBuffering(train).empty(), qPrintable(shape + QString::fromStdString(runWithoutBuffering(train))));
+                QVERIFY2(runWithoutBuffering(eval).empty(), qPrintable(shape + QString::fromStdString(runWithoutBuffering(eval))));
+                // One stage has no steady state with a neighbour's gradient; from two on it has.
+                if (stages >= 2 && microBatches > stages - 1) QVERIFY2(!runWithoutBuffering(ungrouped(train)).empty(), qPrintable(shape));
+            }
+        // One stage: forward, backward, in turn, and no message.
+        const Actions alone = oneForwardOneBackward(1, 0, 2);
+        QCOMPARE(alone.size(), size_t(4));
+        QVERIFY(alone[0].kind == PipelineAction::Kind::Forward && alone[1].kind == PipelineAction::Kind::Backward);
     }
 };
 
