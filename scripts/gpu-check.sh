@@ -191,7 +191,7 @@ if [ "$device" = cpu ]; then say "rehearsal: no benchmarks"; finish; exit; fi
 say "bench model: Hy3-preview sizes, 1 dense + 4 MoE layers, bf16, sequence 4096"
 if "$hy3" bench model --preset hy3-preview --layers 5 --device "$device" --dtype bf16 --seq-len 4096 --batch 1 --warmup 2 \
      --iterations 5 --json > "$build/bench-model.json"; then
-  record bench_forward_backward "$("$python" -c 'import json,sys; b=json.load(open(sys.argv[1])); print(json.dumps({"ok": True, "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"], "forward_ms": b["forward_ms"], "forward_backward_ms": b["forward_backward_ms"], "peak_tflops": b["peak_flops_per_s"]/1e12}))' "$build/bench-model.json")"
+  record bench_forward_backward "$("$python" -c 'import json,sys; b=json.load(open(sys.argv[1])); print(json.dumps({"ok": True, "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"], "forward_ms": b["forward_ms"], "forward_backward_ms": b["forward_backward_ms"], "peak_tflops": b["peak_flops_per_s"]/1e12, **{k.replace(" ", "_") + "_ms": v for k, v in b["time_split"]["phases_ms"].items() if v > 0}}))' "$build/bench-model.json")"
 else
   record bench_forward_backward '{"ok": false}'
 fi
@@ -202,7 +202,7 @@ if [ "${memory_mib:-0}" -lt 100000 ]; then
   record bench_train_step "{\"ok\": false, \"skipped\": \"needs about 87 GB for weights, gradients and AdamW state; this GPU has ${memory_mib:-?} MiB\"}"
 elif "$hy3" bench train --preset hy3-preview --layers 2 --device "$device" --dtype bf16 --seq-len 4096 --micro-batch 1 --warmup 2 \
      --steps 5 --json > "$build/bench-train.json"; then
-  record bench_train_step "$("$python" -c 'import json,sys; b=json.load(open(sys.argv[1])); print(json.dumps({"ok": True, "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"], "step_ms": b["step_ms"], "update_ms": b["update_ms"], "peak_tflops": b["peak_flops_per_s"]/1e12}))' "$build/bench-train.json")"
+  record bench_train_step "$("$python" -c 'import json,sys; b=json.load(open(sys.argv[1])); print(json.dumps({"ok": True, "tokens_per_s": b["tokens_per_s"], "mfu": b["mfu"], "step_ms": b["step_ms"], "update_ms": b["update_ms"], "peak_tflops": b["peak_flops_per_s"]/1e12, **{k.replace(" ", "_") + "_ms": v for k, v in b["time_split"]["phases_ms"].items() if v > 0}}))' "$build/bench-train.json")"
 else
   record bench_train_step '{"ok": false}'
 fi

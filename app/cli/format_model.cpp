@@ -168,7 +168,26 @@ std::string formatModelBench(const ModelBenchResult& b) {
       << (b.device == "cpu" || b.device.empty() ? std::string("2048^3 fp32, same threads") : "8192^3 " + b.dtype + " on " + b.device)
       << ", timed between steps)\n";
     o << "MFU                " << fixed(100 * b.mfu, 1) << " % (median of per-step ratios)\n";
+    o << formatTimeSplit(b.split);
     return o.str();
+}
+
+std::string formatTimeSplit(const TimeSplit& split) {
+    if (split.phaseMs.empty()) return "";
+    std::ostringstream o;
+    o << "time split         " << fixed(split.passMs, 1) << " ms a pass (separate passes that wait for the device at every phase boundary)\n";
+    for (const auto& [phase, ms] : split.phaseMs) {
+        if (ms <= 0) continue;
+        o << "  " << phase << std::string(phase.size() < 17 ? 17 - phase.size() : 1, ' ') << fixed(ms, 1) << " ms  ("
+          << fixed(split.passMs > 0 ? 100 * ms / split.passMs : 0, 1) << " %)\n";
+    }
+    return o.str();
+}
+
+nlohmann::json timeSplitJson(const TimeSplit& split) {
+    nlohmann::json phases = nlohmann::json::object();
+    for (const auto& [phase, ms] : split.phaseMs) phases[phase] = ms;
+    return {{"pass_ms", split.passMs}, {"phases_ms", phases}};
 }
 
 std::string modelBenchJson(const ModelBenchResult& b) {
@@ -185,7 +204,8 @@ std::string modelBenchJson(const ModelBenchResult& b) {
                           {"flops_per_s", b.flopsPerSecond},
                           {"peak_flops_per_s", b.peakFlopsPerSecond},
                           {"mfu", b.mfu},
-                          {"training_flops_per_token", b.trainingFlopsPerToken}}
+                          {"training_flops_per_token", b.trainingFlopsPerToken},
+                          {"time_split", timeSplitJson(b.split)}}
         .dump(2);
 }
 

@@ -76,6 +76,7 @@ std::string formatTrainBench(const TrainBenchResult& b) {
             o << line;
         }
     }
+    o << formatTimeSplit(b.split);
     return o.str();
 }
 
@@ -89,6 +90,7 @@ std::string trainBenchJson(const TrainBenchResult& b) {
                 {"peak_rss_bytes", b.peakRssBytes},
                 {"layout", {{"pp", b.pp}, {"dp", b.dp}, {"ep", b.ep}}},
                 {"overlap_gradient_sync", b.overlapGradientSync},
+                {"time_split", timeSplitJson(b.split)},
                 {"ranks", [&] {
                      json ranks = json::array();
                      for (const RankBench& k : b.ranks)

@@ -8,6 +8,8 @@
 #include "api/plan_tools.h"
 #include "api/system_report.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <string>
 
 namespace hy3::cli {
@@ -26,6 +28,8 @@ std::string formatDataStats(const PrepareResult& result);       // hy3 prepare, 
 std::string formatModelBench(const ModelBenchResult& result);   // hy3 bench model
 std::string modelBenchJson(const ModelBenchResult& result);
 std::string formatTrainBench(const TrainBenchResult& result);   // hy3 bench train
+std::string formatTimeSplit(const TimeSplit& split);             // both benches' phase lines
+nlohmann::json timeSplitJson(const TimeSplit& split);
 std::string trainBenchJson(const TrainBenchResult& result);
 std::string formatTokenizerBench(const TokenizerBenchResult& result);  // hy3 bench tokenizer
 std::string tokenizerBenchJson(const TokenizerBenchResult& result);

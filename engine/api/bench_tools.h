@@ -12,6 +12,7 @@ using hy3::benchTrain;
 using hy3::ModelBenchRequest;
 using hy3::ModelBenchResult;
 using hy3::RankBench;
+using hy3::TimeSplit;
 using hy3::TokenizerBenchResult;
 using hy3::TrainBenchRequest;
 using hy3::TrainBenchResult;

@@ -1,5 +1,7 @@
 #include "bench/model_bench.h"
 
+#include "bench/time_split.h"
+
 #include "config/model_cost.h"
 #include "config/model_source.h"
 #include "model/dtype.h"
@@ -90,6 +92,14 @@ ModelBenchResult benchModel(const ModelBenchRequest& r) {
     out.flopsPerSecond = flopsPerStep / (out.forwardBackwardMs / 1e3);
     out.peakFlopsPerSecond = median(peak);
     out.mfu = median(ratio);
+    if (!r.reference)
+        out.split = timeSplit(r.iterations, [&] { synchronize(device); }, [&](PhaseTimer& timer) {
+            model->zero_grad(true);
+            ForwardOptions fo;
+            fo.phases = &timer;
+            const ForwardOutput o = model->forward(batch, fo);
+            (o.lossSum / static_cast<double>(std::max<int64_t>(o.labelTokens, 1))).backward();
+        });
     return out;
 }
 

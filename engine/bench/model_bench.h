@@ -3,6 +3,7 @@
 // the matmul peak measured in the same run. A benchmark reports what it measured. No torch headers.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace hy3 {
 
@@ -19,6 +20,14 @@ struct ModelBenchRequest {
     bool reference = false;    // time the plain eager reference instead of the engine's model
 };
 
+// Where a pass's time goes, from separate passes timed with the model's phase marks
+// (model/phase_timer.h). The marks wait for the device at every boundary, so these passes are a
+// little slower than the headline figures; their phases add up to `passMs`.
+struct TimeSplit {
+    double passMs = 0;  // mean of the split passes
+    std::vector<std::pair<std::string, double>> phaseMs;  // attention, dispatch, routed experts, mlp, optimizer, other (mean ms)
+};
+
 struct ModelBenchResult {
     std::string source;
     std::string implementation;  // "engine" or "eager reference"
@@ -33,6 +42,7 @@ struct ModelBenchResult {
     double peakFlopsPerSecond = 0; // measurePeakFlops between the steps (median): CPU fp32 on the same threads, GPU in the model's dtype
     double mfu = 0;                // median over steps of (model FLOPs / step time) / peak of that step
     double trainingFlopsPerToken = 0;
+    TimeSplit split;               // forward+backward by phase (engine only; empty for the reference)
 };
 
 // Times `iterations` steps after `warmup`; the matmul peak is timed between them on the same threads.

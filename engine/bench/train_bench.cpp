@@ -1,5 +1,6 @@
 #include "bench/train_bench.h"
 
+#include "bench/time_split.h"
 
 #include "config/model_cost.h"
 #include "config/model_source.h"
@@ -175,6 +176,12 @@ TrainBenchResult benchTrain(const TrainBenchRequest& r) {
     }
     out.updateMs = out.ranks.front().updateMs;  // rank 0's
     out.printer = env.rank == 0;
+    // Extra steps with the phase marks: every rank runs them (they exchange), rank 0 reports its own.
+    out.split = timeSplit(r.steps, [&] { synchronize(device); }, [&](PhaseTimer& timer) {
+        StepSettings timed = settings;
+        timed.phases = &timer;
+        trainStep(context, batches, timed);
+    });
     return out;
 }
 

@@ -2,6 +2,8 @@
 // `hy3 bench train`: whole training steps (forward, backward, clipping, AdamW, bias update) of a
 // model shape on random full rows: step time, tokens/s and MFU against the matmul peak measured in
 // the same run; with a layout, every rank's step time and all-to-all volume. No torch headers.
+#include "bench/model_bench.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -55,6 +57,7 @@ struct TrainBenchResult {
     int64_t pp = 1, dp = 1, ep = 1;
     std::vector<RankBench> ranks;      // every rank (one entry in a single process)
     bool printer = true;               // rank 0: the one that reports
+    TimeSplit split;                   // rank 0's whole steps by phase, the optimizer included
 };
 
 // Runs `steps` timed training steps after `warmup` on every rank of the layout (under hy3 launch).

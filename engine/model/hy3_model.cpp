@@ -49,6 +49,7 @@ struct Hy3ModelImpl::Step {
     torch::Tensor auxLoss;         // accumulates coefficient * balance loss
     bool recordRouting = false;
     std::vector<LayerRouting> routing;
+    PhaseTimer* phases = nullptr;
 };
 
 namespace {
@@ -220,6 +221,7 @@ ForwardOutput Hy3ModelImpl::forward(const Batch& batch, const ForwardOptions& fo
         batch.position_ids.defined() ? batch.position_ids : torch::arange(S, torch::kLong).unsqueeze(0).expand({B, S});
     step.rope = buildRopeTable(positions, c.head_dim, c.rope_theta, device);
     step.recordRouting = fo.recordRouting;
+    step.phases = fo.phases;
     torch::Tensor rowOfToken = torch::arange(B, torch::kLong).unsqueeze(1).expand({B, S}).reshape({B * S});
     if (batch.attention_mask.defined()) {
         // Padding tokens are not routed.
@@ -390,9 +392,11 @@ void Hy3ModelImpl::mergeAdapters() {
 torch::Tensor Hy3ModelImpl::block(int64_t layer, const torch::Tensor& hIn, Step& step, bool record) {
     const ModelConfig& c = config_;
     const Layer& L = layers_[static_cast<size_t>(layer)];
-    const torch::Tensor a = ops::rmsNorm(hIn, L.inputNorm, c.rms_norm_eps);
+    const torch::Tensor h = markPhase(step.phases, hIn, Phase::Other, Phase::Attention);
+    const torch::Tensor a = ops::rmsNorm(h, L.inputNorm, c.rms_norm_eps);
     const QKV heads = qkNormRope(qkvProjection(layer, a), L.qNorm, L.kNorm, step.rope, step.geometry, c.rms_norm_eps);
-    return feedForward(layer, outProjection(layer, hIn, attention(heads, step.mask, step.geometry, kernels_.attention)), step, record);
+    const torch::Tensor attended = outProjection(layer, h, attention(heads, step.mask, step.geometry, kernels_.attention));
+    return feedForward(layer, markPhase(step.phases, attended, Phase::Attention, Phase::Other), step, record);
 }
 
 torch::Tensor Hy3ModelImpl::feedForward(int64_t layer, const torch::Tensor& h, Step& step, bool record) {
@@ -400,12 +404,14 @@ torch::Tensor Hy3ModelImpl::feedForward(int64_t layer, const torch::Tensor& h, S
     const Layer& L = layers_[static_cast<size_t>(layer)];
     const torch::Tensor m = ops::rmsNorm(h, L.postNorm, c.rms_norm_eps);
     if (c.isMoeLayer(layer)) return moe(layer, h, m, step, record);
-    return swigluMlp(layer, LoraGroup::DenseMlp, m, L.gateUp, L.down, h);
+    const torch::Tensor out = swigluMlp(layer, LoraGroup::DenseMlp, markPhase(step.phases, m, Phase::Other, Phase::Mlp), L.gateUp, L.down, h);
+    return markPhase(step.phases, out, Phase::Mlp, Phase::Other);
 }
 
-torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, Step& step, bool record) {
+torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& normed, Step& step, bool record) {
     const ModelConfig& c = config_;
     Layer& L = layers_[static_cast<size_t>(layer)];
+    const torch::Tensor m = markPhase(step.phases, normed, Phase::Other, Phase::Dispatch);
     const int64_t K = c.num_experts_per_tok;
     const torch::Tensor x = step.routedRows.defined() ? m.index_select(0, step.routedRows) : m;
     const Routing r = route(x, L.router, L.bias, c);
@@ -417,8 +423,11 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     if (options_.auxLossCoef > 0 && torch::GradMode::is_enabled())
         step.auxLoss = step.auxLoss + options_.auxLossCoef * sequenceBalanceLoss(r, step.sequenceOfRow, step.geometry.batch, K);
 
-    const auto runExperts = [this, layer](const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) {
-        return routedExperts(layer, xs, ws, counts);
+    PhaseTimer* phases = step.phases;
+    const auto runExperts = [this, layer, phases](const torch::Tensor& xs, const torch::Tensor& ws, const torch::Tensor& counts) {
+        const torch::Tensor ys = routedExperts(layer, markPhase(phases, xs, Phase::Dispatch, Phase::RoutedExperts),
+                                               markPhase(phases, ws, Phase::Dispatch, Phase::RoutedExperts), counts);
+        return markPhase(phases, ys, Phase::RoutedExperts, Phase::Dispatch);
     };
     if (options_.expertExchange && options_.expertExchange->ranks() > 1) {
         // Every slot, sorted by expert; the exchange brings each expert's slots to its rank and back.
@@ -431,7 +440,7 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
             x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow),
             std::vector<int64_t>(perExpert.data_ptr<int64_t>(), perExpert.data_ptr<int64_t>() + c.num_experts), runExperts);
         const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
-        return combineExperts(layer, h, m, ys, rows);
+        return markPhase(step.phases, combineExperts(layer, step, h, m, ys, rows), Phase::Dispatch, Phase::Other);
     }
 
     // Token-slots of the experts held here, sorted by expert so each expert's rows are contiguous.
@@ -448,22 +457,26 @@ torch::Tensor Hy3ModelImpl::moe(int64_t layer, const torch::Tensor& h, const tor
     const torch::Tensor counts = countIds(std::get<0>(sorted) - expertFirst_, localExperts());  // stays on the device
     const torch::Tensor ys = runExperts(x.index_select(0, tokenOfRow), r.weights_TK.flatten().index_select(0, slotOfRow), counts);
     const torch::Tensor rows = step.routedRows.defined() ? step.routedRows.index_select(0, tokenOfRow) : tokenOfRow;
-    return combineExperts(layer, h, m, ys, rows);
+    return markPhase(step.phases, combineExperts(layer, step, h, m, ys, rows), Phase::Dispatch, Phase::Other);
 }
 
-torch::Tensor Hy3ModelImpl::combineExperts(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
-                                           const torch::Tensor& rows) {
+torch::Tensor Hy3ModelImpl::combineExperts(int64_t layer, const Step& step, const torch::Tensor& h, const torch::Tensor& m,
+                                           const torch::Tensor& ys, const torch::Tensor& rows) {
     const ModelConfig& c = config_;
     const Layer& L = layers_[static_cast<size_t>(layer)];
+    // The shared expert, timed as an MLP; with a residual it adds it itself.
+    const auto shared = [&](const torch::Tensor& residual) {
+        const torch::Tensor out = swigluMlp(layer, LoraGroup::SharedExpert, markPhase(step.phases, m, Phase::Dispatch, Phase::Mlp),
+                                            L.sharedGateUp, L.sharedDown, residual);
+        return markPhase(step.phases, out, Phase::Mlp, Phase::Dispatch);
+    };
     if (c.enable_moe_fp32_combine && h.scalar_type() != torch::kFloat) {
         // Shared and routed outputs are added in fp32, then rounded once onto the residual.
         torch::Tensor mlp = torch::zeros(h.sizes(), h.options().dtype(torch::kFloat));
-        if (L.sharedGateUp.defined())
-            mlp = swigluMlp(layer, LoraGroup::SharedExpert, m, L.sharedGateUp, L.sharedDown, torch::Tensor()).to(torch::kFloat);
+        if (L.sharedGateUp.defined()) mlp = shared(torch::Tensor()).to(torch::kFloat);
         return h + mlp.index_add(0, rows, ys.to(torch::kFloat)).to(h.scalar_type());
     }
-    const torch::Tensor withShared =
-        L.sharedGateUp.defined() ? swigluMlp(layer, LoraGroup::SharedExpert, m, L.sharedGateUp, L.sharedDown, h) : h;
+    const torch::Tensor withShared = L.sharedGateUp.defined() ? shared(h) : h;
     return withShared.index_add(0, rows, ys);
 }
 
@@ -475,6 +488,7 @@ torch::Tensor Hy3ModelImpl::checkpointedBlock(int64_t layer, const torch::Tensor
     shared->rope = step.rope;
     shared->routedRows = step.routedRows;
     shared->sequenceOfRow = step.sequenceOfRow;
+    shared->phases = step.phases;
     auto runBlock = [this, layer, shared](const torch::Tensor& input, bool record, Step* recordInto) {
         Step local = *shared;
         local.recordRouting = recordInto && recordInto->recordRouting;

@@ -8,6 +8,8 @@
 #include "model/expert_exchange.h"
 #include "model/lora.h"
 #include "model/moe.h"
+#include "model/phase_timer.h"
+#include "model/phase_timer.h"
 
 #include <torch/torch.h>
 
@@ -45,6 +47,7 @@ struct ForwardOptions {
     int64_t logitsToKeep = -1;     // -1: no logits; 0: all positions; n > 0: the last n per row
     bool recordRouting = false;    // keep router logits and selected experts per MoE layer
     torch::Tensor hiddenIn;        // a later pipeline stage: the previous stage's hidden states [B*S, H]
+    PhaseTimer* phases = nullptr;  // benchmarks: split the time into attention, dispatch, experts, ...
 };
 
 struct LayerRouting {
@@ -119,7 +122,7 @@ private:
     torch::Tensor block(int64_t layer, const torch::Tensor& h, Step& step, bool record);
     // The block's second half on the residual after attention: the dense MLP or the MoE.
     torch::Tensor feedForward(int64_t layer, const torch::Tensor& h, Step& step, bool record);
-    torch::Tensor moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, Step& step, bool record);
+    torch::Tensor moe(int64_t layer, const torch::Tensor& h, const torch::Tensor& normed, Step& step, bool record);
     torch::Tensor checkpointedBlock(int64_t layer, const torch::Tensor& h, Step& step);
     torch::Tensor headLogits(const torch::Tensor& rows) const;
     // The projections with their LoRA terms, shared by forward and decode.
@@ -148,7 +151,7 @@ private:
     std::vector<Layer> layers_;  // every layer of the config; only those held have tensors
     LoraAdapters adapters_{nullptr};
     // The MoE layer's output: residual + shared expert + routed expert rows added at their tokens.
-    torch::Tensor combineExperts(int64_t layer, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
+    torch::Tensor combineExperts(int64_t layer, const Step& step, const torch::Tensor& h, const torch::Tensor& m, const torch::Tensor& ys,
                                  const torch::Tensor& rows);
 };
 TORCH_MODULE(Hy3Model);

@@ -93,6 +93,7 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
         const MicroBatch& m = batches[i];
         InFlight& f = inFlight[i];
         ForwardOptions fo;
+        fo.phases = s.phases;
         if (!comm.firstStage()) fo.hiddenIn = f.input.requires_grad_(true);
         const ForwardOutput out = model.forward(m.batch, fo);
         // The balance loss is a per-sequence mean; weigh each micro-batch by its share of rows.
@@ -178,7 +179,9 @@ StepResult trainStep(StepContext& ctx, const std::vector<MicroBatch>& batches, c
         // AdamW applies the factor as it reads each gradient (no pass of its own).
         double factor = 1.0;
         if (s.gradClip > 0) factor = std::min(1.0, s.gradClip / (r.gradNorm + 1e-6));
+        if (s.phases) s.phases->switchTo(Phase::Optimizer);
         ctx.optimizer.step(s.lr, ctx.gradients, factor);
+        if (s.phases) s.phases->switchTo(Phase::Other);
         comm.shareUpdatedParameters(ctx.gradients);
         ctx.gradients.zero();
         model.updateExpertBias(s.expertBiasUpdate);

@@ -21,6 +21,7 @@ struct StepSettings {
     double expertBiasUpdate = 0;  // aux-loss-free balancing factor
     bool injectNan = false;       // fault injection: this step's loss becomes NaN
     bool overlapGradientSync = true;  // false: sum the gradients only after the backward (to compare)
+    PhaseTimer* phases = nullptr;     // benchmarks: the step's time split by phase (model/phase_timer.h)
 };
 
 // One MoE layer after the step: the load of the whole global batch and the bias after the update.

@@ -103,6 +103,12 @@ private slots:
             QVERIFY2(o[key].toDouble() > 0, key);
         // tokens/s is what the median step time gives for 2 x 32 tokens.
         QVERIFY(std::abs(o["tokens_per_s"].toDouble() - 64.0 / (o["forward_backward_ms"].toDouble() / 1000)) < 1e-6 * o["tokens_per_s"].toDouble());
+        // The time split's phases add up to its pass; a forward+backward has no optimizer.
+        const QJsonObject split = o["time_split"].toObject(), phases = split["phases_ms"].toObject();
+        double sum = 0;
+        for (const QString& phase : phases.keys()) sum += phases[phase].toDouble();
+        QVERIFY2(std::abs(sum - split["pass_ms"].toDouble()) < 1e-9 * sum && phases["attention"].toDouble() > 0, r.out.constData());
+        QCOMPARE(phases["optimizer"].toDouble(), 0.0);
         QCOMPARE(runHy3({"bench", "model", "--seq-len", "32"}).exitCode, 2);  // neither --preset nor --model
     }
 

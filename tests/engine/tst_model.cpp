@@ -90,6 +90,17 @@ private slots:
         QVERIFY2(d.at("loss") < 1e-6 && d.at("grads") < 1e-6, qPrintable(describe(d)));
     }
 
+    // The benchmarks' time split: its marks change no value, and every phase the fixture has
+    // (both kinds of layer, a shared expert) gets time; the optimizer is not in a forward+backward.
+    void phaseMarksChangeNothingAndChargeEveryPhase() {
+        const Differences d = phaseMarksVersusPlain(fixtureDir());
+        QVERIFY2(d.at("loss") == 0 && d.at("grads") == 0, qPrintable(describe(d)));
+        for (const char* phase : {"attention", "dispatch", "routed experts", "mlp", "other"})
+            QVERIFY2(d.at(std::string("phase ") + phase) > 0, qPrintable(describe(d)));
+        QCOMPARE(d.at("phase optimizer"), 0.0);
+        QVERIFY2(d.at("waits") > 10, qPrintable(describe(d)));  // forward and backward both crossed the marks
+    }
+
     void packedRowEqualsDocumentsAlone() {
         const double worst = packedVersusSeparate(fixtureDir());
         QVERIFY2(worst < 1e-5, qPrintable(QString::number(worst)));

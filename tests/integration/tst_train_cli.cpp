@@ -390,6 +390,9 @@ private slots:
         QVERIFY(b["tokens_per_s"].get<double>() > 0);
         QVERIFY(b["mfu"].get<double>() > 0);
         QVERIFY(b["peak_flops_per_s"].get<double>() > 0);
+        // Whole steps: the split has the optimizer too.
+        QVERIFY2(b["time_split"]["phases_ms"]["optimizer"].get<double>() > 0, r.out.constData());
+        QVERIFY2(b["time_split"]["phases_ms"]["routed experts"].get<double>() > 0, r.out.constData());
     }
 
     void badInputIsOneClearError() {

@@ -8,6 +8,7 @@
 #include "model/hy3_model.h"
 #include "model/moe.h"
 #include "model/ops.h"
+#include "model/phase_timer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -169,6 +170,26 @@ Differences checkpointingVersusPlain(const std::string& dir) {
     const ForwardOutput b = lossAndBackward(*checkpointed, batch, false);
     return {{"loss", std::abs(a.lossSum.item<double>() - b.lossSum.item<double>())},
             {"grads", gradientDifference(*plain, *checkpointed)}};
+}
+
+Differences phaseMarksVersusPlain(const std::string& dir) {
+    Hy3Model plain = fixtureModel(dir), marked = fixtureModel(dir);
+    const Batch batch = fixtureBatch(dir);
+    const ForwardOutput a = lossAndBackward(*plain, batch, false);
+    int waits = 0;
+    PhaseTimer timer([&] { ++waits; });
+    timer.start();
+    ForwardOptions fo;
+    fo.phases = &timer;
+    const ForwardOutput b = marked->forward(batch, fo);
+    (b.lossSum / static_cast<double>(b.labelTokens)).backward();
+    timer.stop();
+    Differences d{{"loss", std::abs(a.lossSum.item<double>() - b.lossSum.item<double>())},
+                  {"grads", gradientDifference(*plain, *marked)},
+                  {"waits", waits}};
+    for (Phase p : {Phase::Attention, Phase::Dispatch, Phase::RoutedExperts, Phase::Mlp, Phase::Optimizer, Phase::Other})
+        d[std::string("phase ") + phaseName(p)] = timer.seconds(p);
+    return d;
 }
 
 double packedVersusSeparate(const std::string& dir) {

@@ -33,6 +33,11 @@ Differences modelVersusEagerReference(const std::string& fixtureDir);
 // Activation checkpointing on and off: loss and every gradient.
 Differences checkpointingVersusPlain(const std::string& fixtureDir);
 
+// The benchmarks' phase marks (model/phase_timer.h) on a forward+backward: "loss" and "grads"
+// against the same pass without them (they must change nothing), "waits" (boundary crossings) and
+// each phase's seconds as "phase <name>".
+Differences phaseMarksVersusPlain(const std::string& fixtureDir);
+
 // Each document of the fixture's packed row run alone, against the packed row's logits.
 double packedVersusSeparate(const std::string& fixtureDir);
 
