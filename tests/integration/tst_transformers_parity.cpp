@@ -1,0 +1,143 @@
+// The engine against an implementation nobody here wrote: HF transformers' Hy3 (HYV3ForCausalLM,
+// the transformers of requirements.lock) on the CPU in fp32, eager attention and eager experts.
+// For the fixture and for random checkpoints of other shapes (tests/reference/hf_hy3.py writes
+// them), `hy3 forward --grads` and transformers give the same logits, loss and gradient of every
+// parameter, key for key through HF's checkpoint conversion (per-expert keys fused into
+// gate_up_proj/down_proj, router.gate -> gate, expert_bias -> e_score_correction_bias,
+// shared_mlp -> shared_experts). Where the two read a config field differently (route_norm: HF
+// renormalises the top-k weights always) the test says so. Planted errors show the comparison fails.
+#include "test_support.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using json = nlohmann::json;
+using namespace hy3::test;
+
+namespace {
+
+QString fixtureDir() { return sharedDir() + "/fixtures/hy3-tiny"; }
+QString fixtureBatch() { return fixtureDir() + "/case_batch.safetensors"; }
+
+}  // namespace
+
+class TestTransformersParity : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir dir_;
+    int files_ = 0;
+
+    QString path(const QString& name) { return dir_.filePath(name + QString::number(++files_)); }
+
+    // One command of tests/reference/hf_hy3.py; its last line of output is JSON.
+    json reference(const QStringList& args) {
+        QProcess python;
+        python.start(venvPython(), QStringList{sourceDir() + "/tests/reference/hf_hy3.py"} + args);
+        if (!python.waitForFinished(300000) || python.exitStatus() != QProcess::NormalExit || python.exitCode() != 0) {
+            qWarning("hf_hy3.py %s failed:\n%s", qPrintable(args.join(' ')), python.readAllStandardError().constData());
+            return json();
+        }
+        const QList<QByteArray> lines = python.readAllStandardOutput().trimmed().split('\n');
+        return json::parse(lines.last().toStdString());
+    }
+
+    // A random checkpoint with these config fields over the script's small base.
+    QString randomCheckpoint(const json& fields, int seed = 11) {
+        const QString out = path("checkpoint");
+        const json made = reference({"checkpoint", out, QString::number(seed), QString::fromStdString(fields.dump())});
+        return made.is_null() ? QString() : out;
+    }
+
+    // Both models on the fixture's batch; returns hf_hy3.py's comparison, with transformers' own
+    // report of the load under "load". Transformers reads `theirCheckpoint` when one is given.
+    json compareWithTransformers(const QString& checkpoint, const QString& dtype = "fp32", const QStringList& referenceFlags = {},
+                                 const QString& theirCheckpoint = QString()) {
+        const QString ours = path("ours"), theirs = path("theirs");
+        QStringList hy3Args{"forward", "--model", checkpoint, "--input", fixtureBatch(), "--output", ours, "--dtype", dtype};
+        if (dtype == "fp32") hy3Args << "--grads";
+        const CliResult r = runHy3(hy3Args);
+        if (r.exitCode != 0) {
+            qWarning("hy3 forward failed: %s", r.err.constData());
+            return json();
+        }
+        const QString theirModel = theirCheckpoint.isEmpty() ? checkpoint : theirCheckpoint;
+        const json load = reference(QStringList{"forward", theirModel, fixtureBatch(), theirs, dtype} + referenceFlags);
+        if (load.is_null()) return json();
+        json result = reference({"compare", ours, theirs});
+        result["load"] = load;
+        return result;
+    }
+
+    static QByteArray describe(const json& j) { return QByteArray::fromStdString(j.dump()); }
+
+    // fp32: what "the same" means here. Measured on this machine: logits 6e-7 to 8e-7, loss < 1e-7,
+    // gradients 1.0e-6 to 1.7e-6 of each tensor's largest entry.
+    static void verifyEqual(const json& d) {
+        QVERIFY2(!d.is_null(), "a comparison did not run");
+        QVERIFY2(d["load"]["missing"].empty() && d["load"]["unexpected"].empty(), describe(d));
+        QVERIFY2(d["logits_max_abs"].get<double>() < 1e-5, describe(d));
+        QVERIFY2(d["loss_rel"].get<double>() < 1e-6, describe(d));
+        QVERIFY2(d["grads_missing"].empty() && d["grads_extra"].empty(), describe(d));
+        QVERIFY2(d["grads_compared"].get<int>() == d["load"]["grads"].get<int>() && d["grads_compared"].get<int>() > 0, describe(d));
+        QVERIFY2(d["grads_max_rel"].get<double>() < 1e-5, describe(d));
+    }
+
+private slots:
+    void initTestCase() { QVERIFY(dir_.isValid()); }
+
+    void forwardAndGradientsEqualTransformers_data() {
+        QTest::addColumn<QString>("fields");  // config fields over the base; empty: the fixture itself
+        QTest::newRow("fixture (GQA 2:1, layer 0 dense, 8 experts top-2, MTP block)") << "";
+        QTest::newRow("GQA 4:1, the dense layer in the middle (mlp_layer_types)")
+            << R"({"num_attention_heads": 8, "num_key_value_heads": 2, "mlp_layer_types": ["sparse", "dense", "sparse"]})";
+        QTest::newRow("no GQA, 16 experts top-4, 2 shared, scaling 1.0")
+            << R"({"num_attention_heads": 4, "num_key_value_heads": 4, "num_experts": 16, "num_experts_per_tok": 4, "num_shared_experts": 2, "router_scaling_factor": 1.0})";
+        QTest::newRow("one KV head, every layer sparse")
+            << R"({"num_attention_heads": 4, "num_key_value_heads": 1, "mlp_layer_types": ["sparse", "sparse", "sparse"]})";
+    }
+    void forwardAndGradientsEqualTransformers() {
+        QFETCH(QString, fields);
+        const QString checkpoint = fields.isEmpty() ? fixtureDir() + "/checkpoint" : randomCheckpoint(json::parse(fields.toStdString()));
+        QVERIFY(!checkpoint.isEmpty());
+        verifyEqual(compareWithTransformers(checkpoint));
+    }
+
+    // bf16 parameters on both sides: different roundings, so a written tolerance (measured: logits'
+    // relative norm 9.5e-3, loss 1.6e-4 relative).
+    void bf16IsWithinItsTolerance() {
+        const json d = compareWithTransformers(fixtureDir() + "/checkpoint", "bf16");
+        QVERIFY2(!d.is_null(), "the comparison did not run");
+        QVERIFY2(d["logits_rel_norm"].get<double>() < 2e-2, describe(d));
+        QVERIFY2(d["loss_rel"].get<double>() < 2e-3, describe(d));
+    }
+
+    // route_norm false: transformers renormalises the top-k weights anyway (its router has no such
+    // field), we do not (NeMo AutoModel's reading of the field). The same model with HF's router
+    // told to skip the renormalisation is ours again, to the last gradient.
+    void routeNormFalseIsWhereTransformersDiffers() {
+        const QString checkpoint = randomCheckpoint(json{{"route_norm", false}});
+        QVERIFY(!checkpoint.isEmpty());
+        const json hfOwn = compareWithTransformers(checkpoint);
+        QVERIFY2(!hfOwn.is_null() && hfOwn["logits_max_abs"].get<double>() > 1e-2, describe(hfOwn));
+        verifyEqual(compareWithTransformers(checkpoint, "fp32", {"--follow-route-norm"}));
+    }
+
+    // The comparison can fail: two experts' weights swapped in our input only, or the expert bias used
+    // in the combine weights on the reference side (a selection-only bias done wrong).
+    void plantedErrorsAreCaught() {
+        const QString swapped = path("swapped");
+        QVERIFY(!reference({"swap-experts", fixtureDir() + "/checkpoint", swapped, "1", "0", "2"}).is_null());
+        const json expertsSwapped = compareWithTransformers(swapped, "fp32", {}, fixtureDir() + "/checkpoint");
+        QVERIFY2(!expertsSwapped.is_null() && expertsSwapped["logits_max_abs"].get<double>() > 1e-2, describe(expertsSwapped));
+        const json biasInWeights = compareWithTransformers(fixtureDir() + "/checkpoint", "fp32", {"--plant", "bias-in-weights"});
+        QVERIFY2(!biasInWeights.is_null() && biasInWeights["logits_max_abs"].get<double>() > 1e-3 &&
+                     biasInWeights["grads_max_rel"].get<double>() > 1e-2,
+                 describe(biasInWeights));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTransformersParity)
+#include "tst_transformers_parity.moc"

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""HF transformers' Hy3 (HYV3ForCausalLM) as the reference for the engine's model, on the CPU.
+
+  checkpoint OUT SEED CONFIG_JSON
+      writes a random Hy3 checkpoint in the released on-disk layout (per-expert keys,
+      mlp.router.gate, mlp.expert_bias, mlp.shared_mlp, the MTP block's tensors after the last
+      layer) with the config fields CONFIG_JSON sets over a small base; the expert bias is random
+      (non-zero), so selection-only bias is exercised.
+  forward CHECKPOINT INPUT OUT DTYPE [--follow-route-norm] [--plant bias-in-weights]
+      runs transformers' model (eager attention, eager experts) on INPUT (safetensors with
+      input_ids, labels) and writes logits, loss (mean over label tokens, as HF's) and
+      grad.<on-disk key> for every parameter (fp32 only), HF's fused expert gradients split back per expert;
+      prints the keys HF reported missing or unexpected (the MTP block's left out).
+      --follow-route-norm: HF renormalises the top-k weights whatever `route_norm` says; with this
+      its router skips that when the config says false (NeMo AutoModel's reading, and ours).
+      --plant bias-in-weights: a planted error, the expert bias added to the combine weights too
+      (the comparison must then fail).
+  swap-experts CHECKPOINT OUT LAYER A B
+      a copy of CHECKPOINT with two routed experts' weights exchanged (a planted error).
+  compare OURS THEIRS
+      prints the largest differences of two such files as JSON: logits (absolute and relative to
+      the largest logit), loss (relative), gradients (per key |a - b|max / |b|max, the worst key).
+"""
+import json
+import sys
+
+import torch
+from safetensors.torch import load_file, save_file
+
+BASE_CONFIG = {
+    "architectures": ["HYV3ForCausalLM"], "model_type": "hy_v3", "vocab_size": 320, "hidden_size": 48,
+    "intermediate_size": 96, "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2,
+    "head_dim": 16, "hidden_act": "silu", "max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
+    "num_experts": 8, "num_experts_per_tok": 2, "num_shared_experts": 1, "moe_intermediate_size": 32,
+    "router_scaling_factor": 2.826, "route_norm": True, "first_k_dense_replace": 1,
+    "moe_router_use_sigmoid": True, "moe_router_enable_expert_bias": True,
+    "rope_parameters": {"rope_theta": 11158840.0, "rope_type": "default"}, "tie_word_embeddings": False,
+    "attention_bias": False, "num_nextn_predict_layers": 1, "bos_token_id": 1, "eos_token_id": 2,
+    "pad_token_id": 0, "dtype": "float32", "qk_norm": True,
+}
+
+
+def dense_layers(config):
+    types = config.get("mlp_layer_types")
+    if types:
+        return [t == "dense" for t in types]
+    return [i < config["first_k_dense_replace"] for i in range(config["num_hidden_layers"])]
+
+
+def layer_tensors(prefix, config, dense, gen):
+    H, F, E = config["hidden_size"], config["moe_intermediate_size"], config["num_experts"]
+    heads, kv, d = config["num_attention_heads"], config["num_key_value_heads"], config["head_dim"]
+    def matrix(rows, cols):
+        return torch.randn(rows, cols, generator=gen) * 0.05
+    def norm(n):
+        return 1 + 0.1 * torch.randn(n, generator=gen)
+    t = {
+        f"{prefix}.input_layernorm.weight": norm(H), f"{prefix}.post_attention_layernorm.weight": norm(H),
+        f"{prefix}.self_attn.q_proj.weight": matrix(heads * d, H), f"{prefix}.self_attn.k_proj.weight": matrix(kv * d, H),
+        f"{prefix}.self_attn.v_proj.weight": matrix(kv * d, H), f"{prefix}.self_attn.o_proj.weight": matrix(H, heads * d),
+        f"{prefix}.self_attn.q_norm.weight": norm(d), f"{prefix}.self_attn.k_norm.weight": norm(d),
+    }
+    if dense:
+        I = config["intermediate_size"]
+        t.update({f"{prefix}.mlp.gate_proj.weight": matrix(I, H), f"{prefix}.mlp.up_proj.weight": matrix(I, H),
+                  f"{prefix}.mlp.down_proj.weight": matrix(H, I)})
+        return t
+    t[f"{prefix}.mlp.router.gate.weight"] = matrix(E, H) * 4
+    t[f"{prefix}.mlp.expert_bias"] = torch.randn(E, generator=gen) * 0.05
+    for e in range(E):
+        t.update({f"{prefix}.mlp.experts.{e}.gate_proj.weight": matrix(F, H), f"{prefix}.mlp.experts.{e}.up_proj.weight": matrix(F, H),
+                  f"{prefix}.mlp.experts.{e}.down_proj.weight": matrix(H, F)})
+    S = F * config["num_shared_experts"]
+    t.update({f"{prefix}.mlp.shared_mlp.gate_proj.weight": matrix(S, H), f"{prefix}.mlp.shared_mlp.up_proj.weight": matrix(S, H),
+              f"{prefix}.mlp.shared_mlp.down_proj.weight": matrix(H, S)})
+    return t
+
+
+def checkpoint(args):
+    out, seed, overrides = args[0], int(args[1]), json.loads(args[2])
+    config = dict(BASE_CONFIG, **overrides)
+    gen = torch.Generator().manual_seed(seed)
+    H, V, L = config["hidden_size"], config["vocab_size"], config["num_hidden_layers"]
+    tensors = {"model.embed_tokens.weight": torch.randn(V, H, generator=gen) * 0.5,
+               "lm_head.weight": torch.randn(V, H, generator=gen) * 0.1,
+               "model.norm.weight": 1 + 0.1 * torch.randn(H, generator=gen)}
+    for i, dense in enumerate(dense_layers(config)):
+        tensors.update(layer_tensors(f"model.layers.{i}", config, dense, gen))
+    for m in range(config.get("num_nextn_predict_layers", 0)):  # the MTP block: HF ignores it, so do we
+        prefix = f"model.layers.{L + m}"
+        tensors.update(layer_tensors(prefix, config, False, gen))
+        tensors.update({f"{prefix}.eh_proj.weight": torch.randn(H, 2 * H, generator=gen) * 0.05,
+                        f"{prefix}.enorm.weight": torch.ones(H), f"{prefix}.hnorm.weight": torch.ones(H),
+                        f"{prefix}.final_layernorm.weight": torch.ones(H)})
+    import os
+    os.makedirs(out, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, f"{out}/model.safetensors", metadata={"format": "pt"})
+    with open(f"{out}/config.json", "w") as f:
+        json.dump(config, f, indent=2)
+    return {"tensors": len(tensors)}
+
+
+def on_disk_gradients(model):
+    """Every parameter's gradient under the released checkpoint's key names."""
+    grads = {}
+    for name, p in model.named_parameters():
+        if p.grad is None:
+            continue
+        g = p.grad.detach().float()
+        if name.endswith("mlp.experts.gate_up_proj"):
+            prefix, F = name[: -len("gate_up_proj")], g.shape[1] // 2
+            for e in range(g.shape[0]):
+                grads[f"{prefix}{e}.gate_proj.weight"] = g[e, :F]
+                grads[f"{prefix}{e}.up_proj.weight"] = g[e, F:]
+        elif name.endswith("mlp.experts.down_proj"):
+            prefix = name[: -len("down_proj")]
+            for e in range(g.shape[0]):
+                grads[f"{prefix}{e}.down_proj.weight"] = g[e]
+        else:
+            key = name.replace("mlp.gate.weight", "mlp.router.gate.weight").replace("mlp.shared_experts.", "mlp.shared_mlp.")
+            grads[key] = g
+    return grads
+
+
+def patch_router(follow_route_norm, bias_in_weights):
+    """Replaces HF's router forward by the same computation with our reading of `route_norm`, or
+    with a planted error. Without either flag HF's own code runs."""
+    if not follow_route_norm and not bias_in_weights:
+        return
+    import torch.nn.functional as F
+    from transformers.models.hy_v3 import modeling_hy_v3 as hf
+
+    def forward(self, hidden_states, e_score_correction_bias):
+        hidden_states = hidden_states.reshape(-1, self.hidden_dim)
+        router_logits = F.linear(hidden_states.float(), self.weight.float())
+        routing_weights = torch.sigmoid(router_logits)
+        scores_for_choice = routing_weights + e_score_correction_bias
+        _, top_k_index = torch.topk(scores_for_choice, self.top_k, dim=-1, sorted=False)
+        top_k_weights = (scores_for_choice if bias_in_weights else routing_weights).gather(1, top_k_index)
+        if self.route_norm:
+            top_k_weights = top_k_weights / (top_k_weights.sum(dim=-1, keepdim=True) + 1e-20)
+        return router_logits, top_k_weights * self.router_scaling_factor, top_k_index
+
+    init = hf.HYV3TopKRouter.__init__
+
+    def patched_init(self, config):
+        init(self, config)
+        self.route_norm = getattr(config, "route_norm", True) if follow_route_norm else True
+
+    hf.HYV3TopKRouter.__init__ = patched_init
+    hf.HYV3TopKRouter.forward = forward
+
+
+def forward(args):
+    from transformers import AutoModelForCausalLM
+    ckpt, input_file, out, dtype = args[0], args[1], args[2], args[3]
+    plant = args[args.index("--plant") + 1] if "--plant" in args else None
+    patch_router("--follow-route-norm" in args, plant == "bias-in-weights")
+    torch_dtype = torch.float32 if dtype == "fp32" else torch.bfloat16
+    model, info = AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch_dtype, attn_implementation="eager",
+                                                       experts_implementation="eager", output_loading_info=True)
+    model.train()  # no dropout in Hy3; gradients on
+    batch = load_file(input_file)
+    result = model(input_ids=batch["input_ids"], labels=batch["labels"])
+    tensors = {"logits": result.logits.detach().float().contiguous(), "loss": result.loss.detach().float().reshape(())}
+    if dtype == "fp32":  # bf16 is compared by its logits and loss only
+        result.loss.backward()
+        tensors.update({f"grad.{k}": v.contiguous() for k, v in on_disk_gradients(model).items()})
+    save_file(tensors, out)
+    layers = model.config.num_hidden_layers
+    def outside_mtp(keys):  # the MTP block's layers come after the last decoder layer: HF has none
+        return sorted(k for k in keys if not any(k.startswith(f"model.layers.{layers + m}.") for m in range(8)))
+    return {"grads": len(tensors) - 2, "missing": outside_mtp(info["missing_keys"]),
+            "unexpected": outside_mtp(info["unexpected_keys"])}
+
+
+def swap_experts(args):
+    ckpt, out, layer, a, b = args[0], args[1], int(args[2]), int(args[3]), int(args[4])
+    import glob
+    import os
+    import shutil
+    os.makedirs(out, exist_ok=True)
+    shutil.copy(f"{ckpt}/config.json", f"{out}/config.json")
+    tensors = {}
+    for f in sorted(glob.glob(f"{ckpt}/*.safetensors")):
+        tensors.update(load_file(f))
+    for proj in ("gate_proj", "up_proj", "down_proj"):
+        ka, kb = f"model.layers.{layer}.mlp.experts.{a}.{proj}.weight", f"model.layers.{layer}.mlp.experts.{b}.{proj}.weight"
+        tensors[ka], tensors[kb] = tensors[kb], tensors[ka]
+    save_file(tensors, f"{out}/model.safetensors", metadata={"format": "pt"})
+    return {"swapped": [a, b]}
+
+
+def compare(args):
+    ours, theirs = load_file(args[0]), load_file(args[1])
+    a, b = ours["logits"].double(), theirs["logits"].double()
+    out = {"logits_max_abs": (a - b).abs().max().item(),
+           "logits_max_rel": ((a - b).abs().max() / b.abs().max()).item(),
+           "logits_rel_norm": ((a - b).norm() / b.norm()).item(),
+           "loss_rel": abs(ours["loss"].item() - theirs["loss"].item()) / abs(theirs["loss"].item())}
+    grad_keys = sorted(k for k in theirs if k.startswith("grad."))
+    if not grad_keys:  # logits and loss only (bf16)
+        return out
+    missing = [k for k in grad_keys if k not in ours]
+    extra = sorted(k for k in ours if k.startswith("grad.") and k not in theirs)
+    worst, worst_key = 0.0, ""
+    for k in grad_keys:
+        if k in ours:
+            g, h = ours[k].double(), theirs[k].double()
+            rel = ((g - h).abs().max() / h.abs().max().clamp_min(1e-30)).item()
+            if rel > worst:
+                worst, worst_key = rel, k
+    out.update({"grads_compared": len(grad_keys) - len(missing), "grads_missing": missing, "grads_extra": extra,
+                "grads_max_rel": worst, "grads_worst_key": worst_key})
+    return out
+
+
+def main():
+    command, args = sys.argv[1], sys.argv[2:]
+    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts}
+    print(json.dumps(commands[command](args)))
+
+
+if __name__ == "__main__":
+    main()
