@@ -35,7 +35,7 @@ uint64_t bytesOf(const KeyBinding& b, torch::Dtype weights) {
 
 }  // namespace
 
-DType exportedDtype(const KeyBinding& b, torch::Dtype weights) { return b.buffer ? DType::F32 : safetensorsDtype(weights); }
+DType exportedDtype(const KeyBinding& b, torch::Dtype weights) { return b.alwaysFp32 ? DType::F32 : safetensorsDtype(weights); }
 
 std::vector<std::vector<const KeyBinding*>> planExportShards(const std::vector<KeyBinding>& bindings, const ExportOptions& o) {
     std::vector<std::vector<const KeyBinding*>> shards(1);

@@ -59,7 +59,8 @@ ExportReport writeDirectoryInto(const std::filesystem::path& destination,
 void checkExportDestination(const std::filesystem::path& destination);
 
 // The keys of a full export in shards of at most `options.shardBytes` (in the output dtype), in
-// key-table order, and the dtype each key is written in (the weights', F32 for buffers).
+// key-table order, and the dtype each key is written in (the weights', F32 for what the model
+// always holds in F32: the router and the expert bias).
 std::vector<std::vector<const KeyBinding*>> planExportShards(const std::vector<KeyBinding>& bindings, const ExportOptions& options);
 DType exportedDtype(const KeyBinding& binding, torch::Dtype weights);
 

@@ -6,6 +6,7 @@
 // gate_up_proj/down_proj, router.gate -> gate, expert_bias -> e_score_correction_bias,
 // shared_mlp -> shared_experts). Where the two read a config field differently (route_norm: HF
 // renormalises the top-k weights always) the test says so. Planted errors show the comparison fails.
+#include "integration/event_stream.h"
 #include "test_support.h"
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <fstream>
+
 using json = nlohmann::json;
 using namespace hy3::test;
 
@@ -21,6 +24,20 @@ namespace {
 
 QString fixtureDir() { return sharedDir() + "/fixtures/hy3-tiny"; }
 QString fixtureBatch() { return fixtureDir() + "/case_batch.safetensors"; }
+
+// The default project on the fixture checkpoint: `steps` steps of `method`, a checkpoint at the end.
+QStringList fixtureRun(const QTemporaryDir& dir, const QString& method, int steps) {
+    json project = json::parse(std::ifstream((sourceDir() + "/resources/projects/default/default.hy3proj").toStdString()));
+    project["model"] = {{"path", fixtureCheckpoint().toStdString()}, {"tokenizer", (sourceDir() + "/resources/tokenizers/hy3-byte").toStdString()}};
+    for (json& d : project["datasets"])
+        d["path"] = (sourceDir() + "/resources/projects/default/").toStdString() + d["path"].get<std::string>();
+    const QString file = dir.path() + "/fixture-" + method + ".hy3proj";
+    std::ofstream(file.toStdString()) << project.dump(1);
+    const QString n = QString::number(steps);
+    return {"train", file, "--output", dir.path() + "/" + method, "--max-steps", n, "--set", "training.method=" + method,
+            "--set", "training.seq_len=128", "--set", "training.global_batch=8", "--set", "training.micro_batch=4",
+            "--set", "training.warmup_steps=1", "--set", "training.checkpoint_every=" + n, "--set", "training.learning_rate=0.003"};
+}
 
 }  // namespace
 
@@ -123,6 +140,43 @@ private slots:
         const json hfOwn = compareWithTransformers(checkpoint);
         QVERIFY2(!hfOwn.is_null() && hfOwn["logits_max_abs"].get<double>() > 1e-2, describe(hfOwn));
         verifyEqual(compareWithTransformers(checkpoint, "fp32", {"--follow-route-norm"}));
+    }
+
+    // What `hy3 checkpoint export` writes after training loads in transformers (nothing missing,
+    // nothing unexpected but the MTP block it has no module for) and runs as `hy3 forward` does;
+    // transformers' own save_pretrained of it holds the same bytes under the same keys.
+    void exportsLoadInTransformers() {
+        QTemporaryDir dir;
+        const CliResult trained = runHy3(fixtureRun(dir, "full", 4), 300000);
+        QVERIFY2(trained.exitCode == 0, trained.err.right(1500).constData());
+        const QString exported = dir.path() + "/exported";
+        const CliResult exportRun = runHy3({"checkpoint", "export", runDirOf(dir.path() + "/full") + "/checkpoints/step-00000004", exported});
+        QVERIFY2(exportRun.exitCode == 0, exportRun.err.constData());
+        const json d = compareWithTransformers(exported);
+        verifyEqual(d);
+        const json base = compareWithTransformers(fixtureDir() + "/checkpoint");
+        QVERIFY2(std::abs(d["load"]["grads"].get<int>() - base["load"]["grads"].get<int>()) == 0, describe(d));
+
+        const QString resaved = dir.path() + "/resaved";
+        QVERIFY(!reference({"resave", exported, resaved}).is_null());
+        const json same = reference({"same-tensors", exported, resaved});
+        QVERIFY2(same["different"].empty() && same["only_b"].empty() && same["common"].get<int>() == 88, describe(same));
+        for (const auto& key : same["only_a"])  // what transformers drops: the MTP block (layer 3 of 3)
+            QVERIFY2(QString::fromStdString(key.get<std::string>()).startsWith("model.layers.3."), describe(same));
+        const CliResult compared = runHy3({"checkpoint", "compare", exported, resaved, "--tolerance", "0", "--json"});
+        QVERIFY2(compared.exitCode == 0, compared.out.constData());
+        QCOMPARE(json::parse(compared.out.toStdString())["max_abs_logit_diff"].get<double>(), 0.0);
+    }
+
+    // An adapter merged by `hy3 lora merge` loads in transformers and runs as in `hy3 forward`.
+    void loraMergeLoadsInTransformers() {
+        QTemporaryDir dir;
+        const CliResult trained = runHy3(fixtureRun(dir, "lora", 4), 300000);
+        QVERIFY2(trained.exitCode == 0, trained.err.right(1500).constData());
+        const QString merged = dir.path() + "/merged";
+        const CliResult merge = runHy3({"lora", "merge", fixtureCheckpoint(), runDirOf(dir.path() + "/lora") + "/adapter", merged, "--dtype", "fp32"});
+        QVERIFY2(merge.exitCode == 0, merge.err.constData());
+        verifyEqual(compareWithTransformers(merged));
     }
 
     // The comparison can fail: two experts' weights swapped in our input only, or the expert bias used

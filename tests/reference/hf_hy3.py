@@ -15,13 +15,21 @@
       its router skips that when the config says false (NeMo AutoModel's reading, and ours).
       --plant bias-in-weights: a planted error, the expert bias added to the combine weights too
       (the comparison must then fail).
+  resave CHECKPOINT OUT
+      transformers' from_pretrained then save_pretrained, in the checkpoint's dtype (its own
+      checkpoint conversion both ways).
+  same-tensors A B
+      which tensors two model directories hold only one of, and which differ in any byte.
   swap-experts CHECKPOINT OUT LAYER A B
       a copy of CHECKPOINT with two routed experts' weights exchanged (a planted error).
   compare OURS THEIRS
       prints the largest differences of two such files as JSON: logits (absolute and relative to
       the largest logit), loss (relative), gradients (per key |a - b|max / |b|max, the worst key).
 """
+import glob
 import json
+import os
+import shutil
 import sys
 
 import torch
@@ -92,7 +100,6 @@ def checkpoint(args):
         tensors.update({f"{prefix}.eh_proj.weight": torch.randn(H, 2 * H, generator=gen) * 0.05,
                         f"{prefix}.enorm.weight": torch.ones(H), f"{prefix}.hnorm.weight": torch.ones(H),
                         f"{prefix}.final_layernorm.weight": torch.ones(H)})
-    import os
     os.makedirs(out, exist_ok=True)
     save_file({k: v.contiguous() for k, v in tensors.items()}, f"{out}/model.safetensors", metadata={"format": "pt"})
     with open(f"{out}/config.json", "w") as f:
@@ -174,16 +181,32 @@ def forward(args):
             "unexpected": outside_mtp(info["unexpected_keys"])}
 
 
+def resave(args):
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_pretrained(args[0], dtype="auto")  # the checkpoint's own dtypes
+    model.save_pretrained(args[1])
+    return {"tensors": len(all_tensors(args[1]))}
+
+
+def all_tensors(folder):
+    tensors = {}
+    for f in sorted(glob.glob(f"{folder}/*.safetensors")):
+        tensors.update(load_file(f))
+    return tensors
+
+
+def same_tensors(args):
+    a, b = all_tensors(args[0]), all_tensors(args[1])
+    different = sorted(k for k in a.keys() & b.keys() if a[k].dtype != b[k].dtype or a[k].shape != b[k].shape or not torch.equal(a[k], b[k]))
+    return {"only_a": sorted(a.keys() - b.keys()), "only_b": sorted(b.keys() - a.keys()), "different": different,
+            "common": len(a.keys() & b.keys())}
+
+
 def swap_experts(args):
     ckpt, out, layer, a, b = args[0], args[1], int(args[2]), int(args[3]), int(args[4])
-    import glob
-    import os
-    import shutil
     os.makedirs(out, exist_ok=True)
     shutil.copy(f"{ckpt}/config.json", f"{out}/config.json")
-    tensors = {}
-    for f in sorted(glob.glob(f"{ckpt}/*.safetensors")):
-        tensors.update(load_file(f))
+    tensors = all_tensors(ckpt)
     for proj in ("gate_proj", "up_proj", "down_proj"):
         ka, kb = f"model.layers.{layer}.mlp.experts.{a}.{proj}.weight", f"model.layers.{layer}.mlp.experts.{b}.{proj}.weight"
         tensors[ka], tensors[kb] = tensors[kb], tensors[ka]
@@ -217,7 +240,7 @@ def compare(args):
 
 def main():
     command, args = sys.argv[1], sys.argv[2:]
-    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts}
+    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts, "resave": resave, "same-tensors": same_tensors}
     print(json.dumps(commands[command](args)))
 
 
