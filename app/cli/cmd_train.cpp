@@ -21,6 +21,8 @@ void addTrainCommand(CLI::App& app, Action& action) {
     cmd->add_option("--run-name", req->runName, "name of the run folder (default: the start time)");
     cmd->add_option("--threads", req->threads, "CPU threads (default: LibTorch's)");
     cmd->add_option("--stop-after", req->stopAfter, "stop after this step with a checkpoint, as if interrupted");
+    cmd->add_option("--save-batches", req->saveBatches,
+                    "DIR: write every micro-batch as trained (step-S-rank-R-micro-M.safetensors, as hy3 forward --input reads)");
     cmd->add_option("--inject-nan-at", req->injectNanAt, "testing: make this step's loss NaN; repeatable")->group("");
     cmd->callback([&action, req, events, cmd] {
         // A bare --resume means latest.

@@ -37,4 +37,14 @@ Batch readBatchFile(const std::filesystem::path& path, const ModelConfig& c) {
     return b;
 }
 
+void writeBatchFile(const std::filesystem::path& file, const Batch& b) {
+    std::vector<std::pair<std::string, torch::Tensor>> tensors;
+    const std::pair<const char*, torch::Tensor> parts[] = {{"input_ids", b.input_ids},       {"labels", b.labels},
+                                                           {"attention_mask", b.attention_mask}, {"position_ids", b.position_ids},
+                                                           {"cu_seqlens", b.cu_seqlens}};
+    for (const auto& [name, t] : parts)
+        if (t.defined()) tensors.emplace_back(name, t);
+    writeSafetensors(file, tensors);
+}
+
 }  // namespace hy3

@@ -1,6 +1,7 @@
 #include "job/trainer.h"
 
 #include "checkpoint/adapter_files.h"
+#include "checkpoint/batch_file.h"
 #include "checkpoint/checkpoint_dir.h"
 #include "checkpoint/model_export.h"
 #include "checkpoint/model_loader.h"
@@ -38,6 +39,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <ostream>
@@ -94,6 +96,7 @@ private:
     void announce();
     // Trains until the last step or a stop; returns why the run failed, or "" when it did not.
     std::string loop();
+    void saveBatches(int64_t step, const std::vector<MicroBatch>& batches) const;
     void evaluateNow();
     void saveCheckpoint();
     std::map<std::string, std::string> saveAdapterParts(const fs::path& temp);
@@ -494,6 +497,16 @@ bool Trainer::agreeToStop() {
     return stop[0] > 0;
 }
 
+void Trainer::saveBatches(int64_t step, const std::vector<MicroBatch>& batches) const {
+    const fs::path dir = request_.saveBatches;
+    fs::create_directories(dir);
+    for (size_t i = 0; i < batches.size(); ++i) {
+        char name[96];
+        std::snprintf(name, sizeof name, "step-%06lld-rank-%d-micro-%zu.safetensors", static_cast<long long>(step), dist_->rank(), i);
+        writeBatchFile(dir / name, batches[i].batch);
+    }
+}
+
 std::string Trainer::loop() {
     const TrainingSettings& t = project_.training;
     StepContext context{*model_, *gradients_, *optimizer_, *comm_, owned_};
@@ -507,6 +520,7 @@ std::string Trainer::loop() {
         settings.expertBiasUpdate = biasUpdate();
         settings.injectNan = std::find(request_.injectNanAt.begin(), request_.injectNanAt.end(), step) != request_.injectNanAt.end();
         const std::vector<MicroBatch> batches = train_->nextGlobalBatch(t.global_batch, t.micro_batch, p.dpRank, project_.layout.dp);
+        if (!request_.saveBatches.empty()) saveBatches(step, batches);
         const StepResult r = trainStep(context, batches, settings);
         state_.step = step;
         currentStep_ = step;

@@ -22,6 +22,7 @@ struct TrainRequest {
     std::string runName;                    // default: the start time
     int threads = 0;                        // 0: LibTorch's default
     std::vector<int64_t> injectNanAt;       // fault injection for tests: the loss of these steps is NaN
+    std::string saveBatches;                // --save-batches DIR: every micro-batch as it was trained (to check against other code)
 };
 
 struct TrainOutcome {

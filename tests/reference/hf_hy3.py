@@ -18,8 +18,19 @@
   resave CHECKPOINT OUT
       transformers' from_pretrained then save_pretrained, in the checkpoint's dtype (its own
       checkpoint conversion both ways).
+  train CHECKPOINT BATCHES EVENTS OUT SETTINGS_JSON
+      full fine-tuning in plain PyTorch: transformers' model, torch.optim.AdamW, the micro-batches
+      `hy3 train --save-batches` wrote to BATCHES, the learning rate of each step from its EVENTS
+      (--events jsonl), each micro-batch's summed cross-entropy divided by the global batch's label
+      tokens, clip_grad_norm_, and the expert-bias update (bias += f * sign(mean(load) - load) over
+      the step's real tokens). SETTINGS_JSON: weight_decay, betas, eps, grad_clip, bias_update.
+      Writes the final weights to OUT/model.safetensors (on-disk keys) and prints each step's loss
+      and gradient norm.
   same-tensors A B
       which tensors two model directories hold only one of, and which differ in any byte.
+  weights A B
+      the largest difference between two model directories' common tensors (|a - b|max / |b|max,
+      the worst key) and the keys only one holds.
   swap-experts CHECKPOINT OUT LAYER A B
       a copy of CHECKPOINT with two routed experts' weights exchanged (a planted error).
   compare OURS THEIRS
@@ -181,6 +192,84 @@ def forward(args):
             "unexpected": outside_mtp(info["unexpected_keys"])}
 
 
+def on_disk_weights(model):
+    """Every parameter and expert bias under the released checkpoint's key names."""
+    out = {}
+    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+        t = t.detach().float()
+        if name.endswith("mlp.experts.gate_up_proj"):
+            prefix, F = name[: -len("gate_up_proj")], t.shape[1] // 2
+            for e in range(t.shape[0]):
+                out[f"{prefix}{e}.gate_proj.weight"], out[f"{prefix}{e}.up_proj.weight"] = t[e, :F], t[e, F:]
+        elif name.endswith("mlp.experts.down_proj"):
+            for e in range(t.shape[0]):
+                out[f"{name[: -len('down_proj')]}{e}.down_proj.weight"] = t[e]
+        elif name.endswith("e_score_correction_bias"):
+            out[name.replace("mlp.e_score_correction_bias", "mlp.expert_bias")] = t
+        elif "rotary_emb" not in name:
+            out[name.replace("mlp.gate.weight", "mlp.router.gate.weight").replace("mlp.shared_experts.", "mlp.shared_mlp.")] = t
+    return {k: v.contiguous() for k, v in out.items()}
+
+
+def train(args):
+    from transformers import AutoModelForCausalLM
+    import torch.nn.functional as F
+    ckpt, batch_dir, events_file, out, settings = args[0], args[1], args[2], args[3], json.loads(args[4])
+    model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.float32, attn_implementation="eager",
+                                                 experts_implementation="eager")
+    model.train()
+    lr = {}
+    for line in open(events_file):
+        if line.startswith("{"):
+            event = json.loads(line)
+            if event.get("event") == "step":
+                lr[event["step"]] = event["lr"]
+    decay = [p for n, p in model.named_parameters() if p.dim() > 1 and "bias" not in n and "norm" not in n]
+    rest = [p for n, p in model.named_parameters() if not (p.dim() > 1 and "bias" not in n and "norm" not in n)]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings["weight_decay"]}, {"params": rest, "weight_decay": 0.0}],
+                                  lr=0.0, betas=tuple(settings["betas"]), eps=settings["eps"])
+    # The expert load of the step, counted on the real tokens of each forward.
+    routers = [m for m in model.modules() if type(m).__name__ == "HYV3MoE"]
+    load = {id(r): torch.zeros(r.e_score_correction_bias.numel(), dtype=torch.long) for r in routers}
+    real = {"mask": None}
+
+    def count(router_module, _inputs, output):
+        top_k_index = output[2]
+        load[id(router_module.parent)] += torch.bincount(top_k_index[real["mask"]].flatten(), minlength=load[id(router_module.parent)].numel())
+    for r in routers:
+        r.gate.parent = r
+        r.gate.register_forward_hook(count)
+
+    steps = []
+    for step in sorted(lr):
+        files = sorted(glob.glob(f"{batch_dir}/step-{step:06d}-rank-0-micro-*.safetensors"), key=lambda f: int(f.rsplit("-", 1)[1].split(".")[0]))
+        batches = [load_file(f) for f in files]
+        labels_of = [b["labels"][:, 1:] for b in batches]
+        global_labels = sum(int((l != -100).sum()) for l in labels_of)
+        for g in optimizer.param_groups:
+            g["lr"] = lr[step]
+        total = 0.0
+        for b, labels in zip(batches, labels_of):
+            mask = b.get("attention_mask")
+            real["mask"] = (mask if mask is not None else torch.ones_like(b["input_ids"])).flatten().bool()
+            logits = model(input_ids=b["input_ids"], attention_mask=mask).logits
+            loss_sum = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
+            (loss_sum / global_labels).backward()
+            total += loss_sum.item()
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings["grad_clip"]).item()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        with torch.no_grad():
+            for r in routers:
+                counts = load[id(r)].double()
+                r.e_score_correction_bias += settings["bias_update"] * torch.sign(counts.mean() - counts).float()
+                load[id(r)].zero_()
+        steps.append({"step": step, "loss": total / global_labels, "grad_norm": norm})
+    os.makedirs(out, exist_ok=True)
+    save_file(on_disk_weights(model), f"{out}/model.safetensors")
+    return {"steps": steps}
+
+
 def resave(args):
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(args[0], dtype="auto")  # the checkpoint's own dtypes
@@ -200,6 +289,18 @@ def same_tensors(args):
     different = sorted(k for k in a.keys() & b.keys() if a[k].dtype != b[k].dtype or a[k].shape != b[k].shape or not torch.equal(a[k], b[k]))
     return {"only_a": sorted(a.keys() - b.keys()), "only_b": sorted(b.keys() - a.keys()), "different": different,
             "common": len(a.keys() & b.keys())}
+
+
+def weights(args):
+    a, b = all_tensors(args[0]), all_tensors(args[1])
+    worst, worst_key = 0.0, ""
+    for k in a.keys() & b.keys():
+        x, y = a[k].double(), b[k].double()
+        rel = ((x - y).abs().max() / y.abs().max().clamp_min(1e-30)).item()
+        if rel > worst:
+            worst, worst_key = rel, k
+    return {"max_rel": worst, "worst_key": worst_key, "common": len(a.keys() & b.keys()),
+            "only_a": sorted(a.keys() - b.keys()), "only_b": sorted(b.keys() - a.keys())}
 
 
 def swap_experts(args):
@@ -240,7 +341,7 @@ def compare(args):
 
 def main():
     command, args = sys.argv[1], sys.argv[2:]
-    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts, "resave": resave, "same-tensors": same_tensors}
+    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts, "resave": resave, "same-tensors": same_tensors, "train": train, "weights": weights}
     print(json.dumps(commands[command](args)))
 
 
