@@ -18,6 +18,10 @@ std::string formatAdapterReport(const api::AdapterReport& r) {
     o += "LoRA         rank " + std::to_string(r.rank) + ", alpha " + plainNumber(r.alpha) + ", scale " + plainNumber(r.scale) +
          (r.useRslora ? " (rsLoRA: alpha / sqrt(r))" : " (alpha / r)") + ", dropout " + plainNumber(r.dropout) + "\n";
     o += "Targets      " + targets + "\n";
+    if (r.expertLayout == "fused")
+        o += "Experts      fused: target_parameters gate_up_proj/down_proj, the layout PEFT loads on transformers' Hy3\n";
+    else if (r.expertLayout == "per expert")
+        o += "Experts      per expert (mlp.experts.N.*): hy3 reads it; PEFT on transformers' Hy3 skips these keys\n";
     o += "Parameters   " + groupDigits(r.parameters) + " (" + shortBytes(static_cast<double>(r.bytes)) + " in fp32)\n";
     o += "Coverage\n";
     for (const std::string& line : r.coverageSummary) o += "  " + line + "\n";
@@ -37,7 +41,8 @@ void addInspect(CLI::App& parent, Action& action) {
                 std::cout << nlohmann::json{{"path", r.path},       {"base_model", r.baseModel}, {"rank", r.rank},
                                             {"alpha", r.alpha},     {"scale", r.scale},          {"dropout", r.dropout},
                                             {"use_rslora", r.useRslora}, {"targets", r.targets}, {"coverage", r.coverage},
-                                            {"parameters", r.parameters}, {"bytes", r.bytes}}
+                                            {"parameters", r.parameters}, {"bytes", r.bytes},
+                                            {"expert_layout", r.expertLayout}}
                                  .dump(2)
                           << "\n";
             else

@@ -52,6 +52,7 @@ AdapterReport inspectAdapter(const std::string& path) {
     r.dropout = a.settings.dropout;
     r.useRslora = a.settings.useRslora;
     r.scale = a.settings.scale();
+    r.expertLayout = a.expertLayout;
     for (const char* m : kLoraModules)
         if (a.settings.targets.count(m)) r.targets.push_back(m);
     // layer -> group -> modules, and the experts each expert module covers.

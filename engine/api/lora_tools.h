@@ -21,6 +21,10 @@ struct AdapterReport {
     std::vector<std::string> coverageSummary;  // the same with runs of equal layers on one line ("layers 1-79: ...")
     int64_t parameters = 0;
     uint64_t bytes = 0;
+    // How the file holds the routed experts: "fused" (PEFT's target_parameters on transformers'
+    // fused experts, what hy3 writes), "per expert" (one module per expert: PEFT skips these on
+    // transformers' Hy3), or "" (no routed experts).
+    std::string expertLayout;
 };
 // Throws hy3::Error naming the file and the field or key.
 AdapterReport inspectAdapter(const std::string& dir);

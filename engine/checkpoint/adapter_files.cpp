@@ -1,5 +1,6 @@
 #include "checkpoint/adapter_files.h"
 
+#include "checkpoint/peft_expert_layout.h"
 #include "checkpoint/safetensors.h"
 #include "checkpoint/tensor_io.h"
 #include "checkpoint/verify.h"
@@ -24,14 +25,15 @@ std::string joinedTargets(const LoraSettings& s, const char* separator) {
     return out;
 }
 
-// PEFT matches a string target_modules with re.fullmatch against each module's path.
+// PEFT matches a string target_modules with re.fullmatch against each module's path (transformers
+// names the shared expert shared_experts; the released checkpoint shared_mlp). The routed experts
+// are target_parameters, not modules.
 std::string targetRegex(const LoraSettings& s) {
     const std::string names = "(" + joinedTargets(s, "|") + ")";
     std::vector<std::string> groups;
     if (s.attention) groups.push_back("self_attn\\." + names);
     if (s.denseMlp) groups.push_back("mlp\\." + names);
-    if (s.sharedExpert) groups.push_back("mlp\\.shared_mlp\\." + names);
-    if (s.routedExperts) groups.push_back("mlp\\.experts\\.\\d+\\." + names);
+    if (s.sharedExpert) groups.push_back("mlp\\.(shared_mlp|shared_experts)\\." + names);
     std::string alternatives;
     for (const std::string& g : groups) alternatives += (alternatives.empty() ? "" : "|") + g;
     return "model\\.layers\\.\\d+\\.(" + alternatives + ")";
@@ -43,8 +45,8 @@ json adapterConfigJson(const LoraSettings& s, const std::string& baseModel) {
     json targets = json::array();
     for (const char* m : kLoraModules)
         if (s.targets.count(m)) targets.push_back(m);
-    const bool everyGroup = s.attention && s.denseMlp && s.sharedExpert && s.routedExperts;
-    return {{"peft_type", "LORA"},
+    const bool everyGroup = s.attention && s.denseMlp && s.sharedExpert;
+    json config = {{"peft_type", "LORA"},
             {"task_type", "CAUSAL_LM"},
             {"r", s.rank},
             {"lora_alpha", s.alpha},
@@ -55,6 +57,8 @@ json adapterConfigJson(const LoraSettings& s, const std::string& baseModel) {
             {"fan_in_fan_out", false},
             {"inference_mode", true},
             {"base_model_name_or_path", baseModel}};
+    addFusedExpertConfig(config, s);
+    return config;
 }
 
 std::string writeAdapterTensors(const fs::path& file, const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
@@ -68,20 +72,15 @@ std::string writeAdapterTensors(const fs::path& file, const std::vector<std::pai
     return writer.finish();
 }
 
-std::map<std::string, std::string> completeAdapterDirectory(const fs::path& dir, const std::vector<fs::path>& parts, const json& config) {
-    std::vector<std::shared_ptr<SafetensorsFile>> files;
-    std::map<std::string, std::pair<size_t, const TensorInfo*>> byKey;
-    for (const fs::path& part : parts) {
-        files.push_back(SafetensorsFile::open(part));
-        for (const TensorInfo& info : files.back()->tensors()) byKey[info.name] = {files.size() - 1, &info};
-    }
-    SafetensorsWriter writer(dir / kAdapterWeightsFile, {{"format", "pt"}});
-    for (const auto& [key, where] : byKey) writer.declare(key, where.second->dtype, where.second->shape);
-    writer.begin();
-    for (const auto& [key, where] : byKey) writer.write(key, files[where.first]->data(*where.second), where.second->bytes());
+std::map<std::string, std::string> completeAdapterDirectory(const fs::path& dir, const std::vector<fs::path>& parts,
+                                                            const LoraSettings& settings, const std::string& baseModel) {
+    AdapterTensors perExpert;  // adapters are small beside the model: all of them at once
+    for (const fs::path& part : parts)
+        for (auto& [key, t] : readSafetensors(part)) perExpert[key] = t;
+    const AdapterTensors fused = fuseExpertAdapters(perExpert, settings);
     std::map<std::string, std::string> sha;
-    sha[kAdapterWeightsFile] = writer.finish();
-    const std::string text = config.dump(2) + "\n";
+    sha[kAdapterWeightsFile] = writeAdapterTensors(dir / kAdapterWeightsFile, {fused.begin(), fused.end()});
+    const std::string text = adapterConfigJson(settings, baseModel).dump(2) + "\n";
     writeFileAtomic(dir / kAdapterConfigFile, text);
     Sha256 hash;
     hash.update(text.data(), text.size());
@@ -112,10 +111,18 @@ AdapterDirectory readAdapterDirectory(const fs::path& dir) {
     if (f.optionalString("bias").value_or("none") != "none") f.fail("bias", "only \"none\" is supported");
     a.settings.targets.clear();
     const json* targets = f.find("target_modules");
-    if (!targets) f.fail("target_modules", "required field is missing");
-    const std::string text = targets->is_string() ? targets->get<std::string>() : targets->dump();
+    const json* parameters = f.find("target_parameters");
+    const bool hasParameters = parameters && parameters->is_array() && !parameters->empty();
+    if ((!targets || targets->is_null()) && !hasParameters) f.fail("target_modules", "required field is missing");
+    const std::string text = !targets || targets->is_null() ? "" : targets->is_string() ? targets->get<std::string>() : targets->dump();
     for (const char* m : kLoraModules)
         if (text.find(m) != std::string::npos) a.settings.targets.insert(m);
+    // Fused expert parameters adapt what they hold (gate_up_proj: both halves unless
+    // target_modules names one; down_proj).
+    const std::string listed = hasParameters ? parameters->dump() : "";
+    if (listed.find("gate_up_proj") != std::string::npos && !a.settings.targets.count("gate_proj") && !a.settings.targets.count("up_proj"))
+        a.settings.targets.insert({"gate_proj", "up_proj"});
+    if (listed.find("down_proj") != std::string::npos) a.settings.targets.insert("down_proj");
 
     const fs::path weights = dir / kAdapterWeightsFile;
     if (!fs::is_regular_file(weights, ec)) fail(dir.string(), "no adapter_model.safetensors");
@@ -123,8 +130,12 @@ AdapterDirectory readAdapterDirectory(const fs::path& dir) {
         if (name.rfind("base_model.model.", 0) != 0 || (name.find(".lora_A.weight") == std::string::npos && name.find(".lora_B.weight") == std::string::npos))
             fail(weights.string() + ": " + name, "not a LoRA adapter key (base_model.model.<module>.lora_A.weight or .lora_B.weight)");
         if (t.dim() != 2) fail(weights.string() + ": " + name, "expected a matrix");
-        a.tensors[name] = t.to(torch::kFloat);
+        // transformers' module name for the shared expert, as PEFT writes it from that model.
+        std::string key = name;
+        if (const size_t at = key.find(".mlp.shared_experts."); at != std::string::npos) key.replace(at, 20, ".mlp.shared_mlp.");
+        a.tensors[key] = t.to(torch::kFloat);
     }
+    const bool fused = splitExpertAdapters(a.tensors, doc, a.settings, weights.string());
     // The groups: which kinds of module paths the file has.
     a.settings.attention = a.settings.denseMlp = a.settings.sharedExpert = a.settings.routedExperts = false;
     for (const auto& [name, t] : a.tensors) {
@@ -133,6 +144,7 @@ AdapterDirectory readAdapterDirectory(const fs::path& dir) {
         else if (name.find(".mlp.experts.") != std::string::npos) a.settings.routedExperts = true;
         else if (name.find(".mlp.") != std::string::npos) a.settings.denseMlp = true;
     }
+    a.expertLayout = !a.settings.routedExperts ? "" : fused ? "fused" : "per expert";
     checkLoraSettings(a.settings);
     return a;
 }

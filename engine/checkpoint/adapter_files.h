@@ -4,7 +4,9 @@
 // bias none, base_model_name_or_path) and adapter_model.safetensors with keys
 // "base_model.model.<module>.lora_A.weight" [r, in] and ".lora_B.weight" [out, r], <module> the
 // released on-disk module path. target_modules is PEFT's list of names when the adapters reach
-// every group, else a regular expression matching exactly the adapted module paths.
+// every group, else a regular expression matching exactly the adapted module paths. The routed
+// experts are written fused through target_parameters, the layout PEFT loads on transformers' Hy3
+// (checkpoint/peft_expert_layout.h); files with per-expert keys are read too.
 #include "config/model_source.h"
 #include "model/lora.h"
 
@@ -25,16 +27,18 @@ nlohmann::json adapterConfigJson(const LoraSettings& settings, const std::string
 
 // Writes one rank's adapter tensors into a safetensors file; returns its SHA-256.
 std::string writeAdapterTensors(const std::filesystem::path& file, const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
-// Rank 0 of a run: the parts into dir/adapter_model.safetensors (tensor by tensor, sorted by key),
-// and adapter_config.json. Returns the SHA-256 of both files.
+// Rank 0 of a run: the parts (per-expert keys, each rank its stage and expert range) into
+// dir/adapter_model.safetensors with the routed experts fused, and adapter_config.json. Returns
+// the SHA-256 of both files.
 std::map<std::string, std::string> completeAdapterDirectory(const std::filesystem::path& dir, const std::vector<std::filesystem::path>& parts,
-                                                            const nlohmann::json& config);
+                                                            const LoraSettings& settings, const std::string& baseModel);
 
 struct AdapterDirectory {
     std::filesystem::path path;
     LoraSettings settings;           // r, alpha, dropout, rsLoRA, targets; groups from the keys present
     std::string baseModel;           // base_model_name_or_path
-    std::map<std::string, torch::Tensor> tensors;  // by PEFT key, fp32
+    std::map<std::string, torch::Tensor> tensors;  // by PEFT key, fp32, routed experts per expert
+    std::string expertLayout;        // how the file holds routed experts: "fused" (PEFT target_parameters), "per expert", "" (none)
 };
 // Reads and checks an adapter directory. Throws hy3::Error naming the file and the field or key.
 AdapterDirectory readAdapterDirectory(const std::filesystem::path& dir);

@@ -92,7 +92,8 @@ CheckpointLocation locateCheckpoint(const fs::path& path) {
 namespace {
 
 // A LoRA adapter directory without torch: adapter_config.json's r, and every key's shape in
-// adapter_model.safetensors (A [r, in], B [out, r], each A with its B).
+// adapter_model.safetensors (A [r, in], B [out, r], each A with its B; the routed experts fused
+// through target_parameters hold a multiple of r: rank x experts, checkpoint/peft_expert_layout.h).
 void verifyAdapter(const fs::path& dir, std::vector<std::string>& problems) {
     int64_t rank = 0;
     try {
@@ -110,6 +111,7 @@ void verifyAdapter(const fs::path& dir, std::vector<std::string>& problems) {
         return;
     }
     std::set<std::string> a, b;
+    std::map<std::string, int64_t> fusedRanks;  // module -> rank dimension, for A and B to agree
     for (const TensorInfo& t : file->tensors()) {
         const std::string where = file->path().string() + ": " + t.name;
         const bool isA = t.name.size() > 14 && t.name.compare(t.name.size() - 14, 14, ".lora_A.weight") == 0;
@@ -118,9 +120,16 @@ void verifyAdapter(const fs::path& dir, std::vector<std::string>& problems) {
             problems.push_back(where + ": not a LoRA adapter key");
             continue;
         }
-        if (t.shape.size() != 2 || (isA ? t.shape[0] : t.shape[1]) != rank)
-            problems.push_back(where + ": shape " + shapeText(t.shape) + " does not have rank " + std::to_string(rank) + " (adapter_config.json r)");
-        (isA ? a : b).insert(t.name.substr(0, t.name.size() - 14));
+        const std::string module = t.name.substr(0, t.name.size() - 14);
+        const bool fusedExperts = module.size() > 12 && (module.compare(module.size() - 12, 12, ".mlp.experts") == 0 ||
+                                                         module.find(".mlp.experts.base_layer") != std::string::npos);
+        const int64_t rankDim = t.shape.size() == 2 ? (isA ? t.shape[0] : t.shape[1]) : -1;
+        if (fusedExperts ? rankDim <= 0 || rankDim % rank != 0 : rankDim != rank)
+            problems.push_back(where + ": shape " + shapeText(t.shape) + " does not have rank " + std::to_string(rank) +
+                               (fusedExperts ? " x experts" : "") + " (adapter_config.json r)");
+        if (fusedExperts && rankDim > 0 && !fusedRanks.emplace(module, rankDim).second && fusedRanks[module] != rankDim)
+            problems.push_back(where + ": lora_A and lora_B disagree on rank x experts");
+        (isA ? a : b).insert(module);
     }
     for (const std::string& m : a)
         if (!b.count(m)) problems.push_back(file->path().string() + ": " + m + ": lora_A without lora_B");

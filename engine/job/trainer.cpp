@@ -362,7 +362,7 @@ std::map<std::string, std::string> Trainer::saveAdapterParts(const fs::path& tem
     fs::create_directories(dir);
     const std::string base = project_.model.isPreset() ? project_.model.preset : project_.model.directory.string();
     std::map<std::string, std::string> hashes;
-    for (const auto& [file, sha] : completeAdapterDirectory(dir, parts, adapterConfigJson(adapters_->settings(), base)))
+    for (const auto& [file, sha] : completeAdapterDirectory(dir, parts, adapters_->settings(), base))
         hashes["adapter/" + file] = sha;
     // The tokenizer travels with the adapter (as PEFT trainers save it), so the adapter alone can
     // be run and served.

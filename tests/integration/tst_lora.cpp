@@ -73,8 +73,12 @@ private slots:
         QCOMPARE(config["r"].get<int>(), 16);
         QCOMPARE(config["target_modules"].size(), size_t(7));
         const auto tensors = hy3::test::readRaw((checkpoint + "/adapter/adapter_model.safetensors").toStdString());
-        const auto& a = tensors.at("base_model.model.model.layers.1.mlp.experts.7.gate_proj.lora_A.weight");
-        QCOMPARE(a.shape, (std::vector<int64_t>{16, 128}));  // [r, hidden]
+        // The routed experts fused as PEFT loads them on transformers' Hy3 (target_parameters):
+        // gate_up [2r x 8 experts, hidden], down [r x 8 experts, moe_intermediate].
+        QCOMPARE(config["target_parameters"], json({"mlp.experts.gate_up_proj", "mlp.experts.down_proj"}));
+        QCOMPARE(tensors.at("base_model.model.model.layers.1.mlp.experts.base_layer.lora_A.weight").shape, (std::vector<int64_t>{256, 128}));
+        QCOMPARE(tensors.at("base_model.model.model.layers.1.mlp.experts.lora_A.weight").shape[0], int64_t(128));
+        QVERIFY(!tensors.count("base_model.model.model.layers.1.mlp.experts.7.gate_proj.lora_A.weight"));
         QCOMPARE(tensors.at("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight").shape, (std::vector<int64_t>{128, 16}));
         QVERIFY(QFileInfo::exists(run + "/adapter/adapter_model.safetensors"));  // the run's final adapter
         QCOMPARE(runHy3({"checkpoint", "verify", checkpoint}).exitCode, 0);

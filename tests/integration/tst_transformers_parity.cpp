@@ -210,6 +210,53 @@ private slots:
         verifyEqual(compareWithTransformers(merged));
     }
 
+    // Logits of `hy3 forward --adapter` and of PEFT's PeftModel on transformers' model, with PEFT's
+    // report of the file's keys it did not use and of the fused expert parameters it adapted.
+    json compareAdapterWithPeft(const QString& adapter) {
+        const QString ours = path("ours"), theirs = path("peft");
+        const CliResult r = runHy3({"forward", "--model", fixtureCheckpoint(), "--adapter", adapter, "--input", fixtureBatch(), "--output", ours});
+        if (r.exitCode != 0) {
+            qWarning("hy3 forward --adapter failed: %s", r.err.constData());
+            return json();
+        }
+        json peft = reference({"peft-forward", fixtureCheckpoint(), adapter, fixtureBatch(), theirs});
+        if (peft.is_null()) return json();
+        peft["compare"] = reference({"compare", ours, theirs});
+        return peft;
+    }
+
+    // An adapter hy3 trains loads in PEFT 0.21 on transformers' Hy3 with every key used, the routed
+    // experts included (4 fused expert parameters: gate_up and down of 2 MoE layers), and runs as
+    // in hy3; a misspelt key is reported unused (and PEFT then runs without that expert parameter).
+    void ourAdapterLoadsInPeftWithEveryKeyUsed() {
+        QTemporaryDir dir;
+        const CliResult trained = runHy3(fixtureRun(dir, "lora", 4), 300000);
+        QVERIFY2(trained.exitCode == 0, trained.err.right(1500).constData());
+        const QString adapter = runDirOf(dir.path() + "/lora") + "/adapter";
+        const CliResult inspect = runHy3({"lora", "inspect", adapter, "--json"});
+        QCOMPARE(json::parse(inspect.out.toStdString())["expert_layout"].get<std::string>(), std::string("fused"));
+        const json d = compareAdapterWithPeft(adapter);
+        QVERIFY2(!d.is_null() && d["unused"].empty() && d["expert_parameters_adapted"].get<int>() == 4, describe(d));
+        QVERIFY2(d["compare"]["logits_max_abs"].get<double>() < 1e-5, describe(d));
+
+        const QString misspelt = dir.path() + "/misspelt";
+        QVERIFY(!reference({"rename-key", adapter, misspelt}).is_null());
+        const json planted = reference({"peft-forward", fixtureCheckpoint(), misspelt, fixtureBatch(), path("planted")});
+        QVERIFY2(planted["unused"].size() == 1, describe(planted));
+    }
+
+    // An adapter PEFT writes (its own layout: shared_experts, fused experts of rank r with one A for
+    // gate and up) loads in hy3 and gives PEFT's logits; the adapter itself moves them by ~0.9.
+    void peftAdapterLoadsInHy3() {
+        const QString adapter = path("peft-adapter");
+        QVERIFY(!reference({"peft-write", fixtureCheckpoint(), adapter, "3"}).is_null());
+        const CliResult inspect = runHy3({"lora", "inspect", adapter, "--json"});
+        QVERIFY2(inspect.exitCode == 0, inspect.err.constData());
+        QCOMPARE(json::parse(inspect.out.toStdString())["expert_layout"].get<std::string>(), std::string("fused"));
+        const json d = compareAdapterWithPeft(adapter);
+        QVERIFY2(!d.is_null() && d["unused"].empty() && d["compare"]["logits_max_abs"].get<double>() < 1e-5, describe(d));
+    }
+
     // The comparison can fail: two experts' weights swapped in our input only, or the expert bias used
     // in the combine weights on the reference side (a selection-only bias done wrong).
     void plantedErrorsAreCaught() {

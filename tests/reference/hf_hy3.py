@@ -26,6 +26,15 @@
       the step's real tokens). SETTINGS_JSON: weight_decay, betas, eps, grad_clip, bias_update.
       Writes the final weights to OUT/model.safetensors (on-disk keys) and prints each step's loss
       and gradient norm.
+  peft-forward CHECKPOINT ADAPTER INPUT OUT
+      PEFT's PeftModel.from_pretrained of ADAPTER on transformers' model: writes the logits, and
+      prints the adapter file's keys PEFT did not use (each file tensor must equal one of PEFT's
+      loaded adapter tensors) and how many fused expert parameters PEFT adapted.
+  peft-write CHECKPOINT OUT SEED
+      a PEFT LoRA adapter (rank 8, alpha 16; attention, MLPs and shared experts by target_modules,
+      the routed experts by target_parameters) with random A and B, saved by PEFT's save_pretrained.
+  rename-key ADAPTER OUT
+      a copy of ADAPTER with one routed-expert key misspelt (a planted error).
   same-tensors A B
       which tensors two model directories hold only one of, and which differ in any byte.
   weights A B
@@ -35,7 +44,7 @@
       a copy of CHECKPOINT with two routed experts' weights exchanged (a planted error).
   compare OURS THEIRS
       prints the largest differences of two such files as JSON: logits (absolute and relative to
-      the largest logit), loss (relative), gradients (per key |a - b|max / |b|max, the worst key).
+      the largest logit), loss (relative, when both have one), gradients (per key |a - b|max / |b|max, the worst key).
 """
 import glob
 import json
@@ -270,6 +279,53 @@ def train(args):
     return {"steps": steps}
 
 
+def load_model(ckpt):
+    from transformers import AutoModelForCausalLM
+    return AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.float32, attn_implementation="eager", experts_implementation="eager")
+
+
+def peft_forward(args):
+    from peft import PeftModel, get_peft_model_state_dict
+    ckpt, adapter, input_file, out = args
+    model = PeftModel.from_pretrained(load_model(ckpt), adapter)
+    loaded = {k.replace(".mlp.shared_experts.", ".mlp.shared_mlp."): v for k, v in get_peft_model_state_dict(model).items()}
+    unused = []
+    for key, t in load_file(f"{adapter}/adapter_model.safetensors").items():
+        key = key.replace(".mlp.shared_experts.", ".mlp.shared_mlp.")
+        if key not in loaded or loaded[key].shape != t.shape or not torch.equal(loaded[key].float(), t.float()):
+            unused.append(key)
+    wrapped = sum(1 for _, m in model.named_modules() if type(m).__name__ == "ParamWrapper")
+    with torch.no_grad():
+        logits = model(input_ids=load_file(input_file)["input_ids"]).logits
+    save_file({"logits": logits.float().contiguous()}, out)
+    return {"unused": sorted(unused), "expert_parameters_adapted": wrapped}
+
+
+def peft_write(args):
+    from peft import LoraConfig, get_peft_model
+    ckpt, out, seed = args[0], args[1], int(args[2])
+    config = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+                        target_parameters=["mlp.experts.gate_up_proj", "mlp.experts.down_proj"])
+    model = get_peft_model(load_model(ckpt), config)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.05)
+    model.save_pretrained(out)
+    return {"keys": len(load_file(f"{out}/adapter_model.safetensors"))}
+
+
+def rename_key(args):
+    adapter, out = args
+    shutil.copytree(adapter, out)
+    tensors = load_file(f"{out}/adapter_model.safetensors")
+    key = next(k for k in sorted(tensors) if ".mlp.experts." in k)
+    tensors[key.replace(".mlp.experts.", ".mlp.expert.")] = tensors.pop(key)
+    save_file(tensors, f"{out}/adapter_model.safetensors")
+    return {"renamed": key}
+
+
 def resave(args):
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(args[0], dtype="auto")  # the checkpoint's own dtypes
@@ -320,8 +376,9 @@ def compare(args):
     a, b = ours["logits"].double(), theirs["logits"].double()
     out = {"logits_max_abs": (a - b).abs().max().item(),
            "logits_max_rel": ((a - b).abs().max() / b.abs().max()).item(),
-           "logits_rel_norm": ((a - b).norm() / b.norm()).item(),
-           "loss_rel": abs(ours["loss"].item() - theirs["loss"].item()) / abs(theirs["loss"].item())}
+           "logits_rel_norm": ((a - b).norm() / b.norm()).item()}
+    if "loss" in ours and "loss" in theirs:
+        out["loss_rel"] = abs(ours["loss"].item() - theirs["loss"].item()) / abs(theirs["loss"].item())
     grad_keys = sorted(k for k in theirs if k.startswith("grad."))
     if not grad_keys:  # logits and loss only (bf16)
         return out
@@ -341,7 +398,8 @@ def compare(args):
 
 def main():
     command, args = sys.argv[1], sys.argv[2:]
-    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts, "resave": resave, "same-tensors": same_tensors, "train": train, "weights": weights}
+    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts, "resave": resave, "same-tensors": same_tensors, "train": train, "weights": weights,
+                "peft-forward": peft_forward, "peft-write": peft_write, "rename-key": rename_key}
     print(json.dumps(commands[command](args)))
 
 
