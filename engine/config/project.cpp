@@ -233,6 +233,8 @@ LoraSpec ProjectFile::loraSpec() const {
     l.shared_expert = flag("lora.shared_expert");
     l.routed_experts = flag("lora.routed_experts");
     l.train_router = flag("lora.train_router");
+    const std::string init = value("lora.init_adapter").get<std::string>();
+    l.init_adapter = init.empty() ? "" : absolutePath(init).string();
     return l;
 }
 

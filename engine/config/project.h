@@ -52,6 +52,7 @@ struct LoraSpec {
     std::vector<std::string> targets;  // q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj
     bool attention = false, dense_mlp = false, shared_expert = false, routed_experts = false;
     bool train_router = false;
+    std::string init_adapter;  // absolute path of the adapter to start from; empty: a fresh one
 };
 
 // Filled field by field from the project file, a missing field taking its schema default

@@ -116,6 +116,9 @@ std::vector<SettingSpec> buildSpecs() {
         boolean("lora.shared_expert", true, "lora", "the targets reach the shared expert"),
         boolean("lora.routed_experts", true, "lora", "the targets reach every routed expert"),
         boolean("lora.train_router", false, "lora", "also train the router gates fully (they never get an adapter)"),
+        text("lora.init_adapter", "", "lora",
+             "start from this PEFT adapter directory (continue training an adapter) instead of fresh A and zero B; "
+             "its rank, scale and modules must be the project's"),
         // checkpoints
         integer("training.keep_last", 3, 1, 1e6, "checkpoints", "checkpoints kept, newest first"),
         integer("training.keep_best", 1, 0, 1e6, "checkpoints", "checkpoints kept by best eval loss, besides the newest"),

@@ -97,6 +97,7 @@ private:
     // Trains until the last step or a stop; returns why the run failed, or "" when it did not.
     std::string loop();
     void saveBatches(int64_t step, const std::vector<MicroBatch>& batches) const;
+    void startFromAdapter(const fs::path& dir);
     void evaluateNow();
     void saveCheckpoint();
     std::map<std::string, std::string> saveAdapterParts(const fs::path& temp);
@@ -272,6 +273,8 @@ void Trainer::buildModel() {
         if (resumeFrom_) {  // exact or weights-only, the adapter continues from the checkpoint's
             const fs::path dir = CheckpointLayout{*resumeFrom_}.adapter();
             adapters_->loadPeftTensors(readAdapterDirectory(dir).tensors, dir.string(), true);
+        } else if (!t.lora.init_adapter.empty()) {
+            startFromAdapter(t.lora.init_adapter);
         }
         model_->attachAdapters(adapters_);
         trainable = applyLora(*model_, adapters_, t.lora.train_router);
@@ -495,6 +498,17 @@ bool Trainer::agreeToStop() {
     std::vector<double> stop{stopRequested() ? 1.0 : 0.0};
     sumOver(dist_->world(), stop);
     return stop[0] > 0;
+}
+
+// lora.init_adapter: the adapter continues from one made elsewhere (a PEFT adapter, another run's).
+void Trainer::startFromAdapter(const fs::path& dir) {
+    const AdapterDirectory a = readAdapterDirectory(dir);
+    const LoraSettings& s = adapters_->settings();
+    if (a.settings.rank != s.rank || std::abs(a.settings.scale() - s.scale()) > 1e-12 * s.scale())
+        fail("lora.init_adapter", dir.string() + " has rank " + std::to_string(a.settings.rank) + " and scale " + plainNumber(a.settings.scale()) +
+                                      "; the project's lora.rank is " + std::to_string(s.rank) + " and its scale " + plainNumber(s.scale()));
+    // Every adapter this rank holds must be in the file; a stage or expert range reads its own part.
+    adapters_->loadPeftTensors(a.tensors, (dir / kAdapterWeightsFile).string(), dist_->worldSize() > 1);
 }
 
 void Trainer::saveBatches(int64_t step, const std::vector<MicroBatch>& batches) const {

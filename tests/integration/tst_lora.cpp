@@ -211,6 +211,11 @@ private slots:
                      (misfit.err.contains("does not fit") || misfit.err.contains("is not an adapter of this model")),
                  misfit.err.constData());
         QVERIFY(!misfit.err.trimmed().contains('\n'));
+        // lora.init_adapter of another rank: one line naming the setting, both ranks.
+        const auto otherRank = run({"--set", "lora.rank=8", "--set", "lora.init_adapter=\"" + adapter + "\""});
+        QCOMPARE(otherRank.exitCode, 2);
+        QVERIFY2(otherRank.err.contains("lora.init_adapter") && otherRank.err.contains("rank 16") && otherRank.err.contains("lora.rank is 8"),
+                 otherRank.err.constData());
     }
 };
 

@@ -30,11 +30,15 @@
       PEFT's PeftModel.from_pretrained of ADAPTER on transformers' model: writes the logits, and
       prints the adapter file's keys PEFT did not use (each file tensor must equal one of PEFT's
       loaded adapter tensors) and how many fused expert parameters PEFT adapted.
-  peft-write CHECKPOINT OUT SEED
-      a PEFT LoRA adapter (rank 8, alpha 16; attention, MLPs and shared experts by target_modules,
-      the routed experts by target_parameters) with random A and B, saved by PEFT's save_pretrained.
+  peft-write CHECKPOINT OUT SEED [TARGETS]
+      a PEFT LoRA adapter (rank 8, alpha 16; TARGETS, default every module, on attention, MLPs and
+      shared experts by target_modules, on the routed experts by target_parameters) with random A
+      and B, saved by PEFT's save_pretrained.
   rename-key ADAPTER OUT
       a copy of ADAPTER with one routed-expert key misspelt (a planted error).
+  train-lora CHECKPOINT ADAPTER BATCHES EVENTS OUT SETTINGS_JSON
+      the same with PEFT's LoRA: PeftModel.from_pretrained(ADAPTER, is_trainable=True) on
+      transformers' model, its trainable tensors only; PEFT's save_pretrained of the result to OUT.
   same-tensors A B
       which tensors two model directories hold only one of, and which differ in any byte.
   weights A B
@@ -220,36 +224,37 @@ def on_disk_weights(model):
     return {k: v.contiguous() for k, v in out.items()}
 
 
-def train(args):
-    from transformers import AutoModelForCausalLM
-    import torch.nn.functional as F
-    ckpt, batch_dir, events_file, out, settings = args[0], args[1], args[2], args[3], json.loads(args[4])
-    model = AutoModelForCausalLM.from_pretrained(ckpt, dtype=torch.float32, attn_implementation="eager",
-                                                 experts_implementation="eager")
-    model.train()
+def step_learning_rates(events_file):
     lr = {}
     for line in open(events_file):
         if line.startswith("{"):
             event = json.loads(line)
             if event.get("event") == "step":
                 lr[event["step"]] = event["lr"]
-    decay = [p for n, p in model.named_parameters() if p.dim() > 1 and "bias" not in n and "norm" not in n]
-    rest = [p for n, p in model.named_parameters() if not (p.dim() > 1 and "bias" not in n and "norm" not in n)]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": settings["weight_decay"]}, {"params": rest, "weight_decay": 0.0}],
+    return lr
+
+
+def train_loop(model, trainable, batch_dir, events_file, settings):
+    """The steps hy3 took, in plain PyTorch: AdamW (decay on matrices that are no norm or bias),
+    each micro-batch's summed cross-entropy over the global batch's label tokens, clipping, and the
+    expert-bias update over the step's real tokens."""
+    import torch.nn.functional as F
+    model.train()
+    decays = [p for n, p in trainable if p.dim() > 1 and "bias" not in n and "norm" not in n]
+    rest = [p for n, p in trainable if not (p.dim() > 1 and "bias" not in n and "norm" not in n)]
+    optimizer = torch.optim.AdamW([{"params": decays, "weight_decay": settings["weight_decay"]}, {"params": rest, "weight_decay": 0.0}],
                                   lr=0.0, betas=tuple(settings["betas"]), eps=settings["eps"])
     # The expert load of the step, counted on the real tokens of each forward.
     routers = [m for m in model.modules() if type(m).__name__ == "HYV3MoE"]
-    load = {id(r): torch.zeros(r.e_score_correction_bias.numel(), dtype=torch.long) for r in routers}
+    load = {id(r.gate): torch.zeros(r.e_score_correction_bias.numel(), dtype=torch.long) for r in routers}
     real = {"mask": None}
 
-    def count(router_module, _inputs, output):
-        top_k_index = output[2]
-        load[id(router_module.parent)] += torch.bincount(top_k_index[real["mask"]].flatten(), minlength=load[id(router_module.parent)].numel())
+    def count(gate, _inputs, output):
+        load[id(gate)] += torch.bincount(output[2][real["mask"]].flatten(), minlength=load[id(gate)].numel())
     for r in routers:
-        r.gate.parent = r
         r.gate.register_forward_hook(count)
 
-    steps = []
+    lr, steps = step_learning_rates(events_file), []
     for step in sorted(lr):
         files = sorted(glob.glob(f"{batch_dir}/step-{step:06d}-rank-0-micro-*.safetensors"), key=lambda f: int(f.rsplit("-", 1)[1].split(".")[0]))
         batches = [load_file(f) for f in files]
@@ -265,18 +270,35 @@ def train(args):
             loss_sum = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100, reduction="sum")
             (loss_sum / global_labels).backward()
             total += loss_sum.item()
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings["grad_clip"]).item()
+        norm = torch.nn.utils.clip_grad_norm_([p for _, p in trainable], settings["grad_clip"]).item()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         with torch.no_grad():
             for r in routers:
-                counts = load[id(r)].double()
+                counts = load[id(r.gate)].double()
                 r.e_score_correction_bias += settings["bias_update"] * torch.sign(counts.mean() - counts).float()
-                load[id(r)].zero_()
+                load[id(r.gate)].zero_()
         steps.append({"step": step, "loss": total / global_labels, "grad_norm": norm})
+    return steps
+
+
+def train(args):
+    ckpt, batch_dir, events_file, out, settings = args[0], args[1], args[2], args[3], json.loads(args[4])
+    model = load_model(ckpt)
+    steps = train_loop(model, list(model.named_parameters()), batch_dir, events_file, settings)
     os.makedirs(out, exist_ok=True)
     save_file(on_disk_weights(model), f"{out}/model.safetensors")
     return {"steps": steps}
+
+
+def train_lora(args):
+    from peft import PeftModel
+    ckpt, adapter, batch_dir, events_file, out, settings = args[0], args[1], args[2], args[3], args[4], json.loads(args[5])
+    model = PeftModel.from_pretrained(load_model(ckpt), adapter, is_trainable=True)
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    steps = train_loop(model, trainable, batch_dir, events_file, settings)
+    model.save_pretrained(out)
+    return {"steps": steps, "trainable": sum(p.numel() for _, p in trainable)}
 
 
 def load_model(ckpt):
@@ -304,8 +326,10 @@ def peft_forward(args):
 def peft_write(args):
     from peft import LoraConfig, get_peft_model
     ckpt, out, seed = args[0], args[1], int(args[2])
-    config = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-                        target_parameters=["mlp.experts.gate_up_proj", "mlp.experts.down_proj"])
+    targets = args[3].split(",") if len(args) > 3 else ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    parameters = (["mlp.experts.gate_up_proj"] if "gate_proj" in targets or "up_proj" in targets else []) + \
+                 (["mlp.experts.down_proj"] if "down_proj" in targets else [])
+    config = LoraConfig(r=8, lora_alpha=16, target_modules=targets, target_parameters=parameters)
     model = get_peft_model(load_model(ckpt), config)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -334,9 +358,10 @@ def resave(args):
 
 
 def all_tensors(folder):
+    """Every tensor of a model or adapter directory; transformers' shared_experts named as on disk."""
     tensors = {}
     for f in sorted(glob.glob(f"{folder}/*.safetensors")):
-        tensors.update(load_file(f))
+        tensors.update({k.replace(".mlp.shared_experts.", ".mlp.shared_mlp."): v for k, v in load_file(f).items()})
     return tensors
 
 
@@ -398,7 +423,7 @@ def compare(args):
 
 def main():
     command, args = sys.argv[1], sys.argv[2:]
-    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts, "resave": resave, "same-tensors": same_tensors, "train": train, "weights": weights,
+    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts, "resave": resave, "same-tensors": same_tensors, "train": train, "train-lora": train_lora, "weights": weights,
                 "peft-forward": peft_forward, "peft-write": peft_write, "rename-key": rename_key}
     print(json.dumps(commands[command](args)))
 
