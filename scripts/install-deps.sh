@@ -54,3 +54,23 @@ else
     --no-index --find-links "$wheels" -r requirements.lock
   cp requirements.lock "$venv/requirements.lock.installed"
 fi
+
+# NeMo AutoModel's environment (.venv-automodel): the two packages of requirements-automodel.lock,
+# without their dependencies, over .venv's packages (a .pth file puts .venv's site-packages after
+# its own, so its transformers 5.18.0 shadows .venv's). The reference tests run AutoModel's Hy3 here.
+automodel=.venv-automodel
+site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ ! -x "$automodel/bin/python" ]; then
+  /usr/bin/python3 -m venv "$automodel"
+fi
+if cmp -s requirements-automodel.lock "$automodel/requirements.lock.installed"; then
+  echo "install-deps: .venv-automodel matches requirements-automodel.lock"
+else
+  echo "install-deps: installing requirements-automodel.lock into .venv-automodel"
+  "$automodel/bin/pip" download --disable-pip-version-check --require-hashes --no-deps --only-binary :all: \
+    --progress-bar on --dest "$wheels" -r requirements-automodel.lock
+  "$automodel/bin/pip" install --disable-pip-version-check --require-hashes --no-deps --only-binary :all: \
+    --no-index --find-links "$wheels" -r requirements-automodel.lock
+  cp requirements-automodel.lock "$automodel/requirements.lock.installed"
+fi
+echo "$(cd "$site" && pwd)" > "$("$automodel/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/zz_hy3_venv.pth"

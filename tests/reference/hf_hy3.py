@@ -39,6 +39,10 @@
   train-lora CHECKPOINT ADAPTER BATCHES EVENTS OUT SETTINGS_JSON
       the same with PEFT's LoRA: PeftModel.from_pretrained(ADAPTER, is_trainable=True) on
       transformers' model, its trainable tensors only; PEFT's save_pretrained of the result to OUT.
+  bench CONFIG SEQ BATCH THREADS ITERATIONS ATTENTION EXPERTS
+      transformers' model of CONFIG (random weights, fp32) on random full rows: the median
+      forward+backward and whole AdamW step (clipping included) in ms, after two warm-up steps,
+      with attn_implementation ATTENTION and experts_implementation EXPERTS.
   same-tensors A B
       which tensors two model directories hold only one of, and which differ in any byte.
   weights A B
@@ -350,6 +354,45 @@ def rename_key(args):
     return {"renamed": key}
 
 
+def bench(args):
+    import time
+    from transformers import AutoConfig, AutoModelForCausalLM
+    config_file, seq, batch, threads, iterations, attention, experts = args[0], int(args[1]), int(args[2]), int(args[3]), int(args[4]), args[5], args[6]
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    fields = json.load(open(config_file))
+    config = AutoConfig.for_model(fields.pop("model_type"), **fields)
+    model = AutoModelForCausalLM.from_config(config, attn_implementation=attention, experts_implementation=experts, dtype=torch.float32)
+    model.train()
+    ids = torch.randint(config.vocab_size, (batch, seq))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, betas=(0.9, 0.95), weight_decay=0.01)
+
+    def forward_backward():
+        model(input_ids=ids, labels=ids).loss.backward()
+
+    def step():
+        forward_backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def median_ms(fn):
+        for _ in range(2):
+            fn()
+        times = []
+        for _ in range(iterations):
+            start = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - start) * 1e3)
+            optimizer.zero_grad(set_to_none=True)
+        return sorted(times)[len(times) // 2]
+    tokens = batch * seq
+    fb, st = median_ms(forward_backward), median_ms(step)
+    return {"transformers": __import__("transformers").__version__, "torch": torch.__version__, "threads": threads,
+            "attention": attention, "experts": experts, "forward_backward_ms": fb, "step_ms": st,
+            "tokens_per_s_forward_backward": tokens / (fb / 1e3), "tokens_per_s_step": tokens / (st / 1e3)}
+
+
 def resave(args):
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(args[0], dtype="auto")  # the checkpoint's own dtypes
@@ -423,7 +466,7 @@ def compare(args):
 
 def main():
     command, args = sys.argv[1], sys.argv[2:]
-    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts, "resave": resave, "same-tensors": same_tensors, "train": train, "train-lora": train_lora, "weights": weights,
+    commands = {"checkpoint": checkpoint, "forward": forward, "compare": compare, "swap-experts": swap_experts, "resave": resave, "same-tensors": same_tensors, "train": train, "train-lora": train_lora, "weights": weights, "bench": bench,
                 "peft-forward": peft_forward, "peft-write": peft_write, "rename-key": rename_key}
     print(json.dumps(commands[command](args)))
 
