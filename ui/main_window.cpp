@@ -109,11 +109,10 @@ void MainWindow::createMenus() {
         view->addAction(name, QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)), this, [this, name] { showPage(name); });
     }
     QMenu* run = menuBar()->addMenu(tr("&Run"));
-    run->addAction(tr("&Start training"), QKeySequence(Qt::Key_F5), this, [this] {
-        showPage(tr("Train"));
-        trainPage_->onStartClicked();
-    });
-    run->addAction(tr("S&top training"), QKeySequence(Qt::SHIFT | Qt::Key_F5), trainPage_, &TrainPage::stop);
+    // The Train page's own actions: enabled exactly when its Start and Stop buttons are.
+    run->addAction(trainPage_->startAction());
+    run->addAction(trainPage_->stopAction());
+    connect(trainPage_->startAction(), &QAction::triggered, this, [this] { showPage(tr("Train")); });
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&Keyboard shortcuts"), QKeySequence::HelpContents, this,
                     [this] { QMessageBox::information(this, tr("Keyboard shortcuts"), shortcutsText()); });

@@ -48,8 +48,27 @@ void ProjectSession::setModelProblems(const QString& forModel, const QStringList
 QStringList ProjectSession::allProblems() const {
     QStringList out;
     for (const FieldError& e : problems_) out << QString::fromStdString(e.key + ": " + e.message);
-    return out + modelProblems();
+    return out + rejectedEdits() + modelProblems();
 }
+
+void ProjectSession::setRejectedEdit(const std::string& key, const QString& message) {
+    const auto it = rejectedEdits_.find(key);
+    if (message.isEmpty() ? it == rejectedEdits_.end() : it != rejectedEdits_.end() && it->second == message) return;
+    if (message.isEmpty()) rejectedEdits_.erase(it);
+    else rejectedEdits_[key] = message;
+    emit problemsChanged();
+}
+
+QStringList ProjectSession::rejectedEdits() const {
+    QStringList out;
+    for (const auto& [key, message] : rejectedEdits_) {
+        const nlohmann::json kept = project_ ? project_->get(key) : nlohmann::json();
+        out << QString::fromStdString(key) + ": " + message + tr(" (not applied; the project still has %1)").arg(QString::fromStdString(kept.dump()));
+    }
+    return out;
+}
+
+void ProjectSession::forgetRejectedEdits() { rejectedEdits_.clear(); }
 
 nlohmann::json ProjectSession::settingValue(const std::string& key) const {
     const SettingSpec* spec = findSetting(key);
@@ -73,6 +92,7 @@ void ProjectSession::newProject(const QString& directory) {
     const QString file = QDir(directory).filePath("Untitled.hy3proj");
     project_ = ProjectFile::createNew(file.toStdString(), "Untitled");
     untitled_ = true;
+    forgetRejectedEdits();
     revalidate();
     setDirty(false);
     emit projectReplaced();
@@ -88,6 +108,7 @@ bool ProjectSession::open(const QString& path, QString* error) {
         return false;
     }
     untitled_ = false;
+    forgetRejectedEdits();
     revalidate();
     setDirty(false);
     emit projectReplaced();

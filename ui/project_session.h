@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QString>
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -41,8 +42,15 @@ public:
     void setModelProblems(const QString& forModel, const QStringList& problems);
     // The model source and tokenizer folder the project names, as one string.
     QString modelKey() const;
-    // Every problem, one line each: the fields' ("key: message"), then the model's.
+    // Every problem, one line each: the fields' ("key: message"), the edits a page refused, then
+    // the model's.
     QStringList allProblems() const;
+    // An edit a page could not apply (the text "abc" typed for a number): the project keeps its
+    // value, and until the field is corrected the edit counts as a problem, so Start refuses and
+    // the status bar does not say "valid". An empty message clears it.
+    void setRejectedEdit(const std::string& key, const QString& message);
+    QStringList rejectedEdits() const;
+    bool hasRejectedEdit(const std::string& key) const { return rejectedEdits_.count(key) > 0; }
 
     // Replace the open project. open() returns false and sets `error` when the file cannot be read.
     void newProject(const QString& directory);
@@ -70,12 +78,14 @@ signals:
 
 private:
     void afterEdit();
+    void forgetRejectedEdits();
     void setDirty(bool dirty);
     void revalidate();
 
     std::optional<ProjectFile> project_;
     std::vector<FieldError> problems_;
     QStringList modelProblems_;
+    std::map<std::string, QString> rejectedEdits_;  // key -> why the typed value was not applied
     QString modelProblemsFor_;
     bool dirty_ = false;
     bool untitled_ = false;

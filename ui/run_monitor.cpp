@@ -160,6 +160,9 @@ void RunMonitor::onProcessFinished(int exitCode, QProcess::ExitStatus status) {
         addLog("error", error);
         publish(follower_.setState("failed"));
     }
+    // The end event usually arrives while the process still runs: whoever enables controls by
+    // "is our process running" must hear that it no longer is.
+    emit processEnded();
 }
 
 void RunMonitor::handleEvent(const RunEvent& event) {

@@ -75,6 +75,7 @@ signals:
     void updated();          // new points arrived (coalesced by the caller's timer if needed)
     void routerUpdated();
     void stateChanged(const QString& state);
+    void processEnded();     // the training process started here has exited (after its last state change)
     void checkpointSaved(const QString& path);
     void logAdded(const LogLine& line);
     void alertsChanged();  // a router collapse warning arrived, or the alerts were cleared

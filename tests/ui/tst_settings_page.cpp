@@ -2,12 +2,14 @@
 // the project when valid, and survive a save and a reopen.
 #include "main_window.h"
 #include "pages/settings_page.h"
+#include "pages/train_page.h"
 #include "project_session.h"
 #include "ui_support.h"
 
 #include <QCheckBox>
 #include <QComboBox>
 #include <QLineEdit>
+#include <QStatusBar>
 
 using hy3::ui::MainWindow;
 using hy3::ui::SettingsPage;
@@ -105,6 +107,32 @@ private slots:
         QCOMPARE(lineEdit(page, "training.global_batch")->text(), QString("64"));
         QCOMPARE(qobject_cast<QComboBox*>(page->editor("training.lr_schedule"))->currentText(), QString("linear"));
         QVERIFY(!qobject_cast<QCheckBox*>(page->editor("training.packing"))->isChecked());
+    }
+
+    // A refused value ("abc" for the learning rate) is a problem until corrected: the status bar
+    // no longer says the project is valid, and Start refuses naming the field, instead of
+    // training with the old value without a word.
+    void aRefusedValueStopsStartNamingTheField() {
+        QTemporaryDir dir;
+        MainWindow window;
+        QVERIFY(window.openProject(hy3::test::scratchProject(dir)));
+        SettingsPage* page = window.settingsPage();
+        QCOMPARE(window.statusBar()->currentMessage(), QString("Project is valid"));
+        const double kept = window.session()->project().get("training.learning_rate").get<double>();
+        typeInto(lineEdit(page, "training.learning_rate"), "abc");
+        QVERIFY(page->errorText("training.learning_rate").contains("expected a number"));
+        QCOMPARE(window.session()->project().get("training.learning_rate").get<double>(), kept);
+        QVERIFY2(window.statusBar()->currentMessage().contains("1 problem"), qPrintable(window.statusBar()->currentMessage()));
+        QVERIFY2(window.session()->allProblems().join("\n").contains("training.learning_rate: expected a number"),
+                 qPrintable(window.session()->allProblems().join("\n")));
+        QString error;
+        QVERIFY(!window.trainPage()->start({}, false, &error));
+        QVERIFY2(error.contains("training.learning_rate") && error.contains("not applied"), qPrintable(error));
+
+        typeInto(lineEdit(page, "training.learning_rate"), "0.002");
+        QCOMPARE(window.session()->project().get("training.learning_rate").get<double>(), 0.002);
+        QVERIFY(window.session()->allProblems().isEmpty());
+        QCOMPARE(window.statusBar()->currentMessage(), QString("Project is valid"));
     }
 };
 

@@ -26,6 +26,8 @@
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QListView>
+#include <QMenu>
+#include <QMenuBar>
 #include <QListWidget>
 #include <QScrollBar>
 #include <QProcess>
@@ -255,6 +257,42 @@ private slots:
         QVERIFY(checkpoints->deleteSelected(true, &error));
         QVERIFY2(waitFor([&] { return !checkpoints->isBusy() && checkpoints->records().front().status == "deleted"; }, 30000),
                  qPrintable(checkpoints->actionResult()));
+    }
+
+    // Start, Stop and the Run menu follow the run's real state: before, during and after a run
+    // that finishes, and after one that is stopped (Start stayed disabled after both, only F5
+    // started a run, and the Run menu's items were always enabled).
+    void startAndTheRunMenuFollowTheRun() {
+        QTemporaryDir dir;
+        const QString project = copyDefaultProject(dir, {{"training.max_steps", 3}, {"training.eval_every", 0}, {"training.checkpoint_every", 0}});
+        MainWindow window;
+        QVERIFY(window.openProject(project));
+        TrainPage* page = window.trainPage();
+        RunMonitor* m = page->monitor();
+        auto* start = page->findChild<QPushButton*>("startButton");
+        auto* stop = page->findChild<QPushButton*>("stopButton");
+        auto controls = [&] {
+            return QString("start %1/%2 stop %3/%4").arg(start->isEnabled()).arg(page->startAction()->isEnabled())
+                .arg(stop->isEnabled()).arg(page->stopAction()->isEnabled());
+        };
+        QMenu* runMenu = nullptr;
+        for (QAction* a : window.menuBar()->actions())
+            if (a->text() == "&Run") runMenu = a->menu();
+        QVERIFY(runMenu && runMenu->actions().contains(page->startAction()) && runMenu->actions().contains(page->stopAction()));
+        QCOMPARE(controls(), QString("start 1/1 stop 0/0"));
+        page->startAction()->trigger();  // F5, through the Run menu's action
+        QCOMPARE(controls(), QString("start 0/0 stop 1/1"));
+        QVERIFY2(waitForRun(m, [&] { return m->state() == "finished" && !m->ownsProcess(); }, 300000), qPrintable(logText(m)));
+        QVERIFY2(waitFor([&] { return controls() == "start 1/1 stop 0/0"; }, 5000), qPrintable(controls()));
+
+        // A second, longer run, stopped: Start comes back once the process has saved and exited.
+        window.session()->setValue("training.max_steps", 300);
+        start->click();
+        QVERIFY2(waitForRun(m, [&] { return m->state() == "running" && m->step() >= 2; }, 300000), qPrintable(logText(m)));
+        QCOMPARE(controls(), QString("start 0/0 stop 1/1"));
+        page->stopAction()->trigger();
+        QVERIFY2(waitForRun(m, [&] { return m->state() == "stopped" && !m->ownsProcess(); }, 120000), qPrintable(logText(m)));
+        QVERIFY2(waitFor([&] { return controls() == "start 1/1 stop 0/0"; }, 5000), qPrintable(controls()));
     }
 
     // Closing the window during a run stops it as Stop does: the child saves a checkpoint and the run

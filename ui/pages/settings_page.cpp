@@ -159,17 +159,22 @@ void SettingsPage::onTextEdited(const SettingSpec& spec, const QString& text) {
         value = trimmed.toStdString();
     }
     if (!ok) {
-        showError(spec.key, spec.kind == SettingKind::Integer ? tr("expected a whole number") : tr("expected a number"));
+        reject(spec.key, spec.kind == SettingKind::Integer ? tr("expected a whole number") : tr("expected a number"));
         return;
     }
     if (const auto problem = checkSetting(spec, value)) {
-        showError(spec.key, QString::fromStdString(*problem));
+        reject(spec.key, QString::fromStdString(*problem));
         return;
     }
-    showError(spec.key, {});
+    reject(spec.key, {});
     loading_ = true;  // the edit is the field's own: do not rewrite the text being typed
     session_->setValue(spec.key, value);
     loading_ = false;
+}
+
+void SettingsPage::reject(const std::string& key, const QString& message) {
+    session_->setRejectedEdit(key, message);
+    showError(key, message);
 }
 
 void SettingsPage::showError(const std::string& key, const QString& message) {
@@ -197,7 +202,11 @@ void SettingsPage::reloadFields() {
         if (auto* box = qobject_cast<QCheckBox*>(editor)) box->setChecked(value.is_boolean() && value.get<bool>());
         else if (auto* combo = qobject_cast<QComboBox*>(editor)) combo->setCurrentText(plainValue(value));
         else if (auto* edit = qobject_cast<QLineEdit*>(editor)) {
-            if (!edit->hasFocus() || errorText(key).isEmpty()) edit->setText(value.is_null() ? QString() : plainValue(value));
+            // A refused value being typed stays, with its error, until it is corrected; otherwise
+            // the field shows the project's value again and the refusal is over.
+            if (edit->hasFocus() && session_->hasRejectedEdit(key)) continue;
+            edit->setText(value.is_null() ? QString() : plainValue(value));
+            session_->setRejectedEdit(key, {});
         }
         // What the project file holds may itself be wrong (a hand-edited "fast", a -5): its
         // problem shows at its field, as a typed one does.

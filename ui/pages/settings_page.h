@@ -34,6 +34,8 @@ private slots:
 private:
     QWidget* buildEditor(const SettingSpec& spec);
     void onTextEdited(const SettingSpec& spec, const QString& text);
+    // A typed value refused (or accepted again: empty message): the session counts it, the field shows it.
+    void reject(const std::string& key, const QString& message);
     void showError(const std::string& key, const QString& message);
 
     ProjectSession* session_;

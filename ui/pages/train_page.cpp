@@ -1,5 +1,7 @@
 #include "pages/train_page.h"
 
+#include <QAction>
+
 #include "api/launch_tools.h"
 #include "api/model_report.h"
 #include "page_heading.h"
@@ -60,6 +62,13 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
     stopButton_->setObjectName("stopButton");
     stopButton_->setToolTip(tr("SIGTERM: the current step finishes, a checkpoint is saved, the run ends"));
     stopButton_->setEnabled(false);
+    startAction_ = new QAction(tr("&Start training"), this);
+    startAction_->setObjectName("startAction");
+    startAction_->setShortcut(QKeySequence(Qt::Key_F5));
+    stopAction_ = new QAction(tr("S&top training"), this);
+    stopAction_->setObjectName("stopAction");
+    stopAction_->setShortcut(QKeySequence(Qt::SHIFT | Qt::Key_F5));
+    stopAction_->setEnabled(false);
     auto* openRunButton = new QPushButton(tr("Open run folder…"));
     openRunButton->setObjectName("openRunButton");
     status_ = new QLabel(tr("No run yet."));
@@ -131,6 +140,9 @@ TrainPage::TrainPage(ProjectSession* session, QWidget* parent)
 
     connect(startButton_, &QPushButton::clicked, this, &TrainPage::onStartClicked);
     connect(stopButton_, &QPushButton::clicked, this, &TrainPage::stop);
+    connect(startAction_, &QAction::triggered, this, &TrainPage::onStartClicked);
+    connect(stopAction_, &QAction::triggered, this, &TrainPage::stop);
+    connect(monitor_, &RunMonitor::processEnded, this, &TrainPage::updateControls);
     connect(openRunButton, &QPushButton::clicked, this, &TrainPage::onOpenRunClicked);
     connect(router_, &RouterView::expertShown, this, &TrainPage::expertShown);
     connect(runs_, &RunsView::openRequested, this, [this](const QString& dir) {
@@ -230,6 +242,8 @@ bool TrainPage::start(const QString& resumeFrom, bool weightsOnly, QString* erro
     if (!session_->hasProject()) return refuse(tr("no project is open"));
     if (session_->isUntitled()) return refuse(tr("save the project first (File > Save as)"));
     if (!session_->problems().empty()) return refuse(tr("the project has problems; see the Project page"));
+    if (const QStringList rejected = session_->rejectedEdits(); !rejected.isEmpty())
+        return refuse(tr("a setting holds a value that was not applied; correct it on the Training page first:") + "\n" + rejected.join("\n"));
     // The model checked now, not as the Model page last saw it (files change): headers only, so a
     // moment even for a model of hundreds of shards. Found problems join the status bar's list.
     const QString model = session_->modelKey();
@@ -261,19 +275,30 @@ bool TrainPage::start(const QString& resumeFrom, bool weightsOnly, QString* erro
 
 void TrainPage::stop() {
     QString error;
-    if (monitor_->stop(&error)) stopButton_->setEnabled(monitor_->ownsProcess());  // a stop file is asked once
+    const bool ours = monitor_->ownsProcess();
+    if (monitor_->stop(&error)) stopFileWritten_ = !ours;  // a stop file is asked once
     else if (!error.isEmpty()) QMessageBox::warning(this, tr("Cannot stop the run"), error);
+    updateControls();
 }
 
-void TrainPage::onStateChanged(const QString& state) {
-    const bool ours = monitor_->ownsProcess() || state == "starting";
-    startButton_->setEnabled(!ours && !monitor_->isRunning());
+void TrainPage::updateControls() {
+    const bool ours = monitor_->ownsProcess() || monitor_->state() == "starting";
+    const bool canStart = !ours && !monitor_->isRunning();
     // A run started elsewhere (a terminal, a cluster node) is stopped through its folder.
-    stopButton_->setEnabled(monitor_->isRunning() && (ours || !monitor_->runDir().isEmpty()));
+    const bool canStop = monitor_->isRunning() && (ours || (!monitor_->runDir().isEmpty() && !stopFileWritten_));
+    startButton_->setEnabled(canStart);
+    startAction_->setEnabled(canStart);
+    stopButton_->setEnabled(canStop);
+    stopAction_->setEnabled(canStop);
     stopButton_->setToolTip(monitor_->isRunning() && !ours
                                 ? tr("Writes stop-request in the run's folder: wherever the run goes, it finishes its step, saves a "
                                      "checkpoint and ends")
                                 : tr("SIGTERM: the current step finishes, a checkpoint is saved, the run ends"));
+}
+
+void TrainPage::onStateChanged(const QString& state) {
+    stopFileWritten_ = false;
+    updateControls();
     if (state == "failed") {
         // A failed run opens on its log, the error first.
         tabs_->setCurrentIndex(2);

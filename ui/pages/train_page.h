@@ -6,6 +6,7 @@
 // can be opened (followed through its run.sqlite while it grows) or compared.
 #include <QWidget>
 
+class QAction;
 class QComboBox;
 class QLabel;
 class QPushButton;
@@ -43,6 +44,9 @@ public:
     void stop();
     // Start as the button does: a refusal is said in a message box.
     void onStartClicked();
+    // Start and Stop as actions (the Run menu, F5 and Shift+F5), enabled as the buttons are.
+    QAction* startAction() const { return startAction_; }
+    QAction* stopAction() const { return stopAction_; }
     // Follows a run directory through its store, read on a worker (the monitor's storeRead() and
     // attachFailed() follow); refused while a run started here is going.
     bool openRun(const QString& runDir, QString* error = nullptr);
@@ -70,6 +74,8 @@ signals:
 
 private slots:
     void onStateChanged(const QString& state);
+    // Start, Stop and their actions from the run's real state: our process, the followed run.
+    void updateControls();
     void onLogAdded(const api::LogLine& line);
     void refreshStatus();
     void showMethod();
@@ -85,6 +91,9 @@ private:
     RunMonitor* monitor_;
     QPushButton* startButton_;
     QPushButton* stopButton_;
+    QAction* startAction_;
+    QAction* stopAction_;
+    bool stopFileWritten_ = false;  // a run started elsewhere was asked to stop through its folder
     QLabel* status_;
     QLabel* method_;
     QLabel* alert_;  // the latest router collapse warning of the run shown
