@@ -2,7 +2,9 @@
 
 #include "util/error.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <regex>
 
 namespace hy3 {
