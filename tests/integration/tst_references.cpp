@@ -106,6 +106,25 @@ class TestReferences : public QObject {
         return result;
     }
 
+    // Our run's events (its stdout) into a file the reference reads its learning rates from.
+    static QString saveEvents(const QTemporaryDir& dir, const QByteArray& out) {
+        const QString events = dir.path() + "/events.jsonl";
+        QFile file(events);
+        if (!file.open(QIODevice::WriteOnly) || file.write(out) != out.size()) return {};
+        return events;
+    }
+
+    // Every step's loss and gradient norm of the reference's curve against our run's events.
+    static void verifySameCurve(const json& theirs, const QByteArray& ourEvents) {
+        const auto ours = stepEvents(parseEvents(ourEvents));
+        for (const json& step : theirs["steps"]) {
+            const json& mine = ours.at(step["step"].get<int64_t>());
+            const double loss = step["loss"].get<double>(), norm = step["grad_norm"].get<double>();
+            QVERIFY2(std::abs(mine["loss"].get<double>() - loss) < 1e-6 * loss, qPrintable(QString::fromStdString(mine.dump() + step.dump())));
+            QVERIFY2(std::abs(mine["grad_norm"].get<double>() - norm) < 1e-6 * norm, qPrintable(QString::fromStdString(mine.dump() + step.dump())));
+        }
+    }
+
     static QByteArray describe(const json& j) { return QByteArray::fromStdString(j.dump()); }
 
     // fp32: what "the same" means here. Measured on this machine: logits 6e-7 to 8e-7, loss < 1e-7,
@@ -209,21 +228,14 @@ private slots:
              << "--set" << "training.weight_decay=0.1" << "--set" << "training.warmup_steps=3";
         const CliResult trained = runHy3(args, 300000);
         QVERIFY2(trained.exitCode == 0, trained.err.right(1500).constData());
-        const QString events = dir.path() + "/events.jsonl";
-        QFile file(events);
-        QVERIFY(file.open(QIODevice::WriteOnly) && file.write(trained.out) == trained.out.size());
-        file.close();
+        const QString events = saveEvents(dir, trained.out);
+        QVERIFY(!events.isEmpty());
         const json settings{{"weight_decay", 0.1}, {"betas", {0.9, 0.95}}, {"eps", 1e-8}, {"grad_clip", 1.0}, {"bias_update", 0.001}};
         const json theirs = reference({"train", fixtureCheckpoint(), dir.path() + "/batches", events, dir.path() + "/plain",
                                        QString::fromStdString(settings.dump())});
         QVERIFY2(!theirs.is_null() && theirs["steps"].size() == 20, describe(theirs));
-        const auto ours = stepEvents(parseEvents(trained.out));
-        for (const json& step : theirs["steps"]) {
-            const json& mine = ours.at(step["step"].get<int64_t>());
-            const double loss = step["loss"].get<double>(), norm = step["grad_norm"].get<double>();
-            QVERIFY2(std::abs(mine["loss"].get<double>() - loss) < 1e-6 * loss, qPrintable(QString::fromStdString(mine.dump() + step.dump())));
-            QVERIFY2(std::abs(mine["grad_norm"].get<double>() - norm) < 1e-6 * norm, qPrintable(QString::fromStdString(mine.dump() + step.dump())));
-        }
+        verifySameCurve(theirs, trained.out);
+        if (QTest::currentTestFailed()) return;
         const json weights = reference({"weights", runDirOf(dir.path() + "/full") + "/model", dir.path() + "/plain"});
         QVERIFY2(weights["max_rel"].get<double>() < 2e-4 && weights["only_b"].empty() && weights["common"].get<int>() == 88, describe(weights));
     }
@@ -245,23 +257,15 @@ private slots:
              << "--set" << "lora.init_adapter=\"" + start + "\"";
         const CliResult trained = runHy3(args, 300000);
         QVERIFY2(trained.exitCode == 0, trained.err.right(1500).constData());
-        const QString events = dir.path() + "/events.jsonl";
-        QFile file(events);
-        QVERIFY(file.open(QIODevice::WriteOnly) && file.write(trained.out) == trained.out.size());
-        file.close();
+        const QString events = saveEvents(dir, trained.out);
+        QVERIFY(!events.isEmpty());
         const json settings{{"weight_decay", 0.1}, {"betas", {0.9, 0.95}}, {"eps", 1e-8}, {"grad_clip", 1.0}, {"bias_update", 0.0}};
         const json theirs = reference({"train-lora", fixtureCheckpoint(), start, dir.path() + "/batches", events, dir.path() + "/peft",
                                        QString::fromStdString(settings.dump())});
         QVERIFY2(!theirs.is_null() && theirs["steps"].size() == 20, describe(theirs));
-        const auto events_ = parseEvents(trained.out);
-        QCOMPARE(events_.front()["trainable_parameters"].get<int64_t>(), theirs["trainable"].get<int64_t>());
-        const auto ours = stepEvents(events_);
-        for (const json& step : theirs["steps"]) {
-            const json& mine = ours.at(step["step"].get<int64_t>());
-            const double loss = step["loss"].get<double>(), norm = step["grad_norm"].get<double>();
-            QVERIFY2(std::abs(mine["loss"].get<double>() - loss) < 1e-6 * loss, qPrintable(QString::fromStdString(mine.dump() + step.dump())));
-            QVERIFY2(std::abs(mine["grad_norm"].get<double>() - norm) < 1e-6 * norm, qPrintable(QString::fromStdString(mine.dump() + step.dump())));
-        }
+        QCOMPARE(parseEvents(trained.out).front()["trainable_parameters"].get<int64_t>(), theirs["trainable"].get<int64_t>());
+        verifySameCurve(theirs, trained.out);
+        if (QTest::currentTestFailed()) return;
         const json weights = reference({"weights", runDirOf(dir.path() + "/lora") + "/adapter", dir.path() + "/peft"});
         QVERIFY2(weights["max_rel"].get<double>() < 2e-4 && weights["only_a"].empty() && weights["only_b"].empty(), describe(weights));
     }
