@@ -135,26 +135,29 @@ def checkpoint(args):
     return {"tensors": len(tensors)}
 
 
+def on_disk(named):
+    """(name, tensor) pairs by transformers' names -> the released checkpoint's key names: the
+    fused experts split per expert, router.gate, expert_bias, shared_mlp."""
+    out = {}
+    for name, t in named:
+        t = t.detach().float()
+        if name.endswith("mlp.experts.gate_up_proj"):
+            prefix, F = name[: -len("gate_up_proj")], t.shape[1] // 2
+            for e in range(t.shape[0]):
+                out[f"{prefix}{e}.gate_proj.weight"], out[f"{prefix}{e}.up_proj.weight"] = t[e, :F], t[e, F:]
+        elif name.endswith("mlp.experts.down_proj"):
+            for e in range(t.shape[0]):
+                out[f"{name[: -len('down_proj')]}{e}.down_proj.weight"] = t[e]
+        elif name.endswith("e_score_correction_bias"):
+            out[name.replace("mlp.e_score_correction_bias", "mlp.expert_bias")] = t
+        elif "rotary_emb" not in name:
+            out[name.replace("mlp.gate.weight", "mlp.router.gate.weight").replace("mlp.shared_experts.", "mlp.shared_mlp.")] = t
+    return {k: v.contiguous() for k, v in out.items()}
+
+
 def on_disk_gradients(model):
     """Every parameter's gradient under the released checkpoint's key names."""
-    grads = {}
-    for name, p in model.named_parameters():
-        if p.grad is None:
-            continue
-        g = p.grad.detach().float()
-        if name.endswith("mlp.experts.gate_up_proj"):
-            prefix, F = name[: -len("gate_up_proj")], g.shape[1] // 2
-            for e in range(g.shape[0]):
-                grads[f"{prefix}{e}.gate_proj.weight"] = g[e, :F]
-                grads[f"{prefix}{e}.up_proj.weight"] = g[e, F:]
-        elif name.endswith("mlp.experts.down_proj"):
-            prefix = name[: -len("down_proj")]
-            for e in range(g.shape[0]):
-                grads[f"{prefix}{e}.down_proj.weight"] = g[e]
-        else:
-            key = name.replace("mlp.gate.weight", "mlp.router.gate.weight").replace("mlp.shared_experts.", "mlp.shared_mlp.")
-            grads[key] = g
-    return grads
+    return on_disk((name, p.grad) for name, p in model.named_parameters() if p.grad is not None)
 
 
 def patch_router(follow_route_norm, bias_in_weights):
@@ -211,21 +214,7 @@ def forward(args):
 
 def on_disk_weights(model):
     """Every parameter and expert bias under the released checkpoint's key names."""
-    out = {}
-    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-        t = t.detach().float()
-        if name.endswith("mlp.experts.gate_up_proj"):
-            prefix, F = name[: -len("gate_up_proj")], t.shape[1] // 2
-            for e in range(t.shape[0]):
-                out[f"{prefix}{e}.gate_proj.weight"], out[f"{prefix}{e}.up_proj.weight"] = t[e, :F], t[e, F:]
-        elif name.endswith("mlp.experts.down_proj"):
-            for e in range(t.shape[0]):
-                out[f"{name[: -len('down_proj')]}{e}.down_proj.weight"] = t[e]
-        elif name.endswith("e_score_correction_bias"):
-            out[name.replace("mlp.e_score_correction_bias", "mlp.expert_bias")] = t
-        elif "rotary_emb" not in name:
-            out[name.replace("mlp.gate.weight", "mlp.router.gate.weight").replace("mlp.shared_experts.", "mlp.shared_mlp.")] = t
-    return {k: v.contiguous() for k, v in out.items()}
+    return on_disk(list(model.named_parameters()) + list(model.named_buffers()))
 
 
 def step_learning_rates(events_file):
